@@ -1,0 +1,106 @@
+/**
+ * Content-Encoding decoding with node:zlib: gzip, x-gzip, deflate (zlib-wrapped or raw), br, and zstd
+ * where the running Node has it. Output is bounded by maxOutputLength so a bomb fails fast; at most
+ * five stacked codings. Never touches the network.
+ */
+import * as zlib from 'node:zlib';
+import { FailedToDecompressContent } from './errors.js';
+import type { Exchange, Send } from './types.js';
+
+const MAX_CODINGS = 5;
+
+type Decoder = (input: Buffer, maxOutputLength: number) => Buffer;
+
+// zstd arrived in Node 22.15 / 23.8; feature-detect rather than compare versions.
+const zstdDecompressSync = (zlib as unknown as { zstdDecompressSync?: Decoder }).zstdDecompressSync;
+
+const DECODERS: Record<string, Decoder> = {
+  gzip: (b, max) => zlib.gunzipSync(b, { maxOutputLength: max }),
+  'x-gzip': (b, max) => zlib.gunzipSync(b, { maxOutputLength: max }),
+  deflate: inflateEitherForm,
+  br: (b, max) => zlib.brotliDecompressSync(b, { maxOutputLength: max }),
+  ...(zstdDecompressSync ? { zstd: (b: Buffer, max: number) => zstdDecompressSync(b, { maxOutputLength: max } as never) } : {}),
+};
+
+/** The Accept-Encoding value listing what this Node can decode. */
+export const ACCEPT_ENCODING = ['gzip', 'deflate', 'br', ...(zstdDecompressSync ? ['zstd'] : [])].join(', ');
+
+// RFC 9110 §8.4.1: "deflate" is the zlib format, but servers have long sent raw deflate too.
+function inflateEitherForm(input: Buffer, max: number): Buffer {
+  // 0x78 is the zlib header's CMF byte for deflate with a 32 KiB window or smaller.
+  if (input.length >= 2 && (input[0]! & 0x0f) === 8 && ((input[0]! << 8) | input[1]!) % 31 === 0) {
+    return zlib.inflateSync(input, { maxOutputLength: max });
+  }
+  return zlib.inflateRawSync(input, { maxOutputLength: max });
+}
+
+/** The codings named by a Content-Encoding value, in the order they were applied. */
+export function parseCodings(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c && c !== 'identity');
+}
+
+/** Whether this response has no body to decode (RFC 9110 §6.4.1). */
+function hasNoBody(method: string, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+/**
+ * Decodes `content` per `codings` (applied left to right, so undone right to left). Returns null
+ * when a coding is unknown: the body is then passed through as received, as httplib2 does.
+ */
+export function decodeBody(content: Buffer, codings: readonly string[], maxOutputLength: number): Buffer | null {
+  if (codings.length > MAX_CODINGS) {
+    throw new FailedToDecompressContent(`Content-Encoding stacks ${codings.length} codings; at most ${MAX_CODINGS} are decoded`);
+  }
+  if (!codings.every((c) => c in DECODERS)) return null;
+  let out = content;
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const coding = codings[i]!;
+    try {
+      out = DECODERS[coding]!(out, maxOutputLength);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const why =
+        code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError
+          ? `decoded size exceeds maxBodySize (${maxOutputLength} bytes)`
+          : (error as Error).message;
+      throw new FailedToDecompressContent(`Content purported to be compressed with ${coding} but failed to decompress: ${why}`, {
+        cause: error,
+      });
+    }
+  }
+  return out;
+}
+
+/** The decoding layer: asks for what this Node can decode, undoes Content-Encoding, fixes the headers. */
+export function decoding(next: Send): Send {
+  return async (req, ctx) => {
+    const sent = 'accept-encoding' in req.headers ? req : { ...req, headers: { ...req.headers, 'accept-encoding': ACCEPT_ENCODING } };
+    const exchange = await next(sent, ctx);
+    return decodeExchange(exchange, req.method, ctx.settings.maxBodySize);
+  };
+}
+
+function decodeExchange(exchange: Exchange, method: string, max: number): Exchange {
+  const { response } = exchange;
+  const encoding = response.get('content-encoding');
+  if (encoding === undefined) return exchange;
+  if (hasNoBody(method, response.status)) return { response, content: Buffer.alloc(0) };
+  const codings = parseCodings(encoding);
+  let content: Buffer | null;
+  try {
+    content = codings.length === 0 ? exchange.content : decodeBody(exchange.content, codings, max);
+  } catch (error) {
+    const e = error as FailedToDecompressContent;
+    throw new FailedToDecompressContent(e.message, { cause: e.cause, response, content: exchange.content });
+  }
+  if (content === null) return exchange;
+  response.delete('content-encoding');
+  response.set('-content-encoding', encoding);
+  response.set('content-length', String(content.length));
+  return { response, content };
+}

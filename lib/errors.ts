@@ -1,0 +1,202 @@
+/**
+ * The error tree every failure is reported through, and the one table that maps undici/node errors
+ * onto it. Callers branch on `instanceof` and `code`, never on message text.
+ *
+ *   HttpLib2Error
+ *   ├── HttpLib2ErrorWithResponse      (carries .response and .content)
+ *   │   ├── RedirectMissingLocation
+ *   │   ├── RedirectLimit
+ *   │   ├── FailedToDecompressContent
+ *   │   ├── UnimplementedDigestAuthOptionError
+ *   │   └── UnimplementedHmacDigestAuthOptionError
+ *   ├── RelativeURIError
+ *   ├── ServerNotFoundError
+ *   ├── RequestTimeout
+ *   ├── ProxyError
+ *   ├── ConnectionError                (reset, refused, malformed or truncated answer)
+ *   └── TlsError                       (certificate refused, handshake failed)
+ */
+import type { Response } from './response.js';
+
+export type ErrorCode =
+  | 'ERR_HTTPLIB2'
+  | 'ERR_INVALID_REQUEST'
+  | 'ERR_REDIRECT_MISSING_LOCATION'
+  | 'ERR_REDIRECT_LIMIT'
+  | 'ERR_FAILED_TO_DECOMPRESS'
+  | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_UNIMPLEMENTED_DIGEST_OPTION'
+  | 'ERR_UNIMPLEMENTED_HMAC_DIGEST_OPTION'
+  | 'ERR_RELATIVE_URI'
+  | 'ERR_SERVER_NOT_FOUND'
+  | 'ERR_REQUEST_TIMEOUT'
+  | 'ERR_PROXY'
+  | 'ERR_CONNECTION'
+  | 'ERR_TLS'
+  | 'ERR_ABORTED'
+  | 'ERR_CLOSED';
+
+export interface ErrorDetails {
+  code?: ErrorCode;
+  cause?: unknown;
+  response?: Response | null;
+  content?: Buffer | null;
+}
+
+/** Base of every error this library throws. */
+export class HttpLib2Error extends Error {
+  /** Stable machine-readable identifier. */
+  readonly code: ErrorCode;
+  /** The response in hand when the error was raised, if any. */
+  readonly response: Response | null;
+  /** The body of {@link HttpLib2Error.response}, if any. */
+  readonly content: Buffer | null;
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = details.code ?? 'ERR_HTTPLIB2';
+    this.response = details.response ?? null;
+    this.content = details.content ?? null;
+  }
+
+  /** The status `forceExceptionToStatusCode` turns this error into (DESIGN.md, Errors). */
+  get statusHint(): number {
+    return this.response ? 500 : 400;
+  }
+}
+
+/** Errors raised with a response in hand. */
+export class HttpLib2ErrorWithResponse extends HttpLib2Error {}
+
+/** A 3xx that must be followed carried no Location header. */
+export class RedirectMissingLocation extends HttpLib2ErrorWithResponse {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_REDIRECT_MISSING_LOCATION', ...details });
+  }
+}
+
+/** More redirects than `redirections` allowed. */
+export class RedirectLimit extends HttpLib2ErrorWithResponse {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_REDIRECT_LIMIT', ...details });
+  }
+}
+
+/** A body that could not be decoded, or decoded past the size limit. */
+export class FailedToDecompressContent extends HttpLib2ErrorWithResponse {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_FAILED_TO_DECOMPRESS', ...details });
+  }
+}
+
+/** A Digest challenge asked for an algorithm or qop this library does not implement. */
+export class UnimplementedDigestAuthOptionError extends HttpLib2ErrorWithResponse {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_UNIMPLEMENTED_DIGEST_OPTION', ...details });
+  }
+}
+
+/** An HMACDigest challenge asked for an option this library does not implement. */
+export class UnimplementedHmacDigestAuthOptionError extends HttpLib2ErrorWithResponse {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_UNIMPLEMENTED_HMAC_DIGEST_OPTION', ...details });
+  }
+}
+
+/** The URI given was not absolute http(s). */
+export class RelativeURIError extends HttpLib2Error {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_RELATIVE_URI', ...details });
+  }
+}
+
+/** The host name could not be resolved. */
+export class ServerNotFoundError extends HttpLib2Error {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_SERVER_NOT_FOUND', ...details });
+  }
+}
+
+/** The `timeout` deadline (connect + headers + body) passed. */
+export class RequestTimeout extends HttpLib2Error {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_REQUEST_TIMEOUT', ...details });
+  }
+  override get statusHint(): number {
+    return 408;
+  }
+}
+
+/** The proxy refused the connection or the tunnel. */
+export class ProxyError extends HttpLib2Error {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_PROXY', ...details });
+  }
+}
+
+/** The connection failed or the server's answer was not valid HTTP. */
+export class ConnectionError extends HttpLib2Error {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_CONNECTION', ...details });
+  }
+}
+
+/** The TLS handshake failed (untrusted, expired or wrong-name certificate...). */
+export class TlsError extends HttpLib2Error {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_TLS', ...details });
+  }
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortError extends HttpLib2Error {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { code: 'ERR_ABORTED', ...details });
+  }
+}
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA']);
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH|ERR_OSSL)/;
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED',
+  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'HPE_INVALID_CONSTANT', 'UND_ERR_INFO',
+]);
+
+function codeOf(error: unknown): string {
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | null;
+  if (e && typeof e.code === 'string') return e.code;
+  if (e && e.cause && typeof e.cause.code === 'string') return e.cause.code;
+  return '';
+}
+
+/**
+ * The one table from undici/node errors to ours. `host` names the server in messages.
+ * Errors already in our tree pass through untouched.
+ */
+export function mapError(error: unknown, host: string): HttpLib2Error {
+  if (error instanceof HttpLib2Error) return error;
+  const code = codeOf(error);
+  const text = error instanceof Error ? error.message : String(error);
+  if (DNS_CODES.has(code)) {
+    return new ServerNotFoundError(`Unable to find the server at ${host}`, { cause: error });
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new RequestTimeout(`Request to ${host} timed out`, { cause: error });
+  }
+  if (TLS_CODE.test(code) || /certificate|TLS|SSL/i.test(code)) {
+    return new TlsError(`TLS connection to ${host} failed: ${text}`, { cause: error, code: 'ERR_TLS' });
+  }
+  if (code.startsWith('HPE_') || CONNECTION_CODES.has(code)) {
+    return new ConnectionError(`Connection to ${host} failed: ${text}`, { cause: error });
+  }
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_INVALID_ARG_VALUE') {
+    return new HttpLib2Error(`Invalid request: ${text}`, { cause: error, code: 'ERR_INVALID_REQUEST' });
+  }
+  if (code === 'UND_ERR_ABORTED' || (error as Error | null)?.name === 'AbortError') {
+    return new AbortError(`Request to ${host} was aborted`, { cause: error });
+  }
+  return new ConnectionError(`Request to ${host} failed: ${text}`, { cause: error });
+}

@@ -1,0 +1,83 @@
+/**
+ * Pure header helpers: validation of what we are about to send (so CR/LF injection never reaches
+ * the wire), normalisation of caller headers into a null-prototype record, and hop-by-hop rules.
+ * No I/O, no clock.
+ */
+import { HttpLib2Error } from './errors.js';
+
+/** Lower-cased header name → value; null prototype so `__proto__` is plain data. */
+export type HeaderRecord = Record<string, string>;
+
+// RFC 9110 §5.6.2: token = 1*tchar
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// RFC 9110 §5.5: field values never carry CR, LF or NUL; other controls except HTAB are refused too.
+const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
+
+/** True if `s` is an RFC 9110 token (method names, header names, auth schemes). */
+export function isToken(s: string): boolean {
+  return TOKEN.test(s);
+}
+
+function invalid(message: string): HttpLib2Error {
+  return new HttpLib2Error(message, { code: 'ERR_INVALID_REQUEST' });
+}
+
+/** Throws unless `name: value` may be sent as is. */
+export function assertValidHeader(name: string, value: string): void {
+  if (!isToken(name)) throw invalid(`Invalid header name ${JSON.stringify(name)}: not an RFC 9110 token`);
+  if (BAD_VALUE.test(value)) {
+    throw invalid(`Invalid value for header ${JSON.stringify(name)}: control characters (CR, LF, NUL) are refused`);
+  }
+}
+
+/** Throws unless `method` is a token. */
+export function assertValidMethod(method: string): void {
+  if (!isToken(method)) throw invalid(`Invalid method ${JSON.stringify(method)}: not an RFC 9110 token`);
+}
+
+/**
+ * Copies caller headers (own enumerable properties only, so a polluted Object.prototype never
+ * reaches the wire) into a lower-cased, validated, null-prototype record.
+ */
+export function normaliseHeaders(input: Record<string, unknown> | Headers | Map<string, string> | undefined | null): HeaderRecord {
+  const out: HeaderRecord = Object.create(null);
+  if (!input) return out;
+  const entries: Iterable<[string, unknown]> =
+    input instanceof Map || (typeof Headers !== 'undefined' && input instanceof Headers)
+      ? (input as Map<string, string>).entries()
+      : Object.entries(input);
+  for (const [name, raw] of entries) {
+    if (raw === undefined || raw === null) continue;
+    const value = Array.isArray(raw) ? raw.map(String).join(', ') : String(raw);
+    assertValidHeader(name, value);
+    const key = name.toLowerCase();
+    out[key] = key in out ? `${out[key]}, ${value}` : value;
+  }
+  return out;
+}
+
+/** A shallow copy of a header record with some names removed and others set. */
+export function withHeaders(headers: HeaderRecord, set: HeaderRecord = {}, remove: readonly string[] = []): HeaderRecord {
+  const out: HeaderRecord = Object.create(null);
+  for (const k of Object.keys(headers)) if (!remove.includes(k)) out[k] = headers[k]!;
+  for (const k of Object.keys(set)) out[k.toLowerCase()] = set[k]!;
+  return out;
+}
+
+// RFC 9110 §7.6.1 plus the connection-specific fields every proxy strips.
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection',
+  'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade',
+]);
+
+/** Header names that are not end-to-end for a response: the fixed set plus those named in Connection. */
+export function hopByHopNames(connection: string | undefined): Set<string> {
+  const names = new Set(HOP_BY_HOP);
+  if (connection) {
+    for (const part of connection.split(',')) {
+      const n = part.trim().toLowerCase();
+      if (n) names.add(n);
+    }
+  }
+  return names;
+}

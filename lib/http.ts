@@ -1,0 +1,242 @@
+/**
+ * `Http`, the orchestrator: holds the attributes, credentials and certificates, composes the layers
+ * once (cache → auth → decoding → transport), and runs the redirect loop over them. Decisions live
+ * in the pure modules it calls; this file only sequences them.
+ */
+import { withAuth } from './auth/driver.js';
+import { CredentialStore } from './auth/credentials.js';
+import { withCache } from './cache/driver.js';
+import { assertCacheStore, type CacheStore } from './cache/store.js';
+import { decoding } from './decode.js';
+import {
+  HttpLib2Error,
+  RedirectLimit,
+  RedirectMissingLocation,
+  RequestTimeout,
+  AbortError,
+  mapError,
+} from './errors.js';
+import { assertValidMethod, normaliseHeaders, type HeaderRecord } from './headers.js';
+import { DEFAULT_MAX_BODY_SIZE, validateOptions, validateRetries, type HttpOptions, type ResolvedSettings } from './options.js';
+import { nextHop } from './redirect.js';
+import { Response } from './response.js';
+import { Transport } from './transport.js';
+import type { Clock, Exchange, HopRequest, RequestContext, Send } from './types.js';
+import { originOf, parseRequestUri } from './uri.js';
+import { openCache } from './cache/open.js';
+
+/** The options-object form of {@link Http.request}. */
+export interface RequestOptions {
+  method?: string;
+  body?: string | Uint8Array | null;
+  headers?: Record<string, string>;
+  redirections?: number;
+  signal?: AbortSignal;
+}
+
+const USER_AGENT = 'httplib2-ts/0.1.0';
+const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
+
+/** An HTTP client with a cache, redirects, decoding and authentication. httplib2: `httplib2.Http`. */
+export class Http {
+  /** Follow 3xx answers to GET and HEAD. httplib2: `follow_redirects`. */
+  followRedirects = true;
+  /** Follow 3xx answers to every method. httplib2: `follow_all_redirects`. */
+  followAllRedirects = false;
+  /** Keep Authorization, Cookie and X-WSSE on a redirect to another origin. httplib2: `forward_authorization_headers`. */
+  forwardAuthorizationHeaders = false;
+  /** Return errors as responses (500/408/400) instead of throwing. httplib2: `force_exception_to_status_code`. */
+  forceExceptionToStatusCode = false;
+  /** Methods that carry If-Match with the cached ETag. httplib2: `optimistic_concurrency_methods`. */
+  optimisticConcurrencyMethods: string[] = ['PUT'];
+  /** Never send If-None-Match / If-Match from cached ETags. httplib2: `ignore_etag`. */
+  ignoreEtag = false;
+  /** Attempts for a connection-level failure (2 = one retry). httplib2: `RETRIES`. */
+  retries = 2;
+
+  readonly #transport: Transport;
+  readonly #credentials = new CredentialStore();
+  readonly #cache: CacheStore | null;
+  readonly #send: Send;
+  readonly #clock: Clock;
+  readonly #timeout: number | undefined;
+  readonly #maxBodySize: number;
+
+  /**
+   * @param cache a directory (used as a FileCache), any object with get/set/delete (a FileCache,
+   *   a MemoryCache, a keyv `Keyv`), or null/undefined for no cache.
+   */
+  constructor(cache?: string | CacheStore | null, options: HttpOptions = {}) {
+    validateOptions(options);
+    if (cache !== undefined && cache !== null && typeof cache !== 'string') assertCacheStore(cache);
+    this.#cache = cache === undefined || cache === null ? null : openCache(cache);
+    this.#transport = new Transport(options);
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#timeout = options.timeout;
+    this.#maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
+    this.#send = withCache(withAuth(decoding(this.#transport.send)));
+  }
+
+  /** Registers credentials for 401 challenges; `domain` (`host` or `host:port`) limits where they apply. */
+  addCredentials(name: string, password: string, domain = ''): void {
+    this.#credentials.add(name, password, domain);
+  }
+
+  /** Forgets every registered credential (and client certificate, as httplib2 does). */
+  clearCredentials(): void {
+    this.#credentials.clear();
+  }
+
+  /** Presents this client certificate (PEM key and cert) to hosts of `domain` only. */
+  addCertificate(key: string | Buffer, cert: string | Buffer, domain: string, password?: string): void {
+    this.#transport.addCertificate({ key, cert, domain, ...(password !== undefined ? { passphrase: password } : {}) });
+  }
+
+  /** Releases the pooled sockets; later requests fail with an error. */
+  async close(): Promise<void> {
+    await this.#transport.close();
+  }
+
+  /**
+   * Sends a request, following redirects, answering auth challenges and using the cache.
+   * Resolves to `[response, content]`; non-2xx statuses resolve too.
+   */
+  request(uri: string | URL, options: RequestOptions): Promise<[Response, Buffer]>;
+  request(
+    uri: string | URL,
+    method?: string,
+    body?: string | Uint8Array | null,
+    headers?: Record<string, string>,
+    redirections?: number,
+  ): Promise<[Response, Buffer]>;
+  async request(
+    uri: string | URL,
+    methodOrOptions?: string | RequestOptions,
+    body?: string | Uint8Array | null,
+    headers?: Record<string, string>,
+    redirections = 5,
+  ): Promise<[Response, Buffer]> {
+    const o: RequestOptions =
+      typeof methodOrOptions === 'object' && methodOrOptions !== null
+        ? methodOrOptions
+        : { method: methodOrOptions, body, headers, redirections };
+    const deadline = this.#deadline(o.signal);
+    try {
+      const ctx = this.#context(uri, deadline.signal);
+      const req = buildRequest(uri, o);
+      const { response, content } = await this.#follow(req, ctx, o.redirections ?? 5);
+      return [response, content];
+    } catch (error) {
+      const e = deadline.signal?.aborted && !(error instanceof HttpLib2Error && error.response)
+        ? mapError(deadline.signal.reason, String(uri))
+        : mapError(error, String(uri));
+      if (this.forceExceptionToStatusCode) return errorAsResponse(e);
+      throw e;
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  #context(uri: string | URL, signal: AbortSignal | null): RequestContext {
+    const settings: ResolvedSettings = {
+      followRedirects: this.followRedirects,
+      followAllRedirects: this.followAllRedirects,
+      forwardAuthorizationHeaders: this.forwardAuthorizationHeaders,
+      forceExceptionToStatusCode: this.forceExceptionToStatusCode,
+      optimisticConcurrencyMethods: this.optimisticConcurrencyMethods.map((m) => m.toUpperCase()),
+      ignoreEtag: this.ignoreEtag,
+      retries: validateRetries(this.retries),
+      timeout: this.#timeout,
+      maxBodySize: this.#maxBodySize,
+    };
+    return Object.freeze({
+      settings: Object.freeze(settings),
+      clock: this.#clock,
+      signal,
+      requestedOrigins: new Set([originOf(parseRequestUri(uri))]),
+      cache: this.#cache,
+      credentials: this.#credentials,
+      trace: [],
+    });
+  }
+
+  // One deadline for the whole call (connect, headers, body, every hop), merged with the caller's signal.
+  #deadline(callerSignal: AbortSignal | undefined): { signal: AbortSignal | null; dispose(): void } {
+    if (this.#transport.closed) throw new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
+    const timeout = this.#timeout;
+    if (timeout === undefined && !callerSignal) return { signal: null, dispose() {} };
+    const controller = new AbortController();
+    const abort = (reason: HttpLib2Error) => controller.abort(reason);
+    const timer = timeout === undefined ? undefined
+      : setTimeout(() => abort(new RequestTimeout(`Request timed out after ${timeout} ms`)), timeout);
+    const onCallerAbort = () => abort(new AbortError('Request aborted by the caller', { cause: callerSignal?.reason }));
+    if (callerSignal?.aborted) onCallerAbort();
+    else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    return {
+      signal: controller.signal,
+      dispose() {
+        if (timer) clearTimeout(timer);
+        callerSignal?.removeEventListener('abort', onCallerAbort);
+      },
+    };
+  }
+
+  async #follow(first: HopRequest, ctx: RequestContext, redirections: number): Promise<Exchange> {
+    let req = first;
+    let previous: Response | null = null;
+    for (let left = redirections; ; left--) {
+      const { response, content } = await this.#send(req, ctx);
+      if (!response.has('content-location')) response.set('content-location', req.url.href);
+      response.previous = previous;
+      const decision = nextHop(req, response, ctx.settings);
+      switch (decision.kind) {
+        case 'return':
+          return { response, content };
+        case 'missing-location':
+          throw new RedirectMissingLocation('Redirected but the response is missing a Location: header.', { response, content });
+        case 'follow':
+          if (left <= 0) {
+            throw new RedirectLimit('Redirected more times than redirection_limit allows.', { response, content });
+          }
+          previous = response;
+          req = decision.request;
+          break;
+        default:
+          return assertNever(decision);
+      }
+    }
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected decision ${JSON.stringify(x)}`);
+}
+
+function buildRequest(uri: string | URL, o: RequestOptions): HopRequest {
+  const url = parseRequestUri(uri);
+  const method = (o.method ?? 'GET').toUpperCase();
+  assertValidMethod(method);
+  const headers: HeaderRecord = normaliseHeaders(o.headers);
+  if (!('user-agent' in headers)) headers['user-agent'] = USER_AGENT;
+  const body = o.body === undefined || o.body === null ? null
+    : typeof o.body === 'string' ? Buffer.from(o.body, 'utf8')
+    : Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength);
+  return { url, method, headers, body };
+}
+
+/** `forceExceptionToStatusCode`: httplib2 turns errors into responses instead of raising them. */
+function errorAsResponse(e: HttpLib2Error): [Response, Buffer] {
+  if (e.response) {
+    const response = e.response.clone({ status: 500, reason: e.message });
+    return [response, e.content ?? Buffer.alloc(0)];
+  }
+  const status = e.statusHint;
+  const reason = status === 408 ? 'Request Timeout' : 'Bad Request';
+  const content = Buffer.from(status === 408 ? 'Request Timeout' : e.message, 'utf8');
+  const response = new Response({
+    status,
+    reason,
+    headers: { 'content-type': 'text/plain', 'content-length': String(content.length) },
+  });
+  return [response, content];
+}

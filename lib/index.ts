@@ -1,0 +1,25 @@
+/**
+ * The public surface of httplib2-ts: re-exports only.
+ */
+export { Http, type RequestOptions } from './http.js';
+export type { HttpOptions } from './options.js';
+export { Response } from './response.js';
+export { ProxyInfo, type ProxyInfoInit, type ProxyProtocol } from './proxy.js';
+export type { CacheStore } from './cache/store.js';
+export {
+  HttpLib2Error,
+  HttpLib2ErrorWithResponse,
+  RedirectMissingLocation,
+  RedirectLimit,
+  ServerNotFoundError,
+  RelativeURIError,
+  FailedToDecompressContent,
+  UnimplementedDigestAuthOptionError,
+  UnimplementedHmacDigestAuthOptionError,
+  RequestTimeout,
+  ProxyError,
+  ConnectionError,
+  TlsError,
+  AbortError,
+  type ErrorCode,
+} from './errors.js';

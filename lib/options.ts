@@ -1,0 +1,77 @@
+/**
+ * Options of `new Http(cache, options)` and the attributes settable after construction: typed once,
+ * with their defaults, validated eagerly with messages that name the option and the value received.
+ */
+import type { Dispatcher } from 'undici';
+import { HttpLib2Error } from './errors.js';
+import type { ProxyInfo } from './proxy.js';
+import type { Clock } from './types.js';
+
+/** Options of `new Http(cache, options)`. */
+export interface HttpOptions {
+  /**
+   * Milliseconds for the whole request (connect, headers, body and any redirects), one deadline.
+   * httplib2's `timeout` is in seconds.
+   * @default undefined (no deadline)
+   */
+  timeout?: number;
+  /**
+   * Proxy to use: a ProxyInfo, a function choosing one per URL, or null for none.
+   * @default from HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY
+   */
+  proxyInfo?: ProxyInfo | ((url: URL) => ProxyInfo | null) | null;
+  /** Extra trusted CA certificates (PEM). httplib2: `ca_certs`. @default Node's bundled roots */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Accept any server certificate, for this Http only. @default false */
+  disableSslCertificateValidation?: boolean;
+  /** Bring your own undici dispatcher (an Agent, a MockAgent...). @default an Agent owned by the Http */
+  dispatcher?: Dispatcher;
+  /** Bytes of decoded body kept in memory. @default 1 GiB */
+  maxBodySize?: number;
+  /** Clock used by the cache; tests pass a fake one. @default Date.now */
+  clock?: Clock;
+}
+
+/** The attributes of an Http read once per request into the context. */
+export interface ResolvedSettings {
+  readonly followRedirects: boolean;
+  readonly followAllRedirects: boolean;
+  readonly forwardAuthorizationHeaders: boolean;
+  readonly forceExceptionToStatusCode: boolean;
+  readonly optimisticConcurrencyMethods: readonly string[];
+  readonly ignoreEtag: boolean;
+  readonly retries: number;
+  readonly timeout: number | undefined;
+  readonly maxBodySize: number;
+}
+
+export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024 * 1024;
+
+function bad(option: string, value: unknown, want: string): HttpLib2Error {
+  return new HttpLib2Error(`Invalid option ${option}: expected ${want}, received ${String(value)}`, {
+    code: 'ERR_INVALID_REQUEST',
+  });
+}
+
+/** Validates the constructor options, naming the first bad one. */
+export function validateOptions(options: HttpOptions): void {
+  const { timeout, maxBodySize } = options;
+  if (timeout !== undefined && !(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
+    throw bad('timeout', timeout, 'a positive number of milliseconds');
+  }
+  if (maxBodySize !== undefined && !(Number.isSafeInteger(maxBodySize) && maxBodySize >= 0)) {
+    throw bad('maxBodySize', maxBodySize, 'a non-negative integer number of bytes');
+  }
+  const { proxyInfo } = options;
+  if (proxyInfo !== undefined && proxyInfo !== null && typeof proxyInfo !== 'function' && typeof proxyInfo !== 'object') {
+    throw bad('proxyInfo', proxyInfo, 'a ProxyInfo, a function or null');
+  }
+}
+
+/** Validates the retries attribute at request time (it is settable after construction). */
+export function validateRetries(retries: unknown): number {
+  if (!(Number.isSafeInteger(retries) && (retries as number) >= 0)) {
+    throw bad('retries', retries, 'a non-negative integer');
+  }
+  return retries as number;
+}

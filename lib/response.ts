@@ -1,0 +1,111 @@
+/**
+ * The response object users see: a Map of lower-cased header names to values, as httplib2's
+ * Response is a dict, plus status, reason, version, fromcache and the redirect chain.
+ * It holds data only; it never performs I/O.
+ */
+
+/** Reason phrases for statuses whose server sent none (HTTP/2 has no reason phrase). */
+const REASONS: Record<number, string> = {
+  100: 'Continue', 200: 'OK', 201: 'Created', 202: 'Accepted', 203: 'Non-Authoritative Information',
+  204: 'No Content', 206: 'Partial Content', 300: 'Multiple Choices', 301: 'Moved Permanently',
+  302: 'Found', 303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect',
+  308: 'Permanent Redirect', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+  404: 'Not Found', 405: 'Method Not Allowed', 407: 'Proxy Authentication Required',
+  408: 'Request Timeout', 409: 'Conflict', 410: 'Gone', 412: 'Precondition Failed',
+  415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+/** The standard reason phrase for a status, or '' when unknown. */
+export function reasonFor(status: number): string {
+  return REASONS[status] ?? '';
+}
+
+export interface ResponseInit {
+  status: number;
+  reason?: string;
+  version?: number;
+  headers?: Iterable<readonly [string, string]> | Record<string, string | string[] | undefined>;
+  fromcache?: boolean;
+  previous?: Response | null;
+}
+
+/**
+ * An HTTP response head. Header names are lower-cased; repeated headers are joined with `, `.
+ * httplib2: `httplib2.Response`.
+ */
+export class Response extends Map<string, string> {
+  /** Status code, e.g. 200. */
+  status: number;
+  /** Reason phrase, e.g. `OK`. */
+  reason: string;
+  /** HTTP version times ten: 11 for HTTP/1.1. */
+  version: number;
+  /** True when the answer came from the cache (fresh hit, or a 304 turned into the cached 200). */
+  fromcache: boolean;
+  /** The response that redirected to this one, newest first; null for the first. */
+  previous: Response | null;
+
+  constructor(init: ResponseInit) {
+    super();
+    this.status = init.status;
+    this.reason = init.reason || reasonFor(init.status);
+    this.version = init.version ?? 11;
+    this.fromcache = init.fromcache ?? false;
+    this.previous = init.previous ?? null;
+    if (init.headers) addHeaders(this, init.headers);
+  }
+
+  /** httplib2 compatibility: `response['status']` reads as a string there. */
+  override get(name: string): string | undefined {
+    return super.get(name.toLowerCase());
+  }
+
+  override has(name: string): boolean {
+    return super.has(name.toLowerCase());
+  }
+
+  override set(name: string, value: string): this {
+    return super.set(name.toLowerCase(), value);
+  }
+
+  override delete(name: string): boolean {
+    return super.delete(name.toLowerCase());
+  }
+
+  /** The headers as a plain null-prototype object, for logging or re-sending. */
+  toHeaders(): Record<string, string> {
+    const out: Record<string, string> = Object.create(null);
+    for (const [k, v] of this) out[k] = v;
+    return out;
+  }
+
+  /** A copy with the same head; `overrides` replace fields. */
+  clone(overrides: Partial<ResponseInit> = {}): Response {
+    return new Response({
+      status: overrides.status ?? this.status,
+      reason: overrides.reason ?? this.reason,
+      version: overrides.version ?? this.version,
+      fromcache: overrides.fromcache ?? this.fromcache,
+      previous: overrides.previous === undefined ? this.previous : overrides.previous,
+      headers: overrides.headers ?? this,
+    });
+  }
+}
+
+function addHeaders(
+  target: Response,
+  headers: Iterable<readonly [string, string]> | Record<string, string | string[] | undefined>,
+): void {
+  const entries: Iterable<readonly [string, string | string[] | undefined]> =
+    Symbol.iterator in headers
+      ? (headers as Iterable<readonly [string, string]>)
+      : Object.entries(headers as Record<string, string | string[] | undefined>);
+  for (const [rawName, rawValue] of entries) {
+    if (rawValue === undefined) continue;
+    const name = rawName.toLowerCase();
+    const value = Array.isArray(rawValue) ? rawValue.join(', ') : rawValue;
+    const prior = Map.prototype.get.call(target, name) as string | undefined;
+    Map.prototype.set.call(target, name, prior === undefined ? value : `${prior}, ${value}`);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Pure URI helpers: the absolute-URI check done before any byte is sent, cache-key normalisation,
+ * Location resolution and origin comparison. Never performs I/O.
+ */
+import { HttpLib2Error, RelativeURIError } from './errors.js';
+
+// The WHATWG parser silently drops tabs and newlines and trims controls; we refuse them instead,
+// so what is sent is what the caller wrote.
+const CONTROL = /[\0-\x1f\x7f]/;
+
+/** Parses a caller's URI; only absolute http(s) URIs are accepted. Spaces are percent-encoded. */
+export function parseRequestUri(uri: string | URL): URL {
+  const text = typeof uri === 'string' ? uri : uri.href;
+  if (CONTROL.test(text)) {
+    throw new HttpLib2Error(`Invalid URI ${JSON.stringify(text)}: control characters are refused`, {
+      code: 'ERR_INVALID_REQUEST',
+    });
+  }
+  let url: URL;
+  try {
+    url = new URL(text.replace(/ /g, '%20'));
+  } catch {
+    throw new RelativeURIError(`Only absolute URIs are allowed. uri = ${text}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new RelativeURIError(`Only absolute http and https URIs are allowed. uri = ${text}`);
+  }
+  if (!url.hostname) throw new RelativeURIError(`URI has no host. uri = ${text}`);
+  return url;
+}
+
+/**
+ * The cache key of a URI: scheme and host lower-cased (the URL parser does it), default port and
+ * fragment dropped, empty path → `/`. Path and query keep their case and order: they name distinct
+ * resources (RFC 9110 §4.2.3).
+ */
+export function cacheKey(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname || '/'}${url.search}`;
+}
+
+/** The origin (scheme, host, port) as a string; ports are explicit so http:80 ≠ https:80. */
+export function originOf(url: URL): string {
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  return `${url.protocol}//${url.hostname.toLowerCase()}:${port}`;
+}
+
+/** True if both URLs share scheme, host and port. */
+export function sameOrigin(a: URL, b: URL): boolean {
+  return originOf(a) === originOf(b);
+}
+
+/**
+ * Resolves a Location header against the request URI as a browser does (`//host`, `/\host`,
+ * backslashes, IPv6). Returns null when it cannot be parsed.
+ */
+export function resolveLocation(location: string, base: URL): URL | null {
+  if (CONTROL.test(location)) return null;
+  try {
+    return new URL(location.trim(), base);
+  } catch {
+    return null;
+  }
+}
+
+/** The request target sent on the wire: path and query, never the fragment. */
+export function requestTarget(url: URL): string {
+  return `${url.pathname || '/'}${url.search}`;
+}
