@@ -16,7 +16,7 @@ export interface Recorded {
   remotePort: number;
 }
 
-export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void | Promise<void>;
+export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => unknown;
 
 export interface TestServer {
   /** `http://127.0.0.1:PORT` (or https). */
