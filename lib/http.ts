@@ -32,6 +32,11 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   redirections?: number;
   signal?: AbortSignal;
+  /**
+   * Called as each hop's body arrives: bytes received so far (as sent, before decoding) and the
+   * Content-Length, or null when the server sent none. Not called for answers served from the cache.
+   */
+  onProgress?: (received: number, total: number | null) => void;
 }
 
 const USER_AGENT = 'httplib2-ts/0.1.0';
@@ -122,7 +127,7 @@ export class Http {
         : { method: methodOrOptions, body, headers, redirections };
     const deadline = this.#deadline(o.signal);
     try {
-      const ctx = this.#context(uri, deadline.signal);
+      const ctx = this.#context(uri, deadline.signal, o.onProgress);
       const req = buildRequest(uri, o);
       const { response, content } = await this.#follow(req, ctx, o.redirections ?? 5);
       return [response, content];
@@ -137,7 +142,7 @@ export class Http {
     }
   }
 
-  #context(uri: string | URL, signal: AbortSignal | null): RequestContext {
+  #context(uri: string | URL, signal: AbortSignal | null, onProgress?: RequestOptions['onProgress']): RequestContext {
     const settings: ResolvedSettings = {
       followRedirects: this.followRedirects,
       followAllRedirects: this.followAllRedirects,
@@ -157,6 +162,7 @@ export class Http {
       cache: this.#cache,
       credentials: this.#credentials,
       trace: [],
+      onProgress: onProgress ?? null,
     });
   }
 

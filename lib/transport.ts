@@ -85,6 +85,7 @@ export class Transport {
       headers: pairs(data.headers as unknown as string[]),
     });
     try {
+      if (ctx.onProgress) reportProgress(data.body, response, ctx.onProgress);
       const content = await readBody(data.body, ctx.settings.maxBodySize, response, req);
       return { response, content };
     } catch (error) {
@@ -192,6 +193,28 @@ function readBody(body: Dispatcher.ResponseData['body'], limit: number, response
     });
     body.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     body.on('error', (error: Error) => reject(error));
+  });
+}
+
+/**
+ * Feeds `RequestOptions.onProgress` from a listener of its own, attached only when the caller asked,
+ * so a request without the callback does no extra work per chunk. A throwing callback fails the body.
+ */
+function reportProgress(
+  body: Dispatcher.ResponseData['body'],
+  response: Response,
+  onProgress: (received: number, total: number | null) => void,
+): void {
+  const declared = Number(response.get('content-length') ?? NaN);
+  const total = Number.isSafeInteger(declared) && declared >= 0 ? declared : null;
+  let received = 0;
+  body.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    try {
+      onProgress(received, total);
+    } catch (error) {
+      body.destroy(error as Error);
+    }
   });
 }
 

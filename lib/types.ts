@@ -44,4 +44,6 @@ export interface RequestContext {
   readonly credentials: CredentialStore;
   /** Cache decision reasons collected along the way, for the trace and debug output. */
   readonly trace: string[];
+  /** The caller's body-progress callback (`RequestOptions.onProgress`), called per chunk of each hop. */
+  readonly onProgress: ((received: number, total: number | null) => void) | null;
 }
