@@ -1,6 +1,7 @@
 /**
  * Proxy settings: `ProxyInfo` (httplib2's name), the environment default and NO_PROXY matching.
- * Pure: the environment is passed in, never read here.
+ * Pure: the environment is passed in (the transport snapshots it once per Http), never read here;
+ * no sockets, no undici. Credentials never become part of a URL: they travel to the proxy hop only.
  */
 import { HttpLib2Error } from './errors.js';
 
@@ -76,12 +77,53 @@ export class ProxyInfo {
   }
 }
 
-function envValue(env: NodeJS.ProcessEnv, name: string, cgiSafe: boolean): string | undefined {
+/**
+ * The proxy settings of one environment, parsed once. A malformed proxy URL is kept as its error and
+ * raised only when a request would use it, so a stray variable never breaks `new Http()`.
+ */
+export interface ProxyEnvironment {
+  readonly http: ProxyInfo | HttpLib2Error | null;
+  readonly https: ProxyInfo | HttpLib2Error | null;
+  readonly noProxy: readonly string[];
+}
+
+function envValue(env: Readonly<Record<string, string | undefined>>, name: string, cgiSafe: boolean): string | undefined {
   const lower = env[name.toLowerCase()];
   if (lower) return lower;
-  // httpoxy (CVE-2016-5385): in a CGI environment HTTP_PROXY can come from a request's Proxy header.
+  // httpoxy (CVE-2016-5385): in a CGI environment HTTP_PROXY can come from a request's Proxy header,
+  // so, as curl and Go do, only the lower-case form is believed there.
   if (!cgiSafe && env.REQUEST_METHOD !== undefined) return undefined;
   return env[name] || undefined;
+}
+
+function parseOrError(value: string | undefined): ProxyInfo | HttpLib2Error | null {
+  if (!value) return null;
+  try {
+    return parseProxyUrl(value);
+  } catch (error) {
+    return error as HttpLib2Error;
+  }
+}
+
+/**
+ * Reads HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (lower-case forms first) from `env`.
+ * Upper-case HTTP_PROXY is ignored when REQUEST_METHOD is set (httpoxy).
+ */
+export function readProxyEnvironment(env: Readonly<Record<string, string | undefined>>): ProxyEnvironment {
+  const all = envValue(env, 'ALL_PROXY', true);
+  return {
+    http: parseOrError(envValue(env, 'HTTP_PROXY', false) ?? all),
+    https: parseOrError(envValue(env, 'HTTPS_PROXY', true) ?? all),
+    noProxy: noProxyEntries(env.no_proxy || env.NO_PROXY),
+  };
+}
+
+/** The proxy a parsed environment asks for `url`, or null; throws if that variable is malformed. */
+export function proxyForUrl(settings: ProxyEnvironment, url: URL): ProxyInfo | null {
+  const chosen = url.protocol === 'https:' ? settings.https : settings.http;
+  if (chosen === null || matchesNoProxy(url, settings.noProxy)) return null;
+  if (chosen instanceof HttpLib2Error) throw chosen;
+  return chosen;
 }
 
 /** Splits a NO_PROXY value into its entries. */
@@ -90,19 +132,24 @@ export function noProxyEntries(value: string | undefined): string[] {
   return value.split(/[,\s]+/).map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
 /**
- * NO_PROXY as curl reads it: `*` matches all; an entry matches the host exactly or as a domain
+ * NO_PROXY as curl reads it: `*` matches all; a name matches the host exactly or as a domain
  * suffix (`example.com` and `.example.com` both cover `a.example.com`); `host:port` also checks the
- * port. Never a prefix match: `127.0.0.2` does not cover `127.0.0.20`.
+ * port; case-insensitive. An IP address matches only exactly: never by prefix or suffix, so
+ * `127.0.0.2` does not cover `127.0.0.20` (CIDR ranges are not supported).
  */
 export function matchesNoProxy(url: URL, entries: readonly string[]): boolean {
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const isIp = IPV4.test(host) || host.includes(':');
   for (const raw of entries) {
     const entry = raw.toLowerCase();
     if (entry === '*') return true;
     let name = entry;
     let entryPort: string | undefined;
+    // `host:port` and `[v6]:port`; a bare IPv6 address (`::1`) has colons but no port.
     const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(entry);
     if (m && !(entry.split(':').length > 2 && !entry.startsWith('['))) {
       name = m[1]!;
@@ -110,7 +157,9 @@ export function matchesNoProxy(url: URL, entries: readonly string[]): boolean {
     }
     name = name.replace(/^\[|\]$/g, '').replace(/^\*?\./, '.');
     if (entryPort !== undefined && entryPort !== port) continue;
-    if (name.startsWith('.')) {
+    if (isIp) {
+      if (host === name) return true;
+    } else if (name.startsWith('.')) {
       if (host.endsWith(name) || host === name.slice(1)) return true;
     } else if (host === name || host.endsWith(`.${name}`)) {
       return true;
@@ -118,6 +167,9 @@ export function matchesNoProxy(url: URL, entries: readonly string[]): boolean {
   }
   return false;
 }
+
+// socks5h resolves names at the proxy, which is what undici's SOCKS5 agent does anyway.
+const SCHEMES: Readonly<Record<string, ProxyProtocol>> = { http: 'http', https: 'https', socks5: 'socks5', socks5h: 'socks5', socks: 'socks5' };
 
 /** Parses a proxy URL from the environment (`http://user:pw@host:port`, or a bare `host:port`). */
 export function parseProxyUrl(value: string): ProxyInfo {
@@ -129,7 +181,12 @@ export function parseProxyUrl(value: string): ProxyInfo {
     throw new HttpLib2Error(`Invalid proxy URL in the environment: ${value}`, { code: 'ERR_PROXY' });
   }
   const scheme = u.protocol.slice(0, -1).toLowerCase();
-  const protocol: ProxyProtocol = scheme === 'https' ? 'https' : scheme.startsWith('socks') ? 'socks5' : 'http';
+  const protocol = SCHEMES[scheme];
+  if (protocol === undefined || !u.hostname) {
+    throw new HttpLib2Error(`Unsupported proxy URL in the environment: ${u.protocol}//${u.host} (http, https or socks5 only)`, {
+      code: 'ERR_PROXY',
+    });
+  }
   const port = Number(u.port || (protocol === 'https' ? 443 : protocol === 'socks5' ? 1080 : 80));
   return new ProxyInfo({
     host: u.hostname.replace(/^\[|\]$/g, ''),
@@ -141,13 +198,6 @@ export function parseProxyUrl(value: string): ProxyInfo {
 }
 
 /** The proxy the environment asks for `url`, or null. `env` is passed in (usually process.env). */
-export function proxyFromEnvironment(env: NodeJS.ProcessEnv, url: URL): ProxyInfo | null {
-  const isHttps = url.protocol === 'https:';
-  const value =
-    (isHttps ? envValue(env, 'HTTPS_PROXY', true) : envValue(env, 'HTTP_PROXY', false)) ??
-    envValue(env, 'ALL_PROXY', true);
-  if (!value) return null;
-  const noProxy = noProxyEntries(env.no_proxy ?? env.NO_PROXY);
-  if (matchesNoProxy(url, noProxy)) return null;
-  return parseProxyUrl(value);
+export function proxyFromEnvironment(env: Readonly<Record<string, string | undefined>>, url: URL): ProxyInfo | null {
+  return proxyForUrl(readProxyEnvironment(env), url);
 }

@@ -40,7 +40,8 @@ export async function closeAll(): Promise<void> {
   await Promise.all(all.map((f) => f()));
 }
 
-function track(server: net.Server): () => Promise<void> {
+/** Destroys the server's sockets and closes it in the root hook; returns the close function. */
+export function track(server: net.Server): () => Promise<void> {
   const sockets = new Set<net.Socket>();
   server.on('connection', (s: net.Socket) => {
     sockets.add(s);

@@ -1,0 +1,157 @@
+import { expect } from 'chai';
+import { HttpLib2Error, ProxyInfo } from '../../lib/index.js';
+import {
+  matchesNoProxy,
+  noProxyEntries,
+  parseProxyUrl,
+  proxyForUrl,
+  proxyFromEnvironment,
+  readProxyEnvironment,
+} from '../../lib/proxy.js';
+
+const u = (s: string) => new URL(s);
+const chosen = (env: Record<string, string>, url: string) => {
+  const p = proxyFromEnvironment(env, u(url));
+  return p ? `${p.url()}${p.user !== undefined ? ` as ${p.user}:${p.password ?? ''}` : ''}` : null;
+};
+
+describe('proxy settings from the environment', () => {
+  it('uses HTTP_PROXY for http and HTTPS_PROXY for https', () => {
+    const env = { HTTP_PROXY: 'http://plain:3128', HTTPS_PROXY: 'http://secure:3129' };
+    expect(chosen(env, 'http://example.com/')).to.equal('http://plain:3128');
+    expect(chosen(env, 'https://example.com/')).to.equal('http://secure:3129');
+  });
+
+  it('reads the lower-case forms, and prefers them to the upper-case ones', () => {
+    expect(chosen({ http_proxy: 'http://low:1' }, 'http://a/')).to.equal('http://low:1');
+    expect(chosen({ https_proxy: 'http://low:2' }, 'https://a/')).to.equal('http://low:2');
+    expect(chosen({ http_proxy: 'http://low:1', HTTP_PROXY: 'http://up:1' }, 'http://a/')).to.equal('http://low:1');
+  });
+
+  it('falls back to ALL_PROXY (either case) for both schemes', () => {
+    expect(chosen({ ALL_PROXY: 'socks5://s:1080' }, 'http://a/')).to.equal('socks5://s:1080');
+    expect(chosen({ all_proxy: 'http://all:8' }, 'https://a/')).to.equal('http://all:8');
+    expect(chosen({ ALL_PROXY: 'http://all:8', HTTPS_PROXY: 'http://s:9' }, 'https://a/')).to.equal('http://s:9');
+  });
+
+  it('chooses no proxy when nothing is set, or a variable is empty', () => {
+    expect(chosen({}, 'http://a/')).to.equal(null);
+    expect(chosen({ HTTP_PROXY: '' }, 'http://a/')).to.equal(null);
+    expect(chosen({ HTTP_PROXY: 'http://p:1' }, 'https://a/')).to.equal(null);
+  });
+
+  it('takes credentials out of the proxy URL, percent-decoded, and never keeps them in url()', () => {
+    const p = proxyFromEnvironment({ HTTP_PROXY: 'http://us%40er:p%3Ass@proxy:3128' }, u('http://a/'))!;
+    expect(p.user).to.equal('us@er');
+    expect(p.password).to.equal('p:ss');
+    expect(p.url()).to.equal('http://proxy:3128');
+    expect(p.basicToken()).to.equal(`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
+  });
+
+  it('accepts a bare host:port and fills in default ports', () => {
+    expect(parseProxyUrl('proxy:8080').url()).to.equal('http://proxy:8080');
+    expect(parseProxyUrl('http://proxy').port).to.equal(80);
+    expect(parseProxyUrl('https://proxy').port).to.equal(443);
+    expect(parseProxyUrl('socks5h://proxy').url()).to.equal('socks5://proxy:1080');
+    expect(parseProxyUrl('http://[::1]:3128').url()).to.equal('http://[::1]:3128');
+  });
+
+  it('refuses schemes it cannot speak (socks4, ftp) with an HttpLib2Error', () => {
+    for (const bad of ['socks4://p:1080', 'ftp://p:21']) {
+      expect(() => parseProxyUrl(bad)).to.throw(HttpLib2Error, /Unsupported proxy URL/);
+    }
+  });
+
+  it('keeps a malformed variable until a request would use it', () => {
+    const settings = readProxyEnvironment({ HTTP_PROXY: 'socks4://p:1', HTTPS_PROXY: 'http://ok:1' });
+    expect(proxyForUrl(settings, u('https://a/'))!.url()).to.equal('http://ok:1');
+    expect(() => proxyForUrl(settings, u('http://a/'))).to.throw(HttpLib2Error);
+  });
+
+  describe('httpoxy guard (CGI: REQUEST_METHOD is set)', () => {
+    it('ignores upper-case HTTP_PROXY, which a request header can forge', () => {
+      expect(chosen({ HTTP_PROXY: 'http://evil:1', REQUEST_METHOD: 'GET' }, 'http://a/')).to.equal(null);
+    });
+    it('still believes lower-case http_proxy, HTTPS_PROXY and ALL_PROXY', () => {
+      expect(chosen({ http_proxy: 'http://ok:1', REQUEST_METHOD: 'GET' }, 'http://a/')).to.equal('http://ok:1');
+      expect(chosen({ HTTPS_PROXY: 'http://ok:2', REQUEST_METHOD: 'GET' }, 'https://a/')).to.equal('http://ok:2');
+      expect(chosen({ HTTP_PROXY: 'http://evil:1', ALL_PROXY: 'http://ok:3', REQUEST_METHOD: 'GET' }, 'http://a/')).to.equal(
+        'http://ok:3',
+      );
+    });
+    it('uses upper-case HTTP_PROXY outside CGI', () => {
+      expect(chosen({ HTTP_PROXY: 'http://p:1' }, 'http://a/')).to.equal('http://p:1');
+    });
+  });
+});
+
+describe('NO_PROXY matching', () => {
+  const bypass = (noProxy: string, url: string) => matchesNoProxy(u(url), noProxyEntries(noProxy));
+
+  it('matches a host exactly', () => {
+    expect(bypass('example.com', 'http://example.com/')).to.equal(true);
+    expect(bypass('example.com', 'http://example.org/')).to.equal(false);
+  });
+
+  it('matches domain suffixes with or without a leading dot or *., never a bare string suffix', () => {
+    for (const entry of ['example.com', '.example.com', '*.example.com']) {
+      expect(bypass(entry, 'http://a.b.example.com/'), entry).to.equal(true);
+      expect(bypass(entry, 'http://badexample.com/'), entry).to.equal(false);
+    }
+    expect(bypass('.example.com', 'http://example.com/')).to.equal(true);
+  });
+
+  it('matches an IP address exactly, never by prefix: 127.0.0.2 does not cover 127.0.0.20', () => {
+    expect(bypass('127.0.0.2', 'http://127.0.0.20/')).to.equal(false);
+    expect(bypass('127.0.0.2', 'http://127.0.0.2:8080/')).to.equal(true);
+    expect(bypass('0.0.1', 'http://127.0.0.1/')).to.equal(false);
+    expect(bypass('.0.0.1', 'http://127.0.0.1/')).to.equal(false);
+  });
+
+  it('treats * as every host', () => {
+    expect(bypass('*', 'http://anything.example/')).to.equal(true);
+    expect(bypass('foo, *', 'https://10.1.2.3/')).to.equal(true);
+  });
+
+  it('checks the port when an entry has one (default ports included)', () => {
+    expect(bypass('example.com:8080', 'http://example.com:8080/')).to.equal(true);
+    expect(bypass('example.com:8080', 'http://example.com:9090/')).to.equal(false);
+    expect(bypass('example.com:443', 'https://example.com/')).to.equal(true);
+    expect(bypass('example.com:443', 'http://example.com/')).to.equal(false);
+  });
+
+  it('compares case-insensitively', () => {
+    expect(bypass('EXAMPLE.com', 'http://www.Example.COM/')).to.equal(true);
+  });
+
+  it('handles IPv6 entries with and without brackets and ports', () => {
+    expect(bypass('::1', 'http://[::1]:8080/')).to.equal(true);
+    expect(bypass('[::1]:8080', 'http://[::1]:8080/')).to.equal(true);
+    expect(bypass('[::1]:8080', 'http://[::1]:9/')).to.equal(false);
+  });
+
+  it('splits on commas and whitespace and ignores empty entries', () => {
+    expect(noProxyEntries(' a.com,, B.org  c.net ')).to.deep.equal(['a.com', 'b.org', 'c.net']);
+  });
+
+  it('is applied to the environment proxy (either case of NO_PROXY)', () => {
+    expect(chosen({ HTTP_PROXY: 'http://p:1', NO_PROXY: 'internal' }, 'http://internal/')).to.equal(null);
+    expect(chosen({ HTTP_PROXY: 'http://p:1', no_proxy: 'internal' }, 'http://x.internal/')).to.equal(null);
+    expect(chosen({ HTTP_PROXY: 'http://p:1', no_proxy: '127.0.0.2' }, 'http://127.0.0.20/')).to.equal('http://p:1');
+  });
+
+  it('is applied to a ProxyInfo through bypassHosts', () => {
+    const p = new ProxyInfo({ host: 'p', port: 1, bypassHosts: ['local.test'] });
+    expect(p.appliesTo(u('http://a.local.test/'))).to.equal(false);
+    expect(p.appliesTo(u('http://remote.test/'))).to.equal(true);
+  });
+});
+
+describe('ProxyInfo', () => {
+  it('refuses a missing host, a bad port, an unknown protocol and CR/LF in credentials', () => {
+    expect(() => new ProxyInfo({ host: '', port: 1 })).to.throw(HttpLib2Error, /host/);
+    expect(() => new ProxyInfo({ host: 'p', port: 70000 })).to.throw(HttpLib2Error, /port/);
+    expect(() => new ProxyInfo({ host: 'p', port: 1, protocol: 'ftp' as 'http' })).to.throw(HttpLib2Error, /protocol/);
+    expect(() => new ProxyInfo({ host: 'p', port: 1, user: 'a\r\nX: y' })).to.throw(HttpLib2Error, /CR, LF/);
+  });
+});
