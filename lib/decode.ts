@@ -5,6 +5,7 @@
  */
 import * as zlib from 'node:zlib';
 import { FailedToDecompressContent } from './errors.js';
+import { withHeaders } from './headers.js';
 import type { Exchange, Send } from './types.js';
 
 const MAX_CODINGS = 5;
@@ -14,24 +15,32 @@ type Decoder = (input: Buffer, maxOutputLength: number) => Buffer;
 // zstd arrived in Node 22.15 / 23.8; feature-detect rather than compare versions.
 const zstdDecompressSync = (zlib as unknown as { zstdDecompressSync?: Decoder }).zstdDecompressSync;
 
-const DECODERS: Record<string, Decoder> = {
-  gzip: (b, max) => zlib.gunzipSync(b, { maxOutputLength: max }),
-  'x-gzip': (b, max) => zlib.gunzipSync(b, { maxOutputLength: max }),
-  deflate: inflateEitherForm,
-  br: (b, max) => zlib.brotliDecompressSync(b, { maxOutputLength: max }),
-  ...(zstdDecompressSync ? { zstd: (b: Buffer, max: number) => zstdDecompressSync(b, { maxOutputLength: max } as never) } : {}),
-};
+// zlib's default 16 KiB output chunks make a large output an array of tens of thousands of buffers:
+// decoding 1 GiB took 5x longer than with 64 KiB chunks. Small bodies keep the default.
+function zlibOptions(input: Buffer, max: number): zlib.ZlibOptions {
+  return input.length > 16 * 1024 ? { maxOutputLength: max, chunkSize: 64 * 1024 } : { maxOutputLength: max };
+}
+
+// A Map, not an object literal: a Content-Encoding of `constructor` or `__proto__` (or a name
+// planted on a polluted Object.prototype) must be an unknown coding, not a function to call.
+const DECODERS: ReadonlyMap<string, Decoder> = new Map<string, Decoder>([
+  ['gzip', (b, max) => zlib.gunzipSync(b, zlibOptions(b, max))],
+  ['x-gzip', (b, max) => zlib.gunzipSync(b, zlibOptions(b, max))],
+  ['deflate', inflateEitherForm],
+  ['br', (b, max) => zlib.brotliDecompressSync(b, zlibOptions(b, max) as zlib.BrotliOptions)],
+  ...(zstdDecompressSync ? [['zstd', (b: Buffer, max: number) => zstdDecompressSync(b, { maxOutputLength: max } as never)] as const] : []),
+]);
 
 /** The Accept-Encoding value listing what this Node can decode. */
 export const ACCEPT_ENCODING = ['gzip', 'deflate', 'br', ...(zstdDecompressSync ? ['zstd'] : [])].join(', ');
 
 // RFC 9110 §8.4.1: "deflate" is the zlib format, but servers have long sent raw deflate too.
 function inflateEitherForm(input: Buffer, max: number): Buffer {
-  // 0x78 is the zlib header's CMF byte for deflate with a 32 KiB window or smaller.
+  // A zlib header: compression method 8 in the low nibble of CMF, and CMF·FLG a multiple of 31.
   if (input.length >= 2 && (input[0]! & 0x0f) === 8 && ((input[0]! << 8) | input[1]!) % 31 === 0) {
-    return zlib.inflateSync(input, { maxOutputLength: max });
+    return zlib.inflateSync(input, zlibOptions(input, max));
   }
-  return zlib.inflateRawSync(input, { maxOutputLength: max });
+  return zlib.inflateRawSync(input, zlibOptions(input, max));
 }
 
 /** The codings named by a Content-Encoding value, in the order they were applied. */
@@ -56,12 +65,14 @@ export function decodeBody(content: Buffer, codings: readonly string[], maxOutpu
   if (codings.length > MAX_CODINGS) {
     throw new FailedToDecompressContent(`Content-Encoding stacks ${codings.length} codings; at most ${MAX_CODINGS} are decoded`);
   }
-  if (!codings.every((c) => c in DECODERS)) return null;
+  if (!codings.every((c) => DECODERS.has(c))) return null;
+  // An empty body has nothing to undo (servers send `Content-Encoding: gzip` on empty answers).
+  if (content.length === 0) return content;
   let out = content;
   for (let i = codings.length - 1; i >= 0; i--) {
     const coding = codings[i]!;
     try {
-      out = DECODERS[coding]!(out, maxOutputLength);
+      out = DECODERS.get(coding)!(out, maxOutputLength);
     } catch (error) {
       const code = (error as { code?: string }).code;
       const why =
@@ -79,7 +90,7 @@ export function decodeBody(content: Buffer, codings: readonly string[], maxOutpu
 /** The decoding layer: asks for what this Node can decode, undoes Content-Encoding, fixes the headers. */
 export function decoding(next: Send): Send {
   return async (req, ctx) => {
-    const sent = 'accept-encoding' in req.headers ? req : { ...req, headers: { ...req.headers, 'accept-encoding': ACCEPT_ENCODING } };
+    const sent = 'accept-encoding' in req.headers ? req : { ...req, headers: withHeaders(req.headers, { 'accept-encoding': ACCEPT_ENCODING }) };
     const exchange = await next(sent, ctx);
     return decodeExchange(exchange, req.method, ctx.settings.maxBodySize);
   };

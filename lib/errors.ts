@@ -34,7 +34,8 @@ export type ErrorCode =
   | 'ERR_CONNECTION'
   | 'ERR_TLS'
   | 'ERR_ABORTED'
-  | 'ERR_CLOSED';
+  | 'ERR_CLOSED'
+  | 'ERR_CACHE';
 
 export interface ErrorDetails {
   code?: ErrorCode;
@@ -162,8 +163,25 @@ const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED',
   'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
-  'HPE_INVALID_CONSTANT', 'UND_ERR_INFO',
+  'UND_ERR_RES_EXCEEDED_MAX_SIZE', 'HPE_INVALID_CONSTANT', 'UND_ERR_INFO',
 ]);
+const INVALID_ARGUMENT_CODES = new Set([
+  'UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_HTTP_TOKEN', 'ERR_INVALID_CHAR', 'ERR_INVALID_URL',
+]);
+
+// Where a foreign failure happened, for the retry decision (retry.ts):
+// - the request never left this machine (refused, unreachable, connect timeout);
+// - the connection closed (or was reset) before any answer was parsed: a keep-alive socket the
+//   server had already dropped looks exactly like this;
+// undici reports "the peer closed" and "the peer sent garbage" with the same UND_ERR_SOCKET code;
+// only the former is a stale connection worth retrying.
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+const CLOSED_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'ECONNABORTED']);
+const PEER_CLOSED_MESSAGE = 'other side closed';
+
+/** How far a failed attempt got, as far as the error tells: see {@link failureStage}. */
+export type FailureStage = 'not-sent' | 'connection-closed' | 'other';
 
 function codeOf(error: unknown): string {
   const e = error as { code?: unknown; cause?: { code?: unknown } } | null;
@@ -173,12 +191,27 @@ function codeOf(error: unknown): string {
 }
 
 /**
+ * Classifies a foreign (undici/node) failure: `not-sent` (the request never left), `connection-closed`
+ * (the connection dropped before an answer was parsed; the request may have been received) or `other`
+ * (a malformed answer, a local error...). Our own errors are always `other`.
+ */
+export function failureStage(error: unknown): FailureStage {
+  if (error instanceof HttpLib2Error) return 'other';
+  const code = codeOf(error);
+  if (NOT_SENT_CODES.has(code)) return 'not-sent';
+  if (CLOSED_CODES.has(code)) return 'connection-closed';
+  if (code === 'UND_ERR_SOCKET' && (error as Error).message === PEER_CLOSED_MESSAGE) return 'connection-closed';
+  return 'other';
+}
+
+/**
  * The one table from undici/node errors to ours. `host` names the server in messages.
  * Errors already in our tree pass through untouched.
  */
 export function mapError(error: unknown, host: string): HttpLib2Error {
   if (error instanceof HttpLib2Error) return error;
   const code = codeOf(error);
+  const name = (error as Error | null)?.name ?? '';
   const text = error instanceof Error ? error.message : String(error);
   if (DNS_CODES.has(code)) {
     return new ServerNotFoundError(`Unable to find the server at ${host}`, { cause: error });
@@ -189,13 +222,20 @@ export function mapError(error: unknown, host: string): HttpLib2Error {
   if (TLS_CODE.test(code) || /certificate|TLS|SSL/i.test(code)) {
     return new TlsError(`TLS connection to ${host} failed: ${text}`, { cause: error, code: 'ERR_TLS' });
   }
-  if (code.startsWith('HPE_') || CONNECTION_CODES.has(code)) {
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') {
+    return new ConnectionError(`The response header section from ${host} is too large`, { cause: error });
+  }
+  // llhttp's parse errors (bad Content-Length, bad chunk size...) sometimes come without a code.
+  if (code.startsWith('HPE_') || name === 'HTTPParserError') {
+    return new ConnectionError(`Malformed response from ${host}: ${text}`, { cause: error });
+  }
+  if (CONNECTION_CODES.has(code)) {
     return new ConnectionError(`Connection to ${host} failed: ${text}`, { cause: error });
   }
-  if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_INVALID_ARG_VALUE') {
+  if (INVALID_ARGUMENT_CODES.has(code)) {
     return new HttpLib2Error(`Invalid request: ${text}`, { cause: error, code: 'ERR_INVALID_REQUEST' });
   }
-  if (code === 'UND_ERR_ABORTED' || (error as Error | null)?.name === 'AbortError') {
+  if (code === 'UND_ERR_ABORTED' || name === 'AbortError') {
     return new AbortError(`Request to ${host} was aborted`, { cause: error });
   }
   return new ConnectionError(`Request to ${host} failed: ${text}`, { cause: error });

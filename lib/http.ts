@@ -40,6 +40,12 @@ export interface RequestOptions {
 }
 
 const USER_AGENT = 'httplib2-ts/0.1.0';
+
+/** The merged deadline/caller signal of one request() call, and how to release its timer. */
+interface Deadline {
+  readonly signal: AbortSignal | null;
+  dispose(): void;
+}
 const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
 
 /** An HTTP client with a cache, redirects, decoding and authentication. httplib2: `httplib2.Http`. */
@@ -121,24 +127,30 @@ export class Http {
     headers?: Record<string, string>,
     redirections = 5,
   ): Promise<[Response, Buffer]> {
-    const o: RequestOptions =
+    // Own properties only, into a null-prototype record: a polluted Object.prototype.headers (or
+    // .body, .signal...) must never become part of the request.
+    const o: RequestOptions = Object.assign(
+      Object.create(null) as RequestOptions,
       typeof methodOrOptions === 'object' && methodOrOptions !== null
         ? methodOrOptions
-        : { method: methodOrOptions, body, headers, redirections };
-    const deadline = this.#deadline(o.signal);
+        : { method: methodOrOptions, body, headers, redirections },
+    );
+    let deadline: Deadline | undefined;
     try {
+      deadline = this.#deadline(o.signal);
       const ctx = this.#context(uri, deadline.signal, o.onProgress);
       const req = buildRequest(uri, o);
       const { response, content } = await this.#follow(req, ctx, o.redirections ?? 5);
       return [response, content];
     } catch (error) {
-      const e = deadline.signal?.aborted && !(error instanceof HttpLib2Error && error.response)
-        ? mapError(deadline.signal.reason, String(uri))
+      const signal = deadline?.signal;
+      const e = signal?.aborted && !(error instanceof HttpLib2Error && error.response)
+        ? mapError(signal.reason, String(uri))
         : mapError(error, String(uri));
       if (this.forceExceptionToStatusCode) return errorAsResponse(e);
       throw e;
     } finally {
-      deadline.dispose();
+      deadline?.dispose();
     }
   }
 
@@ -167,7 +179,7 @@ export class Http {
   }
 
   // One deadline for the whole call (connect, headers, body, every hop), merged with the caller's signal.
-  #deadline(callerSignal: AbortSignal | undefined): { signal: AbortSignal | null; dispose(): void } {
+  #deadline(callerSignal: AbortSignal | undefined): Deadline {
     if (this.#transport.closed) throw new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
     const timeout = this.#timeout;
     if (timeout === undefined && !callerSignal) return { signal: null, dispose() {} };
@@ -220,14 +232,19 @@ function assertNever(x: never): never {
 
 function buildRequest(uri: string | URL, o: RequestOptions): HopRequest {
   const url = parseRequestUri(uri);
-  const method = (o.method ?? 'GET').toUpperCase();
+  const method = String(o.method ?? 'GET').toUpperCase();
   assertValidMethod(method);
   const headers: HeaderRecord = normaliseHeaders(o.headers);
   if (!('user-agent' in headers)) headers['user-agent'] = USER_AGENT;
   const body = o.body === undefined || o.body === null ? null
     : typeof o.body === 'string' ? Buffer.from(o.body, 'utf8')
-    : Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength);
+    : ArrayBuffer.isView(o.body) ? Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength)
+    : invalidBody(o.body);
   return { url, method, headers, body };
+}
+
+function invalidBody(body: unknown): never {
+  throw new HttpLib2Error(`Invalid body: expected a string or a Uint8Array, received ${typeof body}`, { code: 'ERR_INVALID_REQUEST' });
 }
 
 /** `forceExceptionToStatusCode`: httplib2 turns errors into responses instead of raising them. */

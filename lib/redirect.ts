@@ -39,6 +39,9 @@ export function nextHop(req: HopRequest, response: Response, settings: Settings)
   // Only http and https are followed: file:, data:, javascript:... go back to the caller as they are.
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return { kind: 'return' };
   url.hash = url.hash || req.url.hash; // RFC 9110 §10.2.2: a Location without fragment inherits ours
+  // Credentials embedded in a Location are never used: a server must not choose who we log in as.
+  url.username = '';
+  url.password = '';
   const method = redirectMethod(req.method, response.status);
   const dropBody = method !== req.method || method === 'GET' || method === 'HEAD';
   return {
@@ -72,6 +75,9 @@ export function redirectHeaders(req: HopRequest, next: URL, dropBody: boolean, f
   const remove = [...CONDITIONAL_HEADERS];
   if (dropBody) remove.push(...BODY_HEADERS);
   const downgrade = req.url.protocol === 'https:' && next.protocol === 'http:';
-  if (downgrade || (!forwardAuth && !sameOrigin(req.url, next))) remove.push(...CREDENTIAL_HEADERS);
+  const crossOrigin = !sameOrigin(req.url, next);
+  if (downgrade || (!forwardAuth && crossOrigin)) remove.push(...CREDENTIAL_HEADERS);
+  // A Host the caller set names the first server; another origin gets its own (undici derives it).
+  if (crossOrigin) remove.push('host');
   return withHeaders(req.headers, {}, remove);
 }

@@ -4,7 +4,7 @@
  * retries. It returns the body as received (still encoded); decoding is the next layer up.
  */
 import { Agent, ProxyAgent, Socks5ProxyAgent, type Dispatcher } from 'undici';
-import { HttpLib2Error, ProxyError, mapError } from './errors.js';
+import { ConnectionError, HttpLib2Error, ProxyError, mapError } from './errors.js';
 import { Response } from './response.js';
 import { proxyFromEnvironment, type ProxyInfo } from './proxy.js';
 import type { HttpOptions } from './options.js';
@@ -69,16 +69,24 @@ export class Transport {
 
   async #sendOnce(req: HopRequest, ctx: RequestContext): Promise<Exchange> {
     const dispatcher = this.#dispatcherFor(req.url);
-    const data = await dispatcher.request({
+    let informational = 0;
+    // Null prototype: undici reads optional fields (query, upgrade, throwOnError...) that a polluted
+    // Object.prototype would otherwise supply.
+    const options: Dispatcher.RequestOptions = Object.assign(Object.create(null) as object, {
       origin: req.url.origin,
       path: requestTarget(req.url),
       method: req.method as Dispatcher.HttpMethod,
       headers: req.headers as Record<string, string>,
       body: req.body,
       signal: ctx.signal ?? undefined,
-      responseHeaders: 'raw',
+      responseHeaders: 'raw' as const,
+      // undici restarts its headers timer on every 1xx, so an endless 103 stream would never end.
+      onInfo: () => {
+        if (++informational > MAX_INFORMATIONAL) throw tooManyInformational(req);
+      },
       // The deadline is ours (one total timeout); undici's per-phase timers stay as a backstop.
     });
+    const data = await dispatcher.request(options);
     const response = new Response({
       status: data.statusCode,
       reason: data.statusText,
@@ -162,7 +170,10 @@ export class Transport {
     this.#closed = true;
     const all = [...this.#own.values()];
     this.#own.clear();
-    await Promise.all(all.map((d) => d.close().catch(() => undefined)));
+    // destroy, not close: undici's close() waits for requests in flight, so one stalled server would
+    // hold close() forever. Requests still running fail with ERR_CLOSED.
+    const reason = new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
+    await Promise.all(all.map((d) => d.destroy(reason).catch(() => undefined)));
   }
 }
 
@@ -216,6 +227,13 @@ function reportProgress(
       body.destroy(error as Error);
     }
   });
+}
+
+// A server may send 1xx answers before the final one (RFC 9110 §15.2); more than this is a stall.
+const MAX_INFORMATIONAL = 32;
+
+function tooManyInformational(req: HopRequest): ConnectionError {
+  return new ConnectionError(`${req.url.host} sent more than ${MAX_INFORMATIONAL} informational (1xx) responses`);
 }
 
 function tooLarge(limit: number, req: HopRequest, response: Response): HttpLib2Error {

@@ -7,6 +7,8 @@ import { HttpLib2Error, RelativeURIError } from './errors.js';
 // The WHATWG parser silently drops tabs and newlines and trims controls; we refuse them instead,
 // so what is sent is what the caller wrote.
 const CONTROL = /[\0-\x1f\x7f]/;
+// RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then ":".
+const HAS_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 /** Parses a caller's URI; only absolute http(s) URIs are accepted. Spaces are percent-encoded. */
 export function parseRequestUri(uri: string | URL): URL {
@@ -20,6 +22,10 @@ export function parseRequestUri(uri: string | URL): URL {
   try {
     url = new URL(text.replace(/ /g, '%20'));
   } catch {
+    // `http://exa mple/` has a scheme: it is malformed, not relative.
+    if (HAS_SCHEME.test(text)) {
+      throw new HttpLib2Error(`Invalid URI ${JSON.stringify(text)}: it cannot be parsed`, { code: 'ERR_INVALID_REQUEST' });
+    }
     throw new RelativeURIError(`Only absolute URIs are allowed. uri = ${text}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
