@@ -1,0 +1,98 @@
+import { expect } from 'chai';
+import { HttpLib2Error } from '../../lib/errors.js';
+import { assertValidHeader, assertValidMethod, hopByHopNames, isToken, normaliseHeaders, withHeaders } from '../../lib/headers.js';
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    expect(e).to.be.instanceOf(HttpLib2Error);
+    return (e as HttpLib2Error).code;
+  }
+  return undefined;
+}
+
+describe('request headers (RFC 9110 §5)', () => {
+  describe('names are tokens (§5.1, §5.6.2)', () => {
+    for (const name of ['X-Ok', 'a', "!#$%&'*+-.^_`|~09az"]) {
+      it(`accepts ${JSON.stringify(name)}`, () => expect(isToken(name)).to.equal(true));
+    }
+    for (const name of ['', 'a b', 'a:b', 'a\r\nb', 'é', 'a(b)', 'a/b', 'a"b', 'a\0']) {
+      it(`refuses ${JSON.stringify(name)}`, () => {
+        expect(codeOf(() => assertValidHeader(name, 'v'))).to.equal('ERR_INVALID_REQUEST');
+      });
+    }
+  });
+
+  describe('values carry no CR, LF, NUL or other controls (§5.5)', () => {
+    for (const value of ['a\rb', 'a\nb', 'a\r\nX-Injected: 1', 'a\0b', '\x1b', '\x7f']) {
+      it(`refuses ${JSON.stringify(value)}`, () => {
+        expect(codeOf(() => assertValidHeader('x-a', value))).to.equal('ERR_INVALID_REQUEST');
+      });
+    }
+    it('accepts HTAB, spaces, quotes and obs-text', () => {
+      expect(codeOf(() => assertValidHeader('x-a', 'a\tb "c" \u00e9'))).to.equal(undefined);
+    });
+  });
+
+  describe('methods are tokens (§9.1)', () => {
+    for (const method of ['GET\r\n', 'GET / HTTP/1.1\r\nX: y', 'G T', '', 'GET\0']) {
+      it(`refuses ${JSON.stringify(method)}`, () => {
+        expect(codeOf(() => assertValidMethod(method))).to.equal('ERR_INVALID_REQUEST');
+      });
+    }
+    it('accepts custom methods', () => expect(codeOf(() => assertValidMethod('PROPFIND'))).to.equal(undefined));
+  });
+
+  describe('normaliseHeaders', () => {
+    it('lower-cases names, joins repeats with ", ", skips null/undefined, stringifies values', () => {
+      const h = normaliseHeaders({ 'X-A': '1', 'x-a': '2', 'X-N': 3 as unknown as string, 'X-U': undefined as unknown as string });
+      expect({ ...h }).to.deep.equal({ 'x-a': '1, 2', 'x-n': '3' });
+    });
+
+    it('returns a null-prototype record, so __proto__ and constructor are plain names', () => {
+      const input = JSON.parse('{"__proto__": "p", "constructor": "c"}') as Record<string, string>;
+      const h = normaliseHeaders(input);
+      expect(Object.getPrototypeOf(h)).to.equal(null);
+      expect(h['__proto__']).to.equal('p');
+      expect(h['constructor']).to.equal('c');
+    });
+
+    it('reads own properties only: a polluted Object.prototype adds nothing', () => {
+      const proto = Object.prototype as Record<string, unknown>;
+      proto['x-polluted'] = 'yes';
+      try {
+        const h = normaliseHeaders({ 'x-a': '1' });
+        expect(Object.keys(h)).to.deep.equal(['x-a']);
+        expect('x-polluted' in h).to.equal(false);
+      } finally {
+        delete proto['x-polluted'];
+      }
+    });
+
+    it('accepts a Map and a Headers object', () => {
+      expect({ ...normaliseHeaders(new Map([['X-M', 'm']])) }).to.deep.equal({ 'x-m': 'm' });
+      expect({ ...normaliseHeaders(new Headers({ 'X-H': 'h' })) }).to.deep.equal({ 'x-h': 'h' });
+    });
+
+    it('validates every header', () => {
+      expect(codeOf(() => normaliseHeaders({ 'x-a': 'ok', 'x-b': 'bad\r\nX-Injected: 1' }))).to.equal('ERR_INVALID_REQUEST');
+      expect(codeOf(() => normaliseHeaders({ 'bad name': 'v' }))).to.equal('ERR_INVALID_REQUEST');
+    });
+  });
+
+  it('withHeaders copies, sets and removes without touching its input', () => {
+    const base = normaliseHeaders({ a: '1', b: '2' });
+    const out = withHeaders(base, { C: '3' }, ['a']);
+    expect({ ...out }).to.deep.equal({ b: '2', c: '3' });
+    expect({ ...base }).to.deep.equal({ a: '1', b: '2' });
+    expect(Object.getPrototypeOf(out)).to.equal(null);
+  });
+
+  it('hopByHopNames adds the names listed in Connection (§7.6.1)', () => {
+    const names = hopByHopNames('close, X-Private ,');
+    expect(names.has('x-private')).to.equal(true);
+    expect(names.has('keep-alive')).to.equal(true);
+    expect(names.has('content-type')).to.equal(false);
+  });
+});
