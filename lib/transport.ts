@@ -6,10 +6,10 @@
 import { Agent, ProxyAgent, Socks5ProxyAgent, type Dispatcher } from 'undici';
 import { ConnectionError, HttpLib2Error, ProxyError, mapError } from './errors.js';
 import { Response } from './response.js';
-import { proxyFromEnvironment, type ProxyInfo } from './proxy.js';
+import { proxyForUrl, readProxyEnvironment, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
 import type { HttpOptions } from './options.js';
 import type { Exchange, HopRequest, RequestContext } from './types.js';
-import { requestTarget } from './uri.js';
+import { originOf, requestTarget } from './uri.js';
 import { shouldRetry } from './retry.js';
 
 /** A client certificate presented only to hosts of its domain. */
@@ -21,23 +21,35 @@ export interface ClientCertificate {
 }
 
 type TlsOptions = { ca?: string | Buffer | Array<string | Buffer>; rejectUnauthorized?: boolean };
+type Registered = ClientCertificate & { readonly id: number };
+type Route = { readonly dispatcher: Dispatcher; readonly proxied: boolean };
+
+// Dispatchers remembered per origin when the choice cannot change between requests; past this many
+// origins the memo starts over (a crawler must not grow it forever).
+const MEMO_LIMIT = 1024;
 
 export class Transport {
   readonly #tls: TlsOptions;
   readonly #own = new Map<string, Dispatcher>();
   readonly #userDispatcher: Dispatcher | undefined;
   readonly #proxyOption: HttpOptions['proxyInfo'];
-  readonly #env: NodeJS.ProcessEnv;
-  #certificates: ClientCertificate[] = [];
+  readonly #envProxies: ProxyEnvironment | null;
+  readonly #byOrigin = new Map<string, Route>();
+  #certificates: Registered[] = [];
   #closed = false;
 
-  constructor(options: HttpOptions, env: NodeJS.ProcessEnv = process.env) {
+  /**
+   * @param env where the proxy variables come from; read once, here, so no request consults the
+   *   environment (the hot path) and a later change to it only affects Http instances built after.
+   */
+  constructor(options: HttpOptions, env: Readonly<Record<string, string | undefined>> = process.env) {
+    // These TLS settings live only in this Transport's own agents: never in node:tls/https globals.
     this.#tls = {};
     if (options.ca !== undefined) this.#tls.ca = options.ca;
     if (options.disableSslCertificateValidation) this.#tls.rejectUnauthorized = false;
     this.#userDispatcher = options.dispatcher;
     this.#proxyOption = options.proxyInfo;
-    this.#env = env;
+    this.#envProxies = options.proxyInfo === undefined ? readProxyEnvironment(env) : null;
   }
 
   get closed(): boolean {
@@ -45,13 +57,9 @@ export class Transport {
   }
 
   addCertificate(certificate: ClientCertificate): void {
-    this.#certificates = [...this.#certificates, certificate];
-    // Agents built before this certificate was known must not be reused for its domain.
-    for (const [key, d] of this.#own) {
-      if (key !== 'direct') continue;
-      this.#own.delete(key);
-      void d.close().catch(() => undefined);
-    }
+    this.#certificates = [...this.#certificates, { ...certificate, id: this.#certificates.length }];
+    // Origins already routed to a certificate-less agent must now pick the certificate's agent.
+    this.#byOrigin.clear();
   }
 
   /** Sends one hop and reads its whole body, bounded by `maxBodySize`. */
@@ -68,7 +76,7 @@ export class Transport {
   };
 
   async #sendOnce(req: HopRequest, ctx: RequestContext): Promise<Exchange> {
-    const dispatcher = this.#dispatcherFor(req.url);
+    const dispatcher = this.#dispatcherFor(req, ctx);
     let informational = 0;
     // Null prototype: undici reads optional fields (query, upgrade, throwOnError...) that a polluted
     // Object.prototype would otherwise supply.
@@ -104,42 +112,86 @@ export class Transport {
   }
 
   #mapError(error: unknown, req: HopRequest): HttpLib2Error {
-    const text = error instanceof Error ? error.message : '';
-    const code = (error as { code?: string } | null)?.code ?? '';
-    if (/Proxy|tunnel/i.test(text) && !(error instanceof HttpLib2Error)) {
-      return new ProxyError(`Proxy refused the request to ${req.url.host}: ${text}`, { cause: error });
+    if (!(error instanceof HttpLib2Error)) {
+      const proxy = this.#proxyQuietly(req.url);
+      if (proxy) {
+        const refusal = proxyFailure(error, proxy, req.url);
+        if (refusal) return refusal;
+      }
     }
-    if (code === 'UND_ERR_PRX_TLS') return new ProxyError(`TLS to the proxy failed: ${text}`, { cause: error });
     return mapError(error, req.url.host);
   }
 
-  #dispatcherFor(url: URL): Dispatcher {
-    if (this.#userDispatcher) return this.#userDispatcher;
-    const proxy = this.#proxyFor(url);
-    const cert = url.protocol === 'https:' ? this.#certificateFor(url) : undefined;
-    const key = `${proxy ? proxy.key() : 'direct'}|${cert ? cert.domain : ''}|${proxy ? url.protocol : ''}`;
-    let d = this.#own.get(key);
-    if (!d) {
-      d = this.#build(url, proxy, cert);
-      this.#own.set(key, d);
+  // The proxy a failed request went through, if any; a proxy chooser that throws counts as none.
+  #proxyQuietly(url: URL): ProxyInfo | null {
+    if (this.#userDispatcher) return null;
+    try {
+      return this.#proxyFor(url);
+    } catch {
+      return null;
     }
-    return d;
+  }
+
+  /**
+   * The dispatcher for one hop: the caller's, or one of ours keyed by (proxy, scheme, client
+   * certificate), so an agent holding a certificate is only ever used for that certificate's hosts,
+   * and a relaxed TLS setting never leaves this Transport.
+   */
+  #dispatcherFor(req: HopRequest, ctx: RequestContext): Dispatcher {
+    if (this.#userDispatcher) return this.#userDispatcher;
+    // Static proxy settings and no certificates: the route depends on the origin only (hot path).
+    const memo = typeof this.#proxyOption !== 'function' && this.#certificates.length === 0;
+    let route = memo ? this.#byOrigin.get(req.url.origin) : undefined;
+    if (!route) {
+      route = this.#route(req.url, ctx);
+      if (memo) {
+        if (this.#byOrigin.size >= MEMO_LIMIT) this.#byOrigin.clear();
+        this.#byOrigin.set(req.url.origin, route);
+      }
+    }
+    if (route.proxied && 'proxy-authorization' in req.headers) {
+      // undici's ProxyAgent refuses it too, and a SOCKS hop would carry it on to the origin.
+      throw new HttpLib2Error(
+        'A Proxy-Authorization request header cannot be combined with a proxy: give the proxy ' +
+          'credentials as ProxyInfo user/password, which are sent to the proxy hop only',
+        { code: 'ERR_INVALID_REQUEST' },
+      );
+    }
+    return route.dispatcher;
+  }
+
+  #route(url: URL, ctx: RequestContext): Route {
+    const proxy = this.#proxyFor(url);
+    const cert = url.protocol === 'https:' ? this.#certificateFor(url, ctx) : undefined;
+    const key = `${proxy ? `${proxy.key()}|${url.protocol}` : 'direct'}|${cert ? cert.id : ''}`;
+    let dispatcher = this.#own.get(key);
+    if (!dispatcher) {
+      dispatcher = this.#build(url, proxy, cert);
+      this.#own.set(key, dispatcher);
+    }
+    return { dispatcher, proxied: proxy !== null };
   }
 
   #proxyFor(url: URL): ProxyInfo | null {
     const option = this.#proxyOption;
     if (option === null) return null;
-    if (option === undefined) return proxyFromEnvironment(this.#env, url);
+    if (option === undefined) return this.#envProxies ? proxyForUrl(this.#envProxies, url) : null;
     if (typeof option === 'function') return option(url);
     return option.appliesTo(url) ? option : null;
   }
 
-  #certificateFor(url: URL): ClientCertificate | undefined {
-    const host = url.hostname.toLowerCase();
+  /**
+   * The first registered certificate whose domain is this host (or `host:port`), compared exactly as
+   * httplib2 does: never a parent domain, never a host reached only by a redirect. An empty domain
+   * means "the hosts the caller asked for", like credentials registered without one.
+   */
+  #certificateFor(url: URL, ctx: RequestContext): Registered | undefined {
+    const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
     const hostPort = url.host.toLowerCase();
     return this.#certificates.find((c) => {
-      const d = c.domain.toLowerCase();
-      return d === hostPort || d === host || host.endsWith(`.${d}`);
+      const d = c.domain.toLowerCase().replace(/^\[([^\]]*)\]$/, '$1');
+      if (d === '') return ctx.requestedOrigins.has(originOf(url));
+      return d === hostPort || d === host;
     });
   }
 
@@ -159,9 +211,12 @@ export class Transport {
     return new ProxyAgent({
       uri: proxy.url(),
       requestTls: tls,
-      proxyTls: this.#tls,
+      // The proxy's own certificate is checked with this Http's CA settings, never the client certificate.
+      proxyTls: { ...this.#tls },
       // A plain http target is forwarded in absolute form; https goes through CONNECT.
       proxyTunnel: url.protocol === 'https:',
+      // Only the proxy hop carries it: undici adds it to CONNECT, or to the request forwarded in
+      // absolute form, and never inside a tunnel.
       ...(proxy.user !== undefined ? { token: proxy.basicToken() } : {}),
     });
   }
@@ -175,6 +230,32 @@ export class Transport {
     const reason = new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
     await Promise.all(all.map((d) => d.destroy(reason).catch(() => undefined)));
   }
+}
+
+// undici reports a proxy's refusal without a code of its own (a 407 on a forwarded request is an
+// InvalidArgumentError, a refused CONNECT a RequestAbortedError), so its message is read here, once.
+const PROXY_STATUS = /Proxy (?:response \((\d{3})\)|Authentication Required \((\d{3})\))/;
+const PROXY_UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * A failure of the proxy hop as a ProxyError, or null when the failure is the origin's. Through a
+ * proxy every TCP connection goes to the proxy, so a refused connection is the proxy's.
+ */
+function proxyFailure(error: unknown, proxy: ProxyInfo, url: URL): ProxyError | null {
+  const e = error as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : '';
+  const text = typeof e?.message === 'string' ? e.message : '';
+  const where = `${proxy.protocol} proxy ${proxy.host}:${proxy.port}`;
+  const status = PROXY_STATUS.exec(text);
+  if (status) {
+    const n = status[1] ?? status[2];
+    const why = n === '407' ? 'requires authentication (407)' : `refused the request (${n})`;
+    return new ProxyError(`The ${where} ${why} for ${url.host}`, { cause: error });
+  }
+  if (code === 'UND_ERR_PRX_TLS') return new ProxyError(`TLS to the ${where} failed: ${text}`, { cause: error });
+  if (code.startsWith('UND_ERR_SOCKS5')) return new ProxyError(`The ${where} failed: ${text}`, { cause: error });
+  if (PROXY_UNREACHABLE.has(code)) return new ProxyError(`Could not reach the ${where}: ${text || code}`, { cause: error });
+  return null;
 }
 
 function pairs(raw: readonly (string | Buffer)[]): Array<[string, string]> {
