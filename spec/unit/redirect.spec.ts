@@ -5,7 +5,7 @@ import type { HopRequest } from '../../lib/types.js';
 
 const DEFAULTS = { followRedirects: true, followAllRedirects: false, forwardAuthorizationHeaders: false };
 
-function aRequest(overrides: Partial<HopRequest> & { url?: URL | string } = {}): HopRequest {
+function aRequest(overrides: Omit<Partial<HopRequest>, 'url'> & { url?: URL | string } = {}): HopRequest {
   const headers: Record<string, string> = Object.create(null);
   Object.assign(headers, overrides.headers ?? {});
   return {
