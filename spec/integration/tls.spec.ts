@@ -6,11 +6,13 @@ import { Http, TlsError } from '../../lib/index.js';
 import { testCertificates, type KeyPair, type TestCertificates } from '../helpers/certs.js';
 import { startServer, type Handler, type TestServer } from '../helpers/server.js';
 
-async function failure(p: Promise<unknown>): Promise<Error & { code?: string; cause?: { code?: string } }> {
+type Failure = Error & { code?: string; cause?: { code?: string } };
+
+async function failure(p: Promise<unknown>): Promise<Failure> {
   try {
     await p;
   } catch (error) {
-    return error as Error;
+    return error as Failure;
   }
   throw new Error('expected the request to fail');
 }
