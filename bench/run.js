@@ -1,0 +1,317 @@
+// `npm run bench`: httplib2-ts against raw undici.request and its peers, on a loopback server that
+// runs in its own process. See bench/README.md for what each row means.
+//
+//   node bench/run.js [--quick] [--only=http,decode,cache] [--rounds=N] [--ms=N] [--json=FILE]
+//
+// Every loop is bounded by time; the server and this process stop by themselves.
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as nodeHttp from 'node:http';
+import { tmpdir, cpus } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import { Agent, request } from 'undici';
+import { compare, printTable, columns } from './measure.js';
+import { SIZES, gzipBodies } from './payloads.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const HARD_LIMIT_MS = 10 * 60 * 1000;
+
+// ---------------------------------------------------------------- options
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const value = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const quick = flag('quick');
+const opts = {
+  rounds: Number(value('rounds') ?? (quick ? 3 : 10)),
+  durationMs: Number(value('ms') ?? (quick ? 60 : 150)),
+  warmupMs: quick ? 100 : 300,
+};
+const only = new Set((value('only') ?? 'http,decode,cache').split(','));
+const jsonOut = value('json');
+
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${HARD_LIMIT_MS / 1000} s, giving up`);
+  process.exit(2);
+}, HARD_LIMIT_MS);
+watchdog.unref();
+
+const log = (s) => process.stderr.write(`${s}\n`);
+
+// ---------------------------------------------------------------- server
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(here, 'server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`bench server exited early (${code})`)));
+    child.once('message', (m) => resolve({ child, base: `http://127.0.0.1:${m.port}` }));
+  });
+}
+
+const { child, base } = await startServer();
+const control = new Agent();
+async function serverCall(path) {
+  const { body } = await request(`${base}${path}`, { dispatcher: control });
+  return body.json();
+}
+const resetCounts = () => serverCall('/__reset');
+const counts = () => serverCall('/__stats');
+
+// ---------------------------------------------------------------- the library and its peers
+const lib = await import('httplib2-ts');
+const { Http } = lib;
+const { default: got } = await import('got');
+const { default: axios } = await import('axios');
+const { default: makeFetchHappen } = await import('make-fetch-happen');
+const { default: Keyv } = await import('keyv');
+const { default: KeyvSqlite } = await import('@keyv/sqlite');
+
+let decodeModule = null;
+try {
+  decodeModule = await import('../dist/decode.js');
+} catch {
+  // Reported as n/a below.
+}
+
+const closers = [];
+const scratch = mkdtempSync(join(tmpdir(), 'httplib2-ts-bench-'));
+closers.push(() => rmSync(scratch, { recursive: true, force: true }));
+
+const undiciAgent = new Agent({ keepAliveTimeout: 60_000 });
+closers.unshift(() => undiciAgent.close());
+const nodeAgent = new nodeHttp.Agent({ keepAlive: true, maxSockets: 256 });
+closers.unshift(() => nodeAgent.destroy());
+
+const http = new Http();
+closers.unshift(() => http.close());
+const gotClient = got.extend({ agent: { http: nodeAgent }, retry: { limit: 0 } });
+const axiosClient = axios.create({ httpAgent: nodeAgent, responseType: 'arraybuffer', maxRedirects: 0 });
+
+/** The uncached clients, each returning the decoded body as bytes. */
+const clients = [
+  ['undici.request', async (url) => Buffer.from(await (await request(url, { dispatcher: undiciAgent })).body.arrayBuffer())],
+  ['Http.request', async (url) => (await http.request(url))[1]],
+  ['fetch', async (url) => Buffer.from(await (await fetch(url)).arrayBuffer())],
+  ['got', async (url) => gotClient(url).buffer()],
+  ['axios', async (url) => Buffer.from((await axiosClient.get(url)).data)],
+];
+
+const report = { node: process.version, cpus: cpus().length, options: opts, sections: {} };
+const targets = [];
+
+console.log(`httplib2-ts bench · node ${process.version} · ${cpus().length} CPUs · ` +
+  `${opts.rounds} rounds x ${opts.durationMs} ms per row (warm-up ${opts.warmupMs} ms)${quick ? ' · --quick' : ''}`);
+
+// ---------------------------------------------------------------- 1. uncached requests
+if (only.has('http')) {
+  const results = [];
+  for (const [body, size] of Object.entries(SIZES)) {
+    for (const concurrency of [1, 32]) {
+      log(`http: ${body} body, concurrency ${concurrency}`);
+      const url = `${base}/${body}`;
+      const rows = clients.map(([name, get]) => ({
+        name,
+        body,
+        concurrency,
+        fn: () => get(url),
+        before: async () => {
+          const b = await get(url);
+          return b.length === size ? null : `error: got ${b.length} bytes, expected ${size}`;
+        },
+      }));
+      const res = await compare(rows, { ...opts, concurrency, log });
+      results.push(...res);
+      const ours = res.find((r) => r.name === 'Http.request');
+      targets.push({ what: `Http.request >= 0.9x undici.request (${body}, c=${concurrency})`, value: ours.ratio, goal: 0.9 });
+    }
+  }
+  printTable('Uncached GET (ratio = median over rounds of req/s / undici.request req/s in the same round; per-round = its min-max)',
+    [columns.client, columns.body, columns.conc, columns.rps, columns.p50, columns.p99, columns.ratio(), columns.spread, columns.note],
+    results);
+  report.sections.http = results.map(strip);
+}
+
+// ---------------------------------------------------------------- 2. gzip decoding
+if (only.has('decode')) {
+  const gunzipAsync = promisify(zlib.gunzip);
+  const results = [];
+  for (const [route, { plain }] of Object.entries(gzipBodies())) {
+    const url = `${base}/${route}`;
+    // The bytes on the wire, as the server sends them (undici.request does not decode).
+    const gz = Buffer.from(await (await request(url, { dispatcher: undiciAgent })).body.arrayBuffer());
+    const same = (b) => (b.length === plain.length && b.equals(plain) ? null : 'error: decoded body differs');
+    const label = `${route.slice(5)} (${(gz.length / 1024).toFixed(0)} KiB gz)`;
+    const rawRows = [
+      { name: 'zlib.gunzipSync', fn: async () => zlib.gunzipSync(gz) },
+      { name: 'zlib.gunzipSync + maxOutputLength', fn: async () => zlib.gunzipSync(gz, { maxOutputLength: 2 ** 30 }) },
+      { name: 'zlib.gunzip (async)', fn: () => gunzipAsync(gz) },
+      decodeModule?.decodeBody
+        ? { name: 'decodeBody (dist/decode.js)', fn: async () => decodeModule.decodeBody(gz, ['gzip'], 2 ** 30) }
+        : { name: 'decodeBody (dist/decode.js)', fn: async () => null, before: () => 'n/a (not built yet)' },
+    ].map((r) => ({
+      body: label,
+      bytes: plain.length,
+      concurrency: 1,
+      before: async () => same(await r.fn()),
+      ...r,
+    }));
+    log(`decode: ${route}, in-process`);
+    results.push(...(await compare(rawRows, { ...opts, concurrency: 1, log })));
+    const direct = results.find((r) => r.body === label && r.name.startsWith('decodeBody'));
+    targets.push({ what: `decodeBody >= 0.95x zlib.gunzipSync (${route})`, value: direct.ratio, goal: 0.95 });
+
+    const httpRows = [
+      ['undici.request + gunzipSync', async () => zlib.gunzipSync(Buffer.from(await (await request(url, { dispatcher: undiciAgent })).body.arrayBuffer()))],
+      ...clients.slice(1),
+    ].map(([name, get]) => ({
+      name,
+      body: label,
+      bytes: plain.length,
+      concurrency: 1,
+      fn: () => get(url),
+      before: async () => same(await get(url)),
+    }));
+    log(`decode: ${route}, over HTTP`);
+    const over = await compare(httpRows, { ...opts, concurrency: 1, log });
+    results.push(...over);
+    targets.push({
+      what: `Http.request gzip >= 0.95x undici.request + gunzipSync (${route})`,
+      value: over.find((r) => r.name === 'Http.request').ratio,
+      goal: 0.95,
+    });
+  }
+  printTable('gzip decoding, concurrency 1 (MB/s of decoded output; ratio to the first row of each group: gunzipSync in-process, undici.request + gunzipSync over HTTP)',
+    [columns.client, columns.body, columns.rps, columns.mbs, columns.p50, columns.p99, columns.ratio(), columns.spread, columns.note],
+    results);
+  report.sections.decode = results.map(strip);
+}
+
+// ---------------------------------------------------------------- 3. cache fresh hits
+if (only.has('cache')) {
+  const url = `${base}/cached`;
+  const size = 1024;
+  const notBuilt = 'n/a (not built yet)';
+
+  /** A hit row: must answer without reaching the server, or it is reported as n/a. */
+  function hitRow(name, make, { ours }) {
+    let get = null;
+    return {
+      name,
+      body: '1k',
+      concurrency: 1,
+      kind: 'hit',
+      fn: () => get(url),
+      before: async () => {
+        try {
+          get = await make();
+        } catch (error) {
+          return ours ? `${notBuilt}: ${error.message}` : `error: ${error.message}`;
+        }
+        if (!get) return notBuilt;
+        const first = await get(url); // primes the cache
+        if (first.length !== size) return `error: got ${first.length} bytes, expected ${size}`;
+        await resetCounts();
+        for (let i = 0; i < 5; i++) await get(url);
+        const n = (await counts())['/cached'];
+        if (n > 0) return ours ? `${notBuilt}: ${n} of 5 'hits' reached the server` : `n/a: ${n} of 5 'hits' reached the server`;
+        return null;
+      },
+      beforeBatch: resetCounts,
+      verify: async () => {
+        const n = (await counts())['/cached'];
+        return n > 0 ? `n/a: ${n} 'hits' reached the server during the run` : null;
+      },
+    };
+  }
+
+  const sqliteUri = (name) => `sqlite://${join(scratch, name)}`;
+  const keyvSqlite = (name) => {
+    const k = new Keyv(new KeyvSqlite({ uri: sqliteUri(name), busyTimeout: 5000 }));
+    closers.unshift(() => k.disconnect?.());
+    return k;
+  };
+  // got's cache layer adds an 'error' listener to the Keyv on every request and, on a hit, never
+  // removes it; Keyv then prints a leak warning per request past 100. Silenced so the table stays
+  // readable; the listeners still pile up, as they would in a real program.
+  const forGot = (k) => {
+    k.setMaxListeners?.(Infinity);
+    return k;
+  };
+  const httpWith = (cache) => {
+    const h = new Http(cache);
+    closers.unshift(() => h.close());
+    return async (u) => {
+      const [response, content] = await h.request(u);
+      if (response.status !== 200) throw new Error(`status ${response.status}`);
+      return content;
+    };
+  };
+
+  const rows = [
+    { name: 'undici.request (no cache)', fn: () => clients[0][1](url) },
+    { name: 'Http.request (no cache)', fn: () => clients[1][1](url), kind: 'uncached' },
+    hitRow('Http + MemoryCache', () => (typeof lib.MemoryCache === 'function' ? httpWith(new lib.MemoryCache()) : null), { ours: true }),
+    hitRow('Http + FileCache (dir)', () => httpWith(join(scratch, 'filecache')), { ours: true }),
+    hitRow('Http + Keyv(KeyvSqlite)', () => httpWith(keyvSqlite('ours.sqlite')), { ours: true }),
+    hitRow('got + Keyv (memory)', () => {
+      const g = gotClient.extend({ cache: forGot(new Keyv()) });
+      return (u) => g(u).buffer();
+    }, { ours: false }),
+    hitRow('got + Keyv(KeyvSqlite)', () => {
+      const g = gotClient.extend({ cache: forGot(keyvSqlite('got.sqlite')) });
+      return (u) => g(u).buffer();
+    }, { ours: false }),
+    hitRow('make-fetch-happen (cachePath)', () => {
+      const f = makeFetchHappen.defaults({ cachePath: join(scratch, 'mfh'), retry: false });
+      return async (u) => Buffer.from(await (await f(u)).arrayBuffer());
+    }, { ours: false }),
+  ].map((r) => ({ body: '1k', concurrency: 1, ...r }));
+
+  log('cache: fresh hits on /cached (max-age=3600, ETag)');
+  const results = await compare(rows, { ...opts, concurrency: 1, log });
+  const uncached = results.find((r) => r.kind === 'uncached');
+  for (const r of results) r.vsUncached = r.rps / uncached.rps;
+  printTable('Cache fresh hits, 1 KiB, concurrency 1 (ratio = to undici.request; vs GET = to an uncached Http.request of the same resource)',
+    [columns.client, columns.body, columns.conc, columns.rps, columns.p50, columns.p99, columns.ratio(),
+      { title: 'vs GET', get: (r) => (r.note ? '' : `${r.vsUncached.toFixed(2)}x`) }, columns.spread, columns.note],
+    results);
+  report.sections.cache = results.map(strip);
+
+  const file = results.find((r) => r.name === 'Http + FileCache (dir)');
+  const peers = results.filter((r) => r.name.startsWith('got') || r.name.startsWith('make-fetch-happen'));
+  targets.push({ what: 'FileCache hit >= 5x an uncached Http.request', value: file.vsUncached, goal: 5 });
+  for (const p of peers) {
+    targets.push({ what: `FileCache hit faster than ${p.name}`, value: file.rps / p.rps, goal: 1 });
+  }
+}
+
+// ---------------------------------------------------------------- targets
+if (targets.length) {
+  console.log('\nTargets');
+  for (const t of targets) {
+    const verdict = Number.isFinite(t.value) ? (t.value >= t.goal ? 'ok  ' : 'MISS') : 'n/a ';
+    console.log(`  ${verdict} ${t.what}: ${Number.isFinite(t.value) ? `${t.value.toFixed(2)}x` : 'not measured'}`);
+  }
+  report.targets = targets;
+}
+
+if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(report, null, 2)}\n`);
+
+function strip(r) {
+  const { fn, before, beforeBatch, verify, ...rest } = r;
+  return rest;
+}
+
+// ---------------------------------------------------------------- shutdown
+for (const close of closers) {
+  try {
+    await close();
+  } catch {
+    // Best effort: the process exits below either way.
+  }
+}
+await control.close();
+child.disconnect();
+process.exit(0);
