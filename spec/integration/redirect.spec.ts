@@ -1,0 +1,235 @@
+import { expect } from 'chai';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Http, RedirectLimit, RedirectMissingLocation, type Response } from '../../lib/index.js';
+import { testCertificates } from '../helpers/certs.js';
+import { startServer, track, type TestServer } from '../helpers/server.js';
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A server whose answers are given by path: `/to?l=LOCATION&s=STATUS` redirects, anything else echoes. */
+function redirector(): Promise<TestServer> {
+  return startServer((req, res, body) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/to') {
+      const status = Number(url.searchParams.get('s') ?? 302);
+      const location = url.searchParams.get('l');
+      res.writeHead(status, location === null ? {} : { location });
+      res.end(`redirect ${status}`);
+      return;
+    }
+    res.setHeader('content-type', 'text/plain');
+    res.end(`${req.method} ${req.url} ${body.toString()}`);
+  });
+}
+
+function to(server: TestServer, location: string, status = 302): string {
+  return server.url(`/to?s=${status}&l=${encodeURIComponent(location)}`);
+}
+
+describe('redirects (RFC 9110 §15.4, httplib2)', () => {
+  let a: TestServer;
+  let b: TestServer;
+  let client: Http;
+
+  before(async () => {
+    [a, b] = await Promise.all([redirector(), redirector()]);
+  });
+  beforeEach(() => {
+    client = new Http();
+  });
+  afterEach(() => client.close());
+
+  it('follows a chain and returns the previous responses newest first, each with its content-location', async () => {
+    const first = to(a, to(a, '/final', 307), 301);
+    const [response, content] = await client.request(first);
+    expect(response.status).to.equal(200);
+    expect(content.toString()).to.equal('GET /final ');
+    expect(response.get('content-location')).to.equal(a.url('/final'));
+    const p1 = response.previous!;
+    expect(p1.status).to.equal(307);
+    expect(p1.get('content-location')).to.equal(to(a, '/final', 307));
+    const p2 = p1.previous!;
+    expect(p2.status).to.equal(301);
+    expect(p2.get('content-location')).to.equal(first);
+    expect(p2.previous).to.equal(null);
+  });
+
+  it('turns a POST answered with 303 into a GET without body or content-type', async () => {
+    const before = a.count();
+    const [response, content] = await client.request(to(a, '/seen', 303), 'POST', 'secret body', { 'content-type': 'text/plain' });
+    expect(response.status).to.equal(200);
+    expect(content.toString()).to.equal('GET /seen ');
+    const hop = a.requests[before + 1]!;
+    expect(hop.method).to.equal('GET');
+    expect(hop.body.length).to.equal(0);
+    expect(hop.headers['content-type']).to.equal(undefined);
+    expect(hop.headers['content-length']).to.equal(undefined);
+  });
+
+  for (const status of [307, 308]) {
+    it(`keeps the method and body on ${status} when followAllRedirects is set`, async () => {
+      client.followAllRedirects = true;
+      const before = a.count();
+      const [response, content] = await client.request(to(a, '/again', status), 'PUT', 'the body', { 'content-type': 'text/plain' });
+      expect(response.status).to.equal(200);
+      expect(content.toString()).to.equal('PUT /again the body');
+      expect(a.requests[before + 1]!.headers['content-type']).to.equal('text/plain');
+    });
+
+    it(`returns ${status} to a POST as it is without followAllRedirects`, async () => {
+      const before = a.count();
+      const [response, content] = await client.request(to(a, '/again', status), 'POST', 'x');
+      expect(response.status).to.equal(status);
+      expect(content.toString()).to.equal(`redirect ${status}`);
+      expect(a.count() - before).to.equal(1);
+    });
+  }
+
+  it('resolves a relative Location', async () => {
+    const [, content] = await client.request(to(a, 'relative?q=1'));
+    expect(content.toString()).to.equal('GET /relative?q=1 ');
+  });
+
+  it('returns the 3xx as it is when followRedirects is false', async () => {
+    client.followRedirects = false;
+    const [response] = await client.request(to(a, '/final', 301));
+    expect(response.status).to.equal(301);
+    expect(response.get('location')).to.equal('/final');
+  });
+
+  it('fails with RedirectMissingLocation carrying the response', async () => {
+    const e = (await rejection(client.request(a.url('/to?s=302')))) as RedirectMissingLocation;
+    expect(e).to.be.instanceOf(RedirectMissingLocation);
+    expect(e.response?.status).to.equal(302);
+    expect(e.content?.toString()).to.equal('redirect 302');
+  });
+
+  it('fails with RedirectLimit carrying the last response after `redirections` hops', async () => {
+    const self = await startServer((_q, res) => {
+      res.writeHead(302, { location: '/' });
+      res.end('again');
+    });
+    const e = (await rejection(client.request(self.url('/'), 'GET', null, {}, 3))) as RedirectLimit;
+    expect(e).to.be.instanceOf(RedirectLimit);
+    expect(e.response?.status).to.equal(302);
+    expect(e.content?.toString()).to.equal('again');
+    expect(self.count()).to.equal(4); // the first request and 3 redirections
+  });
+
+  it('stops an A↔B loop at `redirections`', async () => {
+    const ping = await startServer((_q, res) => {
+      res.writeHead(302, { location: pong.url('/') });
+      res.end();
+    });
+    const pong = await startServer((_q, res) => {
+      res.writeHead(302, { location: ping.url('/') });
+      res.end();
+    });
+    const e = await rejection(client.request(ping.url('/')));
+    expect(e).to.be.instanceOf(RedirectLimit);
+    expect(ping.count() + pong.count()).to.equal(6); // the first request and 5 redirections
+    expect([ping.count(), pong.count()]).to.deep.equal([3, 3]);
+  });
+
+  for (const location of ['file:///etc/passwd', 'data:text/plain,hi', 'javascript:alert(1)', 'ftp://127.0.0.1/f', 'ws://127.0.0.1/', 'unix:/var/run/docker.sock']) {
+    it(`never follows ${location.split(':')[0]}: and returns the redirect as it is`, async () => {
+      const before = a.count();
+      const [response] = await client.request(to(a, location));
+      expect(response.status).to.equal(302);
+      expect(response.get('location')).to.equal(location);
+      expect(a.count() - before).to.equal(1);
+    });
+  }
+
+  for (const [label, prefix] of [['//host', '//'], ['/\\host', '/\\'], ['\\\\host', '\\\\']] as const) {
+    it(`resolves a ${label} Location to that host, as a browser does`, async () => {
+      const before = b.count();
+      const [, content] = await client.request(to(a, `${prefix}127.0.0.1:${b.port}/there`));
+      expect(content.toString()).to.equal('GET /there ');
+      expect(b.count() - before).to.equal(1);
+    });
+  }
+
+  it('treats user@host as a path on the same host', async () => {
+    const [, content] = await client.request(to(a, `user@127.0.0.1:${b.port}/x`));
+    expect(content.toString()).to.equal(`GET /user@127.0.0.1:${b.port}/x `);
+  });
+
+  it('follows an IPv6 Location', async () => {
+    const v6 = http.createServer((req, res) => res.end(`v6 ${req.url} ${req.headers.host}`));
+    track(v6);
+    await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+    const port = (v6.address() as AddressInfo).port;
+    const [response, content] = await client.request(to(a, `http://[::1]:${port}/six`));
+    expect(content.toString()).to.equal(`v6 /six [::1]:${port}`);
+    expect(response.get('content-location')).to.equal(`http://[::1]:${port}/six`);
+  });
+
+  describe('credentials across origins', () => {
+    const secrets = { Authorization: 'Basic dTpw', 'Proxy-Authorization': 'Basic cDpx', Cookie: 'sid=1', 'X-WSSE': 'UsernameToken x', 'X-Other': 'kept' };
+    const names = ['authorization', 'proxy-authorization', 'cookie', 'x-wsse'];
+
+    function received(server: TestServer, index: number): Record<string, unknown> {
+      const h = server.requests[index]!.headers;
+      return Object.fromEntries([...names, 'x-other'].filter((n) => n in h).map((n) => [n, h[n]]));
+    }
+
+    it('keeps them on the same origin', async () => {
+      const before = a.count();
+      await client.request(to(a, '/same'), 'GET', null, secrets);
+      expect(Object.keys(received(a, before + 1)).sort()).to.deep.equal([...names, 'x-other'].sort());
+    });
+
+    it('drops them on a redirect to another port', async () => {
+      const before = b.count();
+      await client.request(to(a, b.url('/other')), 'GET', null, secrets);
+      expect(received(b, before)).to.deep.equal({ 'x-other': 'kept' });
+    });
+
+    it('drops them between 127.0.0.1 and localhost (another host name is another origin)', async () => {
+      const before = a.count();
+      await client.request(to(a, `http://localhost:${a.port}/named`), 'GET', null, secrets);
+      expect(a.requests[before + 1]!.headers.host).to.equal(`localhost:${a.port}`);
+      expect(received(a, before + 1)).to.deep.equal({ 'x-other': 'kept' });
+    });
+
+    it('forwards them when forwardAuthorizationHeaders is set', async () => {
+      client.forwardAuthorizationHeaders = true;
+      const before = b.count();
+      await client.request(to(a, b.url('/other')), 'GET', null, secrets);
+      expect(Object.keys(received(b, before)).sort()).to.deep.equal([...names, 'x-other'].sort());
+    });
+
+    it('never sends them from https down to http, even when forwarding', async () => {
+      const certs = await testCertificates();
+      const secure = await startServer((_q, res) => {
+        res.writeHead(302, { location: a.url('/plain') });
+        res.end();
+      }, certs.server);
+      const tls = new Http(null, { ca: certs.ca.cert });
+      tls.forwardAuthorizationHeaders = true;
+      try {
+        const before = a.count();
+        const [response] = await tls.request(secure.url('/'), 'GET', null, secrets);
+        expect(response.status).to.equal(200);
+        expect(secure.requests[0]!.headers.authorization).to.equal('Basic dTpw');
+        expect(received(a, before)).to.deep.equal({ 'x-other': 'kept' });
+      } finally {
+        await tls.close();
+      }
+    });
+  });
+
+  it('answers with the final Response type users expect', async () => {
+    const [response]: [Response, Buffer] = await client.request(to(a, '/typed'));
+    expect(response.previous?.status).to.equal(302);
+  });
+});
