@@ -1,0 +1,59 @@
+/**
+ * What the CLI prints about an exchange: the request and response heads (`-i`, `-v`) and the one-line
+ * notice saying an answer came from the cache or was revalidated. Pure string building over the
+ * public `Response`; it never writes to a stream and never decides anything about HTTP.
+ */
+import type { Response } from '../index.js';
+
+/** `HTTP/1.1 200 OK`, from httplib2's version-times-ten (11, 10, 20). */
+export function statusLine(response: Response): string {
+  const major = Math.floor(response.version / 10);
+  const minor = response.version % 10;
+  const version = major >= 2 && minor === 0 ? String(major) : `${major}.${minor}`;
+  return `HTTP/${version} ${response.status}${response.reason ? ` ${response.reason}` : ''}`;
+}
+
+/** The status line and `name: value` lines of a response, without a trailing blank line. */
+export function responseHead(response: Response): string[] {
+  return [statusLine(response), ...[...response].map(([name, value]) => `${name}: ${value}`)];
+}
+
+/** The request head as the CLI asked for it (the library may add Accept-Encoding and the like). */
+export function requestHead(method: string, url: URL, headers: Readonly<Record<string, string>>): string[] {
+  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
+  for (const [name, value] of Object.entries(headers)) {
+    // Credentials stay off the terminal: -v output is often pasted into bug reports.
+    const shown = /^(authorization|proxy-authorization)$/i.test(name) ? '[redacted]' : value;
+    lines.push(`${name}: ${shown}`);
+  }
+  return lines;
+}
+
+/** The redirect chain oldest first, ending with `response` itself. */
+export function chainOf(response: Response): Response[] {
+  const chain: Response[] = [];
+  for (let r: Response | null = response; r; r = r.previous) chain.unshift(r);
+  return chain;
+}
+
+/** The cache layer's own account of the answer, when the running library provides one. */
+export function cacheStatusOf(response: Response): string | null {
+  const status = (response as unknown as { cacheStatus?: unknown }).cacheStatus;
+  return typeof status === 'string' && status !== '' ? status : null;
+}
+
+/**
+ * The stderr notice for an answer that did not come straight from the server, or null.
+ * A 304 turned into the cached 200 is still `fromcache` (httplib2), so only the cache's own status
+ * can tell a revalidation from a fresh hit; without it the notice says only "from the cache".
+ */
+export function cacheNotice(response: Response): string | null {
+  const status = cacheStatusOf(response)?.toLowerCase() ?? '';
+  if (/revalidat|304|not.?modified/.test(status)) {
+    return 'revalidated: the server answered 304 Not Modified, so the cached body was used';
+  }
+  if (response.fromcache && /fresh|hit/.test(status)) return 'answered from the cache (fresh): no request was sent';
+  if (response.fromcache) return 'answered from the cache';
+  if (response.status === 304) return 'the server answered 304 Not Modified: the copy you named is current (no body)';
+  return null;
+}

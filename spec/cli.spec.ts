@@ -1,0 +1,436 @@
+import { expect } from 'chai';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServerResponse } from 'node:http';
+import { Response } from '../lib/index.js';
+import { cacheNotice, responseHead, statusLine } from '../lib/cli/format.js';
+import { formatBytes, ProgressBar, renderProgress } from '../lib/cli/progress.js';
+import { runCli, runCliInTty } from './helpers/cli.js';
+import { startServer, type TestServer } from './helpers/server.js';
+
+// Anything a terminal would interpret: CSI sequences and carriage returns.
+const CONTROL = /\x1b|\r/;
+
+describe('httplib2-ts CLI', () => {
+  let server: TestServer;
+  let dir: string;
+  let releaseSlow: () => void = () => undefined;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'httplib2-ts-cli-'));
+    server = await startServer((req, res, body) => route(req.url ?? '/', req.method ?? '', req.headers, res, body));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  function route(url: string, method: string, headers: Record<string, unknown>, res: ServerResponse, body: Buffer): unknown {
+    const path = url.split('?')[0];
+    switch (path) {
+      case '/missing':
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        return res.end('no such page\n');
+      case '/broken':
+        res.writeHead(503, 'Busy');
+        return res.end('try later');
+      case '/moved':
+        res.writeHead(302, { location: '/target' });
+        return res.end('moving');
+      case '/target':
+        return res.end('arrived');
+      case '/etag':
+        if (headers['if-none-match'] === '"v1"') {
+          res.writeHead(304, { etag: '"v1"' });
+          return res.end();
+        }
+        res.writeHead(200, { etag: '"v1"', 'cache-control': 'max-age=3600' });
+        return res.end('tagged body');
+      case '/fresh':
+        res.writeHead(200, { 'cache-control': 'max-age=3600', 'content-type': 'text/plain' });
+        return res.end('cache me');
+      case '/private':
+        if (headers.authorization !== `Basic ${Buffer.from('ann:s3cret').toString('base64')}`) {
+          res.writeHead(401, { 'www-authenticate': 'Basic realm="spec"' });
+          return res.end('who are you?');
+        }
+        return res.end('welcome ann');
+      case '/hang':
+        return undefined; // never answers: the client's deadline is under test
+      case '/slow':
+        return slowAnswer(res, path);
+      case '/binary':
+        return res.end(Buffer.from([0, 1, 2, 255, 254, 10, 13]));
+      default:
+        res.setHeader('content-type', 'text/plain');
+        res.setHeader('x-seen-method', method);
+        return res.end(method === 'HEAD' ? undefined : `${method} ${url} ${body.toString('utf8')}`);
+    }
+  }
+
+  // 64 KiB with a Content-Length; the rest only after the spec calls releaseSlow().
+  function slowAnswer(res: ServerResponse, _path: string | undefined): Promise<void> {
+    const part = Buffer.alloc(32 * 1024, 'z');
+    res.writeHead(200, { 'content-length': String(part.length * 2), 'content-type': 'application/octet-stream' });
+    res.write(part);
+    return new Promise<void>((resolve) => {
+      releaseSlow = () => {
+        res.end(part);
+        resolve();
+      };
+    });
+  }
+
+  const last = () => server.requests.at(-1)!;
+
+  describe('requests and output', () => {
+    it('prints the body on stdout, nothing on stderr, and exits 0', async () => {
+      const r = await runCli([server.url('/hello?x=1')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('GET /hello?x=1 ');
+      expect(r.stderr).to.equal('');
+      expect(last().headers['user-agent']).to.match(/^httplib2-ts\/\d+\.\d+\.\d+$/);
+    });
+
+    it('writes binary bodies byte for byte', async () => {
+      const r = await runCli([server.url('/binary')]);
+      expect([...r.stdout]).to.deep.equal([0, 1, 2, 255, 254, 10, 13]);
+    });
+
+    it('sends the method from -X and every -H header', async () => {
+      const r = await runCli(['-X', 'DELETE', '-H', 'X-Trace: one', '-H', 'Accept:text/plain', '-H', 'X-Trace: two', server.url('/thing')]);
+      expect(r.code).to.equal(0);
+      expect(last().method).to.equal('DELETE');
+      expect(last().headers['x-trace']).to.equal('one, two');
+      expect(last().headers.accept).to.equal('text/plain');
+    });
+
+    it('posts -d as a form by default, as curl does', async () => {
+      const r = await runCli(['-d', 'a=1', '-d', 'b=2', server.url('/form')]);
+      expect(r.code).to.equal(0);
+      expect(last().method).to.equal('POST');
+      expect(last().body.toString()).to.equal('a=1&b=2');
+      expect(last().headers['content-type']).to.equal('application/x-www-form-urlencoded');
+      expect(r.stdout.toString()).to.equal('POST /form a=1&b=2');
+    });
+
+    it('sends -d @file as the file bytes, with the content type given by -H', async () => {
+      const file = join(dir, 'entry.json');
+      const bytes = Buffer.from('{"title":"caf\u00e9"}\r\n\u0000end\n', 'utf8');
+      await writeFile(file, bytes);
+      const r = await runCli(['-X', 'PUT', '-H', 'Content-Type: application/json', '-d', `@${file}`, server.url('/entry')]);
+      expect(r.code).to.equal(0);
+      expect(last().method).to.equal('PUT');
+      expect(last().body.equals(bytes)).to.equal(true);
+      expect(last().headers['content-type']).to.equal('application/json');
+    });
+
+    it('reads -d @- from stdin', async () => {
+      const r = await runCli(['-d', '@-', server.url('/stdin')], { input: 'from a pipe' });
+      expect(r.code).to.equal(0);
+      expect(last().body.toString()).to.equal('from a pipe');
+    });
+
+    it('writes the body to -o FILE and nothing to stdout', async () => {
+      const file = join(dir, 'out.txt');
+      const r = await runCli(['-o', file, server.url('/saved')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.length).to.equal(0);
+      expect(await readFile(file, 'utf8')).to.equal('GET /saved ');
+    });
+
+    it('prints the status line and headers before the body with -i', async () => {
+      const r = await runCli(['-i', server.url('/head')]);
+      const [head, body] = r.stdout.toString().split('\n\n');
+      const lines = head!.split('\n');
+      expect(lines[0]).to.equal('HTTP/1.1 200 OK');
+      expect(lines).to.include('content-type: text/plain');
+      expect(lines).to.include('x-seen-method: GET');
+      expect(body).to.equal('GET /head ');
+    });
+
+    it('prints only the head for -i -X HEAD', async () => {
+      const r = await runCli(['-i', '-X', 'HEAD', server.url('/h')]);
+      expect(r.code).to.equal(0);
+      const out = r.stdout.toString();
+      expect(out).to.match(/^HTTP\/1\.1 200 OK\n[^]*\n\n$/);
+      expect(out.split('\n')).to.include('x-seen-method: HEAD');
+    });
+
+    it('prints the request and response heads on stderr with -v, keeping stdout to the body', async () => {
+      const r = await runCli(['-v', '-H', 'X-Custom: 1', '-u', 'ann:s3cret', server.url('/verbose?q=2')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('GET /verbose?q=2 ');
+      const lines = r.stderr.split('\n');
+      expect(lines).to.include('> GET /verbose?q=2 HTTP/1.1');
+      expect(lines).to.include(`> host: 127.0.0.1:${server.port}`);
+      expect(lines).to.include('> X-Custom: 1');
+      expect(lines).to.include('< HTTP/1.1 200 OK');
+      expect(lines).to.include('< x-seen-method: GET');
+      expect(r.stderr).not.to.include('s3cret');
+    });
+
+    it('takes a URL without a scheme as http', async () => {
+      const r = await runCli([`127.0.0.1:${server.port}/bare`]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('GET /bare ');
+    });
+  });
+
+  describe('redirects', () => {
+    it('follows redirects by default and with -L', async () => {
+      for (const args of [[], ['-L']]) {
+        const r = await runCli([...args, server.url('/moved')]);
+        expect(r.code).to.equal(0);
+        expect(r.stdout.toString()).to.equal('arrived');
+      }
+    });
+
+    it('shows each hop with -v', async () => {
+      const r = await runCli(['-v', server.url('/moved')]);
+      expect(r.stderr).to.include('< HTTP/1.1 302 Found');
+      expect(r.stderr).to.include('* redirected to /target');
+      expect(r.stderr).to.include('< HTTP/1.1 200 OK');
+    });
+
+    it('prints the 3xx itself with --no-location, exiting 0, and the last of -L/--no-location wins', async () => {
+      const before = server.count();
+      const r = await runCli(['-i', '-L', '--no-location', server.url('/moved')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.match(/^HTTP\/1\.1 302 Found\n/);
+      expect(r.stdout.toString()).to.include('location: /target');
+      expect(r.stdout.toString().endsWith('\n\nmoving')).to.equal(true);
+      expect(server.count() - before).to.equal(1);
+      const again = await runCli(['--no-location', '-L', server.url('/moved')]);
+      expect(again.stdout.toString()).to.equal('arrived');
+    });
+  });
+
+  describe('exit status', () => {
+    it('exits 1 on a 404, still printing the body, with one line on stderr', async () => {
+      const r = await runCli([server.url('/missing')]);
+      expect(r.code).to.equal(1);
+      expect(r.stdout.toString()).to.equal('no such page\n');
+      expect(r.stderr).to.equal(`httplib2-ts: HTTP 404 Not Found from ${server.url('/missing')}\n`);
+    });
+
+    it('exits 1 on a 5xx', async () => {
+      const r = await runCli([server.url('/broken')]);
+      expect(r.code).to.equal(1);
+      expect(r.stdout.toString()).to.equal('try later');
+      expect(r.stderr).to.include('HTTP 503 Busy');
+    });
+
+    it('exits 3 with one message when the connection is refused', async () => {
+      const gone = await startServer(() => undefined);
+      const url = gone.url('/');
+      await gone.close();
+      const r = await runCli([url]);
+      expect(r.code).to.equal(3);
+      expect(r.stdout.length).to.equal(0);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(r.stderr).to.match(/^httplib2-ts: .*ECONNREFUSED/);
+    });
+
+    it('exits 3 when --timeout passes before the answer', async () => {
+      const r = await runCli(['--timeout', '300', server.url('/hang')]);
+      expect(r.code).to.equal(3);
+      expect(r.stderr).to.match(/^httplib2-ts: .*timed out/i);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+    });
+
+    const usage: Array<[string, string[], RegExp]> = [
+      ['an unknown option', ['--frobnicate', 'http://127.0.0.1/'], /frobnicate/],
+      ['no URL', [], /no URL given/],
+      ['two URLs', ['http://127.0.0.1/a', 'http://127.0.0.1/b'], /one URL expected/],
+      ['a header without a colon', ['-H', 'NoColon', 'http://127.0.0.1/'], /Name: value/],
+      ['a header name that is not a token', ['-H', 'Bad Name: x', 'http://127.0.0.1/'], /header name/i],
+      ['a method that is not a token', ['-X', 'GE T', 'http://127.0.0.1/'], /method/i],
+      ['a missing -d @file', ['-d', '@/nonexistent/file', 'http://127.0.0.1/'], /cannot read -d @\/nonexistent\/file/],
+      ['-u without a password', ['-u', 'ann', 'http://127.0.0.1/'], /USER:PASSWORD/],
+      ['a timeout that is not a number', ['--timeout', 'soon', 'http://127.0.0.1/'], /--timeout/],
+      ['an option missing its value', ['http://127.0.0.1/', '-X'], /-X/],
+      ['a scheme other than http(s)', ['ftp://127.0.0.1/file'], /ftp|absolute|scheme/i],
+    ];
+    for (const [what, args, message] of usage) {
+      it(`exits 2 for ${what}`, async () => {
+        const before = server.count();
+        const r = await runCli(args);
+        expect(r.code).to.equal(2);
+        expect(r.stdout.length).to.equal(0);
+        expect(r.stderr).to.match(/^httplib2-ts: /);
+        expect(r.stderr).to.match(message);
+        expect(r.stderr.trim().split('\n')).to.have.length(1);
+        expect(server.count()).to.equal(before);
+      });
+    }
+
+    it('exits 2 when -o names a file it cannot write', async () => {
+      const r = await runCli(['-o', join(dir, 'no', 'such', 'dir', 'out'), server.url('/x')]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(/cannot write -o/);
+    });
+  });
+
+  describe('--help and --version', () => {
+    it('lists every option and the exit statuses', async () => {
+      const r = await runCli(['--help']);
+      expect(r.code).to.equal(0);
+      const help = r.stdout.toString();
+      for (const flag of ['-X', '--request', '-H', '--header', '-d', '--data', '@file', '-o', '--output', '--cache',
+        '--no-cache', '-u', '--user', '-L', '--location', '--no-location', '-i', '--include', '-v', '--verbose',
+        '--timeout', '-h', '--help', '-V', '--version', 'HTTPLIB2_TS_CACHE']) {
+        expect(help).to.include(flag);
+      }
+      for (const status of ['0', '1', '2', '3']) expect(help).to.match(new RegExp(`^  ${status}  `, 'm'));
+    });
+
+    it('prints the package version', async () => {
+      const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+      const r = await runCli(['--version']);
+      expect(r.stdout.toString()).to.equal(`httplib2-ts ${pkg.version}\n`);
+    });
+  });
+
+  describe('cache notices', () => {
+    it('says nothing about the cache for an answer from the server', async () => {
+      const r = await runCli([server.url('/etag')]);
+      expect(r.stderr).to.equal('');
+    });
+
+    it('says so when the server answers 304 to a conditional request the user made', async () => {
+      const r = await runCli(['-H', 'If-None-Match: "v1"', server.url('/etag')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.length).to.equal(0);
+      expect(r.stderr).to.match(/^httplib2-ts: the server answered 304 Not Modified/);
+    });
+
+    it('with --no-cache, uses no cache even when HTTPLIB2_TS_CACHE names one', async () => {
+      const cache = join(dir, 'env-cache');
+      const before = server.count();
+      for (let i = 0; i < 2; i++) {
+        const r = await runCli(['--no-cache', server.url('/fresh')], { env: { HTTPLIB2_TS_CACHE: cache } });
+        expect(r.stdout.toString()).to.equal('cache me');
+        expect(r.stderr).to.equal('');
+      }
+      expect(server.count() - before).to.equal(2);
+    });
+  });
+
+  describe('progress bar', () => {
+    it('draws nothing when stderr is a pipe, even for a download lasting over a second', async () => {
+      const running = runCli([server.url('/slow')]);
+      // A real deadline is under test: the bar may only start after about a second.
+      const timer = setTimeout(() => releaseSlow(), 1500);
+      const r = await running;
+      clearTimeout(timer);
+      expect(r.code).to.equal(0);
+      expect(r.stderr).to.equal('');
+      expect(r.stdout.length).to.equal(64 * 1024);
+      expect(r.stdout.equals(Buffer.alloc(64 * 1024, 'z'))).to.equal(true);
+    });
+
+    it('on a terminal, draws bytes, rate and percent once a download lasts about a second', async () => {
+      const file = join(dir, 'slow.bin');
+      const started = Date.now();
+      const tty = runCliInTty(['-o', file, server.url('/slow')]);
+      await tty.waitFor(/50% \[#+-+\] 32 KiB \/ 64 KiB/);
+      expect(Date.now() - started).to.be.at.least(900);
+      releaseSlow();
+      expect(await tty.exited).to.equal(0);
+      const screen = tty.output();
+      expect(screen).to.match(/\r100% \[#+\] 64 KiB \/ 64 KiB +\d+(\.\d)? (B|KiB|MiB)\/s\x1b\[K/);
+      expect((await readFile(file)).length).to.equal(64 * 1024);
+    });
+
+    it('on a terminal, draws nothing for a download shorter than a second', async () => {
+      const tty = runCliInTty([server.url('/quick')]);
+      expect(await tty.exited).to.equal(0);
+      expect(tty.output()).to.include('GET /quick ');
+      expect(tty.output()).not.to.match(/\x1b|%/);
+    });
+  });
+});
+
+describe('CLI progress renderer', () => {
+  function fakeTerminal(isTTY: boolean, columns = 80) {
+    const writes: string[] = [];
+    let now = 0;
+    const stream = { isTTY, columns, write: (s: string) => writes.push(s) };
+    return { stream, writes, advance: (ms: number) => (now += ms), now: () => now };
+  }
+
+  it('formats sizes in binary units', () => {
+    expect(formatBytes(0)).to.equal('0 B');
+    expect(formatBytes(1023)).to.equal('1023 B');
+    expect(formatBytes(1536)).to.equal('1.5 KiB');
+    expect(formatBytes(10 * 1024 * 1024)).to.equal('10 MiB');
+  });
+
+  it('renders percent, bar, amounts and rate when the total is known', () => {
+    const line = renderProgress({ received: 512 * 1024, total: 1024 * 1024, elapsedMs: 2000 }, 80);
+    expect(line).to.match(/^ 50% \[#+-+\] 512 KiB \/ 1.0 MiB  256 KiB\/s$/);
+    expect(line.length).to.be.at.most(79);
+  });
+
+  it('renders bytes and rate only when the total is unknown, and drops the bar on a narrow terminal', () => {
+    expect(renderProgress({ received: 2048, total: null, elapsedMs: 1000 })).to.equal('2.0 KiB  2.0 KiB/s');
+    expect(renderProgress({ received: 1, total: 2, elapsedMs: 1000 }, 30)).to.equal(' 50%  1 B / 2 B  1 B/s');
+  });
+
+  it('is not created for a stream that is not a terminal', () => {
+    expect(ProgressBar.forStream(fakeTerminal(false).stream)).to.equal(null);
+  });
+
+  it('waits about a second, redraws at most every interval, and ends its line', () => {
+    const t = fakeTerminal(true);
+    const bar = ProgressBar.forStream(t.stream, { now: t.now, ticker: false })!;
+    bar.update(100, 1000);
+    t.advance(999);
+    bar.update(200, 1000);
+    expect(t.writes).to.deep.equal([]);
+    t.advance(1);
+    bar.update(300, 1000);
+    expect(t.writes).to.have.length(1);
+    expect(t.writes[0]).to.match(/^\r 30% \[#+-+\] 300 B \/ 1000 B  300 B\/s\x1b\[K$/);
+    t.advance(50);
+    bar.update(400, 1000);
+    expect(t.writes).to.have.length(1);
+    t.advance(200);
+    bar.tick();
+    expect(t.writes).to.have.length(2);
+    bar.update(1000, 1000);
+    bar.finish();
+    expect(t.writes.at(-2)).to.match(/^\r100% /);
+    expect(t.writes.at(-1)).to.equal('\n');
+    expect(bar.isVisible).to.equal(true);
+  });
+
+  it('leaves no trace when the download ends before the delay', () => {
+    const t = fakeTerminal(true);
+    const bar = ProgressBar.forStream(t.stream, { now: t.now, ticker: false })!;
+    bar.update(10, null);
+    t.advance(500);
+    bar.finish();
+    expect(t.writes).to.deep.equal([]);
+  });
+});
+
+describe('CLI formatting', () => {
+  it('renders the status line from httplib2-style versions', () => {
+    expect(statusLine(new Response({ status: 200, version: 11 }))).to.equal('HTTP/1.1 200 OK');
+    expect(statusLine(new Response({ status: 404, version: 10 }))).to.equal('HTTP/1.0 404 Not Found');
+    expect(statusLine(new Response({ status: 204, version: 20 }))).to.equal('HTTP/2 204 No Content');
+    expect(responseHead(new Response({ status: 200, headers: { ETag: '"x"' } }))).to.deep.equal(['HTTP/1.1 200 OK', 'etag: "x"']);
+  });
+
+  it('tells a fresh hit from a revalidation when the cache reports its status, and falls back to fromcache', () => {
+    const fromCache = (cacheStatus?: string) => {
+      const r = new Response({ status: 200, fromcache: true });
+      if (cacheStatus !== undefined) Object.assign(r, { cacheStatus });
+      return r;
+    };
+    expect(cacheNotice(fromCache('revalidated'))).to.match(/^revalidated: the server answered 304/);
+    expect(cacheNotice(fromCache('fresh'))).to.match(/^answered from the cache \(fresh\)/);
+    expect(cacheNotice(fromCache())).to.equal('answered from the cache');
+    expect(cacheNotice(new Response({ status: 200 }))).to.equal(null);
+  });
+});
