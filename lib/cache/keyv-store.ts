@@ -1,0 +1,127 @@
+/**
+ * Lets a keyv `Keyv` instance (SQLite, Redis, any keyv backend) serve as a cache store: recognises one
+ * by its shape, and stores each value as a tagged base64 string, which every keyv serialiser (the
+ * default one, JSON.stringify, a custom one) and every backend round-trips byte for byte. Also opens a
+ * SQLite keyv that several processes can share. It must never hand back anything but a Buffer or null.
+ */
+import type Keyv from 'keyv';
+import { HttpLib2Error } from '../errors.js';
+import type { CacheStore } from './store.js';
+
+/** The part of keyv's `Keyv` this adapter uses. */
+export interface KeyvLike {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: string): Promise<unknown>;
+  delete(key: string): Promise<unknown>;
+}
+
+// Marks values written by this adapter; anything else found under a key is a miss, not garbage.
+const TAG = 'h2b64:';
+
+/**
+ * True for an object shaped like a keyv `Keyv` (v4 or v5): get/set/delete/has/clear methods and an
+ * `opts` object naming its storage adapter. Checked by shape, not `instanceof`, so a Keyv from another
+ * copy of the package is recognised too.
+ */
+export function isKeyv(value: unknown): value is KeyvLike {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  const methods = ['get', 'set', 'delete', 'has', 'clear'];
+  if (!methods.every((m) => typeof v[m] === 'function')) return false;
+  const opts = v['opts'];
+  return typeof opts === 'object' && opts !== null && 'store' in opts;
+}
+
+/**
+ * A {@link CacheStore} over a keyv `Keyv`. `get` resolves to `null` for a missing or foreign value or
+ * a backend failure; `set` and `delete` reject with an `HttpLib2Error` (`ERR_CACHE`) when the backend
+ * fails (keyv itself reports a failed `set` as `false`).
+ */
+export class KeyvStore implements CacheStore {
+  /** The wrapped keyv instance. */
+  readonly keyv: KeyvLike;
+
+  constructor(keyv: KeyvLike) {
+    this.keyv = keyv;
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    let stored: unknown;
+    try {
+      stored = await this.keyv.get(key);
+    } catch {
+      return null;
+    }
+    if (typeof stored === 'string') {
+      return stored.startsWith(TAG) ? Buffer.from(stored.slice(TAG.length), 'base64') : null;
+    }
+    return null;
+  }
+
+  async set(key: string, value: Uint8Array): Promise<void> {
+    const bytes = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    let stored: unknown;
+    try {
+      stored = await this.keyv.set(key, TAG + bytes.toString('base64'));
+    } catch (error) {
+      throw keyvError('store', error);
+    }
+    if (stored === false) throw keyvError('store', undefined);
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.keyv.delete(key);
+    } catch (error) {
+      throw keyvError('delete', error);
+    }
+  }
+}
+
+function keyvError(action: string, cause: unknown): HttpLib2Error {
+  const detail = cause instanceof Error ? `: ${cause.message}` : ' (the keyv backend reported a failure)';
+  return new HttpLib2Error(`Cannot ${action} the cache entry in keyv${detail}`, { code: 'ERR_CACHE', cause });
+}
+
+/** Options of {@link openSqliteCache}. */
+export interface SqliteCacheOptions {
+  /** How long a writer waits for another process's lock before failing, in ms. @default 5000 */
+  busyTimeout?: number;
+  /** Table name inside the database file. @default 'keyv' */
+  table?: string;
+}
+
+/**
+ * Opens (creating if needed) a SQLite cache file through `@keyv/sqlite` (an optional peer
+ * dependency), in WAL mode with a busy timeout, so several processes can read and write it at once.
+ * Pass the result to `new Http(keyv)`; call `keyv.disconnect()` when done.
+ *
+ * @throws HttpLib2Error (`ERR_CACHE`) when `@keyv/sqlite` is not installed or the file cannot be opened.
+ */
+export async function openSqliteCache(path: string, options: SqliteCacheOptions = {}): Promise<Keyv> {
+  const [{ KeyvSqlite }, { Keyv: KeyvClass }] = await Promise.all([
+    import('@keyv/sqlite').catch((error: unknown) => {
+      throw new HttpLib2Error('openSqliteCache needs the package @keyv/sqlite (npm install @keyv/sqlite)', {
+        code: 'ERR_CACHE',
+        cause: error,
+      });
+    }),
+    import('keyv'),
+  ]);
+  const store = new KeyvSqlite({
+    uri: `sqlite://${path}`,
+    busyTimeout: options.busyTimeout ?? 5000,
+    ...(options.table !== undefined ? { table: options.table } : {}),
+  });
+  try {
+    // WAL lets readers proceed while one process writes; the mode is stored in the file, so every
+    // later opener shares it. synchronous=NORMAL is safe with WAL (an entry may be lost on power
+    // failure, never corrupted) and spares an fsync per write.
+    await store.query('PRAGMA journal_mode=WAL');
+    await store.query('PRAGMA synchronous=NORMAL');
+  } catch (error) {
+    await store.disconnect().catch(() => undefined);
+    throw new HttpLib2Error(`Cannot open the SQLite cache ${path}`, { code: 'ERR_CACHE', cause: error });
+  }
+  return new KeyvClass({ store });
+}

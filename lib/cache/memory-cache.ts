@@ -1,0 +1,108 @@
+/**
+ * MemoryCache: a bounded in-process store for tests and short-lived programs, evicting the least
+ * recently used entries past a count or byte budget. It copies bytes in and out so no caller can
+ * change what another one reads, and it must never grow past its bounds.
+ */
+import { HttpLib2Error } from '../errors.js';
+import type { CacheStore } from './store.js';
+
+/** Bounds of a {@link MemoryCache}. */
+export interface MemoryCacheOptions {
+  /** Most entries kept. @default 1000 */
+  maxEntries?: number;
+  /** Most bytes kept (values plus keys, counted in UTF-16 code units ×2). @default 64 MiB */
+  maxBytes?: number;
+}
+
+const DEFAULT_MAX_ENTRIES = 1000;
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * An in-memory LRU store. `get` resolves to `null` for a missing key. A value larger than `maxBytes`
+ * is not kept (and removes any older value under its key).
+ */
+export class MemoryCache implements CacheStore {
+  /** Most entries kept. */
+  readonly maxEntries: number;
+  /** Most bytes kept. */
+  readonly maxBytes: number;
+  // A Map iterates in insertion order: re-inserting on every hit keeps the least recent first.
+  readonly #entries = new Map<string, Buffer>();
+  #bytes = 0;
+
+  /** @throws HttpLib2Error (`ERR_INVALID_REQUEST`) naming a bound that is not a positive number. */
+  constructor(options: MemoryCacheOptions = {}) {
+    this.maxEntries = checkBound('maxEntries', options.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    this.maxBytes = checkBound('maxBytes', options.maxBytes ?? DEFAULT_MAX_BYTES);
+  }
+
+  /** How many entries are held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** How many bytes are held (values plus keys). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** A copy of the value for `key`, or `null`; marks it most recently used. */
+  get(key: string): Promise<Buffer | null> {
+    const value = this.#entries.get(key);
+    if (value === undefined) return Promise.resolve(null);
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    return Promise.resolve(Buffer.from(value));
+  }
+
+  /** Stores a copy of `value`, evicting the least recently used entries past the bounds. */
+  set(key: string, value: Uint8Array): Promise<void> {
+    this.#remove(key);
+    const cost = costOf(key, value);
+    if (cost <= this.maxBytes) {
+      this.#entries.set(key, Buffer.from(value));
+      this.#bytes += cost;
+      this.#evict();
+    }
+    return Promise.resolve();
+  }
+
+  /** Removes `key`; a missing key is not an error. */
+  delete(key: string): Promise<void> {
+    this.#remove(key);
+    return Promise.resolve();
+  }
+
+  /** Removes every entry. */
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
+  #remove(key: string): void {
+    const old = this.#entries.get(key);
+    if (old === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= costOf(key, old);
+  }
+
+  #evict(): void {
+    for (const key of this.#entries.keys()) {
+      if (this.#entries.size <= this.maxEntries && this.#bytes <= this.maxBytes) return;
+      this.#remove(key);
+    }
+  }
+}
+
+function costOf(key: string, value: Uint8Array): number {
+  return value.length + key.length * 2;
+}
+
+function checkBound(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new HttpLib2Error(`MemoryCache option ${name} must be a positive number; received ${String(value)}`, {
+      code: 'ERR_INVALID_REQUEST',
+    });
+  }
+  return value;
+}
