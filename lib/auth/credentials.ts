@@ -1,8 +1,12 @@
 /**
  * The credentials registered on an Http, each scoped to a domain or to the origins the caller asked
- * for. Holds data only; the auth driver decides when to use them.
+ * for, and the protection spaces where an earlier answer may be sent pre-emptively. Holds data and
+ * answers scoping questions; the auth driver decides when to use them. It must never let credentials
+ * without a domain answer an origin the caller did not ask for (one reached by a redirect).
  */
 import { HttpLib2Error } from '../errors.js';
+import { originOf } from '../uri.js';
+import type { AuthSession } from './scheme.js';
 
 export interface Credential {
   readonly name: string;
@@ -11,24 +15,71 @@ export interface Credential {
   readonly domain: string;
 }
 
-/** Registered credentials; immutable snapshots are handed to each request. */
+/** One protection space that accepted an answer: later requests under `path` on `origin` reuse it. */
+interface Space {
+  readonly origin: string;
+  /** The directory of the URI that succeeded, ending in `/`. */
+  readonly path: string;
+  session: AuthSession;
+}
+
+const UNSAFE = /[\0\r\n]/;
+
+/**
+ * Refuses credentials that could split a header (CR, LF) or truncate it (NUL), for every scheme and
+ * before anything is sent.
+ */
+export function assertSafeCredential(credential: Pick<Credential, 'name' | 'password'>): void {
+  if (UNSAFE.test(credential.name) || UNSAFE.test(credential.password)) {
+    throw new HttpLib2Error('Credentials containing CR, LF or NUL are refused', { code: 'ERR_INVALID_REQUEST' });
+  }
+}
+
+/**
+ * True if `credential` may answer a challenge from `url`: its domain names the host (and the port,
+ * when given), or it has no domain and the caller asked for this origin.
+ */
+export function credentialApplies(credential: Credential, url: URL, requestedOrigins: ReadonlySet<string>): boolean {
+  if (credential.domain === '') return requestedOrigins.has(originOf(url));
+  const { host, port } = splitDomain(credential.domain);
+  if (host !== url.hostname.toLowerCase()) return false;
+  return port === null || port === (url.port || (url.protocol === 'https:' ? '443' : '80'));
+}
+
+// `host`, `host:port`, `[v6]` or `[v6]:port`.
+function splitDomain(domain: string): { host: string; port: string | null } {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(domain);
+  if (!m) return { host: domain, port: null };
+  return { host: m[1]!, port: m[2] ?? null };
+}
+
+/** The directory part of a path: `/dir/index.html` → `/dir/`. */
+function directoryOf(url: URL): string {
+  const path = url.pathname || '/';
+  return path.slice(0, path.lastIndexOf('/') + 1) || '/';
+}
+
+/** Registered credentials and the protection spaces they have opened. */
 export class CredentialStore {
   #items: readonly Credential[] = [];
+  #spaces: Space[] = [];
 
   add(name: string, password: string, domain = ''): void {
     for (const [what, v] of [['name', name], ['password', password], ['domain', domain]] as const) {
       if (typeof v !== 'string') {
         throw new HttpLib2Error(`addCredentials: ${what} must be a string`, { code: 'ERR_INVALID_REQUEST' });
       }
-      if (/[\0\r\n]/.test(v)) {
+      if (UNSAFE.test(v)) {
         throw new HttpLib2Error(`addCredentials: ${what} contains CR, LF or NUL`, { code: 'ERR_INVALID_REQUEST' });
       }
     }
     this.#items = [...this.#items, { name, password, domain: domain.toLowerCase() }];
   }
 
+  /** Forgets every credential and every protection space opened with them. */
   clear(): void {
     this.#items = [];
+    this.#spaces = [];
   }
 
   /** The credentials at this moment (a new array; later changes do not affect it). */
@@ -38,5 +89,54 @@ export class CredentialStore {
 
   get size(): number {
     return this.#items.length;
+  }
+
+  /**
+   * The credential that answers a challenge from `url`, or null: one registered for this host wins
+   * over one without a domain; among equals, the first registered.
+   */
+  match(url: URL, requestedOrigins: ReadonlySet<string>): Credential | null {
+    const applicable = this.#items.filter((c) => credentialApplies(c, url, requestedOrigins));
+    return applicable.find((c) => c.domain !== '') ?? applicable[0] ?? null;
+  }
+
+  /**
+   * The session to send pre-emptively to `url`: the deepest protection space containing it whose
+   * credential is still registered and still applies here.
+   */
+  sessionFor(url: URL, requestedOrigins: ReadonlySet<string>): AuthSession | null {
+    const origin = originOf(url);
+    const path = url.pathname || '/';
+    let best: Space | null = null;
+    for (const s of this.#spaces) {
+      if (s.origin !== origin || !path.startsWith(s.path)) continue;
+      if (!this.#items.includes(s.session.credential)) continue;
+      if (!credentialApplies(s.session.credential, url, requestedOrigins)) continue;
+      if (!best || s.path.length > best.path.length) best = s;
+    }
+    return best ? best.session : null;
+  }
+
+  /** Records `session` for the space of `url` (the directory of its path), replacing an earlier one. */
+  remember(url: URL, session: AuthSession): void {
+    if (!this.#items.includes(session.credential)) return; // cleared meanwhile
+    const origin = originOf(url);
+    const path = directoryOf(url);
+    const existing = this.#spaces.find((s) => s.origin === origin && s.path === path);
+    if (existing) existing.session = session;
+    else this.#spaces.push({ origin, path, session });
+  }
+
+  /**
+   * Replaces `previous` wherever it is remembered (Digest counts nonces up); a later answer from the
+   * same session never rewinds a newer one.
+   */
+  advance(previous: AuthSession, next: AuthSession): void {
+    for (const s of this.#spaces) if (s.session === previous) s.session = next;
+  }
+
+  /** Forgets every space using `session` (its credentials were refused). */
+  forget(session: AuthSession): void {
+    this.#spaces = this.#spaces.filter((s) => s.session !== session);
   }
 }

@@ -1,9 +1,95 @@
 /**
- * The authentication layer: answers a 401 challenge with registered credentials. Placeholder that
- * passes requests through until the auth schemes land (issue: Authentication).
+ * The authentication layer, `withAuth(next)`: sends an earlier answer pre-emptively inside its
+ * protection space, answers a 401 once with the strongest scheme offered, follows a stale nonce once,
+ * and records what worked. It carries out what the pure schemes return; it must never loop on a wrong
+ * password, never answer for an origin the credentials do not apply to, and never replace an
+ * Authorization header the caller set.
  */
-import type { Send } from '../types.js';
+import { randomBytes } from 'node:crypto';
+import { UnimplementedDigestAuthOptionError, UnimplementedHmacDigestAuthOptionError } from '../errors.js';
+import { withHeaders } from '../headers.js';
+import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
+import { parseChallenges } from './challenge.js';
+import type { CredentialStore } from './credentials.js';
+import { strongestOffered, type AuthSession, type Entropy } from './scheme.js';
 
-export function withAuth(next: Send): Send {
-  return next;
+/** Options of {@link withAuth}; tests inject the client nonce. */
+export interface AuthLayerOptions {
+  /** A fresh client nonce per authorization. @default 32 hex characters from crypto.randomBytes */
+  cnonce?: () => string;
+}
+
+// 128 bits from the CSPRNG: never repeated across requests or Http instances (RFC 7616 §5.12).
+const randomCnonce = (): string => randomBytes(16).toString('hex');
+
+/** Wraps `next` with authentication from `ctx.credentials`. */
+export function withAuth(next: Send, options: AuthLayerOptions = {}): Send {
+  const cnonce = options.cnonce ?? randomCnonce;
+  return async (req: HopRequest, ctx: RequestContext): Promise<Exchange> => {
+    // The caller's own Authorization wins: we neither replace it nor answer challenges for it.
+    if ('authorization' in req.headers || ctx.credentials.size === 0) return next(req, ctx);
+    const store = ctx.credentials;
+    const entropy = (): Entropy => ({ cnonce: cnonce(), now: ctx.clock.now() });
+    let session = store.sessionFor(req.url, ctx.requestedOrigins);
+    let answered = false; // a session opened from this call's own challenge was tried
+    let renewed = false; // a stale nonce was followed once
+    for (;;) {
+      let sent: AuthSession | null = null;
+      let hop = req;
+      if (session) {
+        const auth = session.authorize(req, entropy());
+        // Synchronously, before any await: a concurrent request takes the next nonce count.
+        store.advance(session, auth.next);
+        sent = auth.next;
+        hop = { ...req, headers: withHeaders(req.headers, auth.headers) };
+      }
+      const exchange = await next(hop, ctx);
+      if (sent) {
+        const after = withResponse(exchange, () => sent!.afterResponse(exchange.response));
+        if (after.kind === 'keep') {
+          store.advance(sent, after.session);
+          store.remember(req.url, after.session);
+          return exchange;
+        }
+        if (after.kind === 'renew' && !renewed) {
+          // RFC 7616 §3.3 stale=true: the credentials were right; answer the new nonce, once.
+          renewed = true;
+          store.advance(sent, after.session);
+          session = after.session;
+          continue;
+        }
+        store.forget(sent);
+      }
+      if (exchange.response.status !== 401 || answered) return exchange;
+      session = openFromChallenge(exchange, req, ctx, store);
+      if (!session) return exchange;
+      answered = true;
+    }
+  };
+}
+
+// The session answering a 401 from the strongest scheme offered, or null (no applicable credential,
+// nothing we implement, or a challenge we cannot answer — then no weaker scheme is tried).
+function openFromChallenge(exchange: Exchange, req: HopRequest, ctx: RequestContext, store: CredentialStore): AuthSession | null {
+  const credential = store.match(req.url, ctx.requestedOrigins);
+  if (!credential) return null;
+  const offered = strongestOffered(parseChallenges(exchange.response.get('www-authenticate')));
+  if (!offered) return null;
+  return withResponse(exchange, () => offered.scheme.open(offered.challenges, credential));
+}
+
+// Schemes raise their Unimplemented errors without a response; the caller gets the 401 with them.
+function withResponse<T>(exchange: Exchange, f: () => T): T {
+  try {
+    return f();
+  } catch (error) {
+    const details = { response: exchange.response, content: exchange.content, cause: error };
+    if (error instanceof UnimplementedDigestAuthOptionError && !error.response) {
+      throw new UnimplementedDigestAuthOptionError(error.message, details);
+    }
+    if (error instanceof UnimplementedHmacDigestAuthOptionError && !error.response) {
+      throw new UnimplementedHmacDigestAuthOptionError(error.message, details);
+    }
+    throw error;
+  }
 }
