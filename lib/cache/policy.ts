@@ -1,0 +1,445 @@
+/**
+ * The private cache's decisions (RFC 9111, RFC 5861, RFC 8246) as pure functions of the request, the
+ * stored response and `now`: whether a stored response may be used, how to revalidate it, what to
+ * store, freshen or invalidate after an answer, and when to add If-Match. Each decision is a tagged
+ * union with a `reason` for the trace. Never performs I/O, never reads the clock, never mutates input.
+ */
+import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
+import { hopByHopNames, type HeaderRecord } from '../headers.js';
+import { parseHttpDate } from '../http-date.js';
+import type { ResolvedSettings } from '../options.js';
+import type { HopRequest } from '../types.js';
+import { resolveLocation, sameOrigin } from '../uri.js';
+
+/** The head of a stored response with what the policy needs about how it was obtained. */
+export interface StoredResponse {
+  /** The cache key of the request it answered. */
+  readonly key: string;
+  readonly status: number;
+  readonly reason: string;
+  readonly version: number;
+  /** Lower-cased names, as the Response map holds them. */
+  readonly headers: Readonly<HeaderRecord>;
+  /** The request headers its Vary names, as they were sent (null: absent). RFC 9111 §4.1. */
+  readonly vary: Readonly<Record<string, string | null>>;
+  /** Who asked (DESIGN.md, Identity): null for anonymous requests. */
+  readonly identity: string | null;
+  /** When the request that obtained it was sent, ms since the epoch (RFC 9111 §4.2.3 request_time). */
+  readonly requestTime: number;
+  /** When its head arrived, ms since the epoch (RFC 9111 §4.2.3 response_time). */
+  readonly responseTime: number;
+}
+
+/** Settings the policy reads. */
+export type PolicySettings = Pick<ResolvedSettings, 'ignoreEtag' | 'optimisticConcurrencyMethods'>;
+
+/** Heuristic freshness is 10% of the time since Last-Modified (RFC 9111 §4.2.2), at most one day. */
+export const HEURISTIC_FRACTION = 0.1;
+export const HEURISTIC_CAP_SECONDS = 24 * 60 * 60;
+
+// RFC 9110 §15.1: statuses "heuristically cacheable" (RFC 9111 §4.2.2).
+const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
+// DESIGN.md: 301/308 answers to GET are permanent redirects (httplib2 keeps them for good).
+const PERMANENT_REDIRECTS = new Set([301, 308]);
+// RFC 9110 §9.2.1: every other method is unsafe and invalidates (RFC 9111 §4.4).
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+// RFC 9111 §3.2: a 304 never replaces what describes the stored body itself.
+const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', '-content-encoding', 'content-range', 'transfer-encoding']);
+// RFC 5861 §4: "an error is any situation that would result in a 500, 502, 503 or 504".
+const ERROR_STATUSES = new Set([500, 502, 503, 504]);
+
+// ---------------------------------------------------------------------------------------------
+// Freshness (RFC 9111 §4.2)
+
+/** A freshness lifetime in seconds with the rule that produced it. */
+export interface Lifetime {
+  readonly seconds: number;
+  readonly source: string;
+}
+
+/** RFC 9111 §4.2.1, for a private cache (s-maxage is ignored: §5.2.2.10 is for shared caches). */
+export function freshnessLifetime(stored: StoredResponse): Lifetime {
+  const h = stored.headers;
+  const cc = parseDirectives(h['cache-control']);
+  if (cc.maxAge !== undefined) {
+    // §4.2.1: invalid or conflicting freshness information makes the response stale.
+    return cc.maxAge === 'invalid' ? { seconds: 0, source: 'invalid max-age' } : { seconds: cc.maxAge, source: `max-age=${cc.maxAge}` };
+  }
+  const expiresHeader = h['expires'];
+  if (expiresHeader !== undefined) {
+    const expires = parseHttpDate(expiresHeader, stored.responseTime);
+    // §5.3: an invalid Expires, such as "0", means already expired.
+    if (expires === null) return { seconds: 0, source: 'invalid Expires' };
+    const seconds = Math.max(0, Math.floor((expires - dateValue(stored)) / 1000));
+    return { seconds, source: `Expires (${seconds}s after Date)` };
+  }
+  if (PERMANENT_REDIRECTS.has(stored.status)) return { seconds: Infinity, source: `permanent redirect ${stored.status}` };
+  const lastModified = parseHttpDate(h['last-modified'], stored.responseTime);
+  if (lastModified !== null && HEURISTIC_STATUSES.has(stored.status)) {
+    const since = Math.max(0, (dateValue(stored) - lastModified) / 1000);
+    const seconds = Math.floor(Math.min(since * HEURISTIC_FRACTION, HEURISTIC_CAP_SECONDS));
+    return { seconds, source: `heuristic ${seconds}s (10% of Date - Last-Modified)` };
+  }
+  return { seconds: 0, source: 'no explicit freshness' };
+}
+
+// RFC 9110 §6.6.1: a response without a valid Date is dated when it was received.
+function dateValue(stored: StoredResponse): number {
+  return parseHttpDate(stored.headers['date'], stored.responseTime) ?? stored.responseTime;
+}
+
+/**
+ * RFC 9111 §5.1: the first member of a list-valued Age is used; a value that is not a non-negative
+ * integer (a float, a sign, a trailing word) is ignored, as if absent. Values past 2^31 are clamped.
+ */
+export function parseAge(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const first = value.split(',')[0]!.trim();
+  if (!/^[0-9]+$/.test(first)) return null;
+  return Math.min(Number(first), 2147483648);
+}
+
+/** RFC 9111 §4.2.3 current_age, in seconds. */
+export function currentAge(stored: StoredResponse, now: number): number {
+  const ageValue = parseAge(stored.headers['age']) ?? 0;
+  const apparentAge = Math.max(0, (stored.responseTime - dateValue(stored)) / 1000);
+  const responseDelay = Math.max(0, (stored.responseTime - stored.requestTime) / 1000);
+  const correctedAgeValue = ageValue + responseDelay;
+  const correctedInitialAge = Math.max(apparentAge, correctedAgeValue);
+  const residentTime = Math.max(0, (now - stored.responseTime) / 1000);
+  return correctedInitialAge + residentTime;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vary (RFC 9111 §4.1)
+
+/** The lower-cased names in a Vary value; `'*'` when it contains `*`. */
+export function varyNames(vary: string | undefined): string[] | '*' {
+  if (vary === undefined) return [];
+  const names = vary.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
+  return names.includes('*') ? '*' : names;
+}
+
+// §4.1 lets a cache normalise whitespace in the values it compares.
+function normaliseValue(value: string | undefined): string | null {
+  return value === undefined ? null : value.trim().replace(/[ \t]*,[ \t]*/g, ', ').replace(/[ \t]+/g, ' ');
+}
+
+/** The request header values a response's Vary selects, to store with it; null for `Vary: *`. */
+export function selectVaryHeaders(responseHeaders: Readonly<HeaderRecord>, requestHeaders: Readonly<HeaderRecord>): Record<string, string | null> | null {
+  const names = varyNames(responseHeaders['vary']);
+  if (names === '*') return null;
+  const out: Record<string, string | null> = Object.create(null);
+  for (const name of names) out[name] = normaliseValue(requestHeaders[name]);
+  return out;
+}
+
+/** The first Vary-named header whose value differs, `'*'` for `Vary: *`, or null when all match. */
+export function varyMismatch(stored: StoredResponse, requestHeaders: Readonly<HeaderRecord>): string | null {
+  const names = varyNames(stored.headers['vary']);
+  if (names === '*') return '*';
+  for (const name of names) {
+    if ((stored.vary[name] ?? null) !== normaliseValue(requestHeaders[name])) return name;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validators (RFC 9110 §8.8.3, §13.1)
+
+/** RFC 9110 §8.8.3.2 weak comparison: opaque tags equal, W/ prefixes ignored. */
+export function weakEtagMatch(a: string, b: string): boolean {
+  const strip = (t: string) => t.trim().replace(/^W\//, '');
+  return strip(a) === strip(b);
+}
+
+function isWeakEtag(tag: string): boolean {
+  return tag.trim().startsWith('W/');
+}
+
+/** The conditional headers that revalidate `stored` (RFC 9111 §4.3.1) and how they are named in the trace. */
+export function validatorsFor(stored: StoredResponse, req: HopRequest, settings: PolicySettings): { headers: HeaderRecord; via: string } {
+  const headers: HeaderRecord = Object.create(null);
+  const via: string[] = [];
+  const etag = stored.headers['etag'];
+  // A caller's own validators are kept as they are (httplib2: only adds what is missing).
+  if (etag !== undefined && !settings.ignoreEtag && !('if-none-match' in req.headers)) {
+    headers['if-none-match'] = etag;
+    via.push('If-None-Match');
+  }
+  const lastModified = stored.headers['last-modified'];
+  if (lastModified !== undefined && !('if-modified-since' in req.headers)) {
+    headers['if-modified-since'] = lastModified;
+    via.push('If-Modified-Since');
+  }
+  return { headers, via: via.length ? via.join(' and ') : 'an unconditional request (no validator)' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookup (RFC 9111 §4)
+
+/** What to do with a request before it reaches the network. */
+export type LookupDecision =
+  /** Leave the cache out of it on the way in (unsafe methods, Range). */
+  | { readonly kind: 'bypass'; readonly reason: string }
+  /** Nothing usable: ask the origin without validators. */
+  | { readonly kind: 'miss'; readonly reason: string }
+  /** Serve the stored response without contacting the origin. */
+  | { readonly kind: 'fresh'; readonly reason: string; readonly stored: StoredResponse }
+  /**
+   * Ask the origin with `headers` added. With `background`, serve the stored response now and
+   * revalidate behind it (RFC 5861 §3). With `staleIfError`, an error answer may be replaced by the
+   * stored one (RFC 5861 §4).
+   */
+  | {
+      readonly kind: 'revalidate';
+      readonly reason: string;
+      readonly stored: StoredResponse;
+      readonly headers: HeaderRecord;
+      readonly via: string;
+      readonly background: boolean;
+      readonly staleIfError: boolean;
+    }
+  /** only-if-cached with nothing usable: answer 504 (RFC 9111 §5.2.1.7). */
+  | { readonly kind: 'unsatisfiable'; readonly reason: string };
+
+export interface LookupInput {
+  readonly req: HopRequest;
+  /** The entry stored under the request's key, if any (already parsed and verified). */
+  readonly stored: StoredResponse | null;
+  /** The request's identity (DESIGN.md, Identity); null for anonymous. */
+  readonly identity: string | null;
+  readonly now: number;
+  readonly settings: PolicySettings;
+}
+
+/** RFC 9111 §4: may `stored` answer `req` at `now`, and if not, how should the origin be asked? */
+export function lookup(input: LookupInput): LookupDecision {
+  const { req, stored, identity, now, settings } = input;
+  if (req.method !== 'GET' && req.method !== 'HEAD') return { kind: 'bypass', reason: `bypass: ${req.method} is not served from the cache` };
+  // RFC 9111 §3.3 leaves ranges to caches that store partial content; this one does not.
+  if ('range' in req.headers) return { kind: 'bypass', reason: 'bypass: Range request' };
+  const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
+  const unusable = unusableReason(stored, req, identity);
+  if (unusable !== null || stored === null) {
+    const reason = unusable ?? 'miss: nothing stored';
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason };
+  }
+  const resCc = parseDirectives(stored.headers['cache-control']);
+  const lifetime = freshnessLifetime(stored);
+  const age = currentAge(stored, now);
+  const fresh = lifetime.seconds > age; // §4.2: response_is_fresh = (freshness_lifetime > current_age)
+  const ageText = `age ${Math.floor(age)}s`;
+  // RFC 8246 §2: an immutable response is not revalidated on reload while it is fresh.
+  const immutableFresh = resCc.immutable && fresh && !resCc.noCache;
+  const refusal = immutableFresh ? null : requestRefusal(reqCc, lifetime.seconds, age);
+  if (refusal === 'reload') {
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' } : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)' };
+  }
+  if (fresh && !resCc.noCache && refusal === null) {
+    return { kind: 'fresh', reason: `fresh: ${lifetime.source}, ${ageText}${resCc.immutable ? ', immutable' : ''}`, stored };
+  }
+  const staleness = age - lifetime.seconds;
+  // §4.2.4 and §5.2.2.2: must-revalidate and no-cache forbid every kind of stale answer.
+  const staleAllowed = !resCc.noCache && !resCc.mustRevalidate && !resCc.proxyRevalidate;
+  const why = resCc.noCache ? 'response no-cache' : refusal ?? `stale: ${lifetime.source}, ${ageText}`;
+  if (!fresh && staleAllowed && refusal === null && withinDelta(reqCc.maxStale, staleness)) {
+    return { kind: 'fresh', reason: `stale but acceptable: request max-stale${reqCc.maxStale === 'any' ? '' : `=${String(reqCc.maxStale)}`}, ${ageText}`, stored };
+  }
+  if (reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
+  // HEAD only reads what a fresh GET entry says; a stale one is asked for again as it is.
+  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})` };
+  const { headers, via } = validatorsFor(stored, req, settings);
+  const background = staleAllowed && refusal === null && !fresh && withinDelta(resCc.staleWhileRevalidate, staleness);
+  const staleIfError = staleAllowed && !fresh && (withinDelta(resCc.staleIfError, staleness) || withinDelta(reqCc.staleIfError, staleness));
+  return {
+    kind: 'revalidate',
+    reason: background ? `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}` : `revalidate: ${why}, with ${via}`,
+    stored,
+    headers,
+    via,
+    background,
+    staleIfError,
+  };
+}
+
+function withinDelta(limit: DeltaSeconds | 'any' | undefined, staleness: number): boolean {
+  if (limit === undefined || limit === 'invalid') return false;
+  return limit === 'any' || staleness <= limit;
+}
+
+// Why the stored response cannot answer this request at all, or null.
+function unusableReason(stored: StoredResponse | null, req: HopRequest, identity: string | null): string | null {
+  if (stored === null) return null;
+  // DESIGN.md, Identity: keys already separate identities; this guards a store that mixes them up.
+  if (stored.identity !== identity) return 'miss: stored for another identity';
+  const mismatch = varyMismatch(stored, req.headers);
+  if (mismatch === '*') return 'miss: Vary: * never matches';
+  if (mismatch !== null) return `miss: Vary mismatch on ${mismatch}`;
+  return null;
+}
+
+// Request directives that refuse a stored response (RFC 9111 §5.2.1): 'reload' for no-cache.
+function requestRefusal(cc: Directives, lifetime: number, age: number): string | 'reload' | null {
+  // httplib2 reloads end to end on a request no-cache; RFC 9111 §5.2.1.4 allows that.
+  if (cc.noCache) return 'reload';
+  // Read as httplib2 does, min(lifetime, max-age) > age, so max-age=0 always revalidates.
+  if (cc.maxAge !== undefined && cc.maxAge !== 'invalid' && !(cc.maxAge > age)) return `request max-age=${cc.maxAge}`;
+  if (cc.minFresh !== undefined && cc.minFresh !== 'invalid' && lifetime - age < cc.minFresh) return `request min-fresh=${cc.minFresh}`;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// After the answer (RFC 9111 §3, §4.3.3, §4.3.4, §4.4)
+
+/** What to do with the cache once the origin answered. */
+export type AfterDecision =
+  /** Store `stored` (with the body) under its key. */
+  | { readonly kind: 'store'; readonly reason: string; readonly stored: StoredResponse }
+  /** A 304 validated the stored response: keep its body, replace its head with `stored`. */
+  | { readonly kind: 'freshen'; readonly reason: string; readonly stored: StoredResponse }
+  /** Remove what is stored for these URIs (their keys for this identity and the anonymous one). */
+  | { readonly kind: 'invalidate'; readonly reason: string; readonly urls: readonly URL[] }
+  /** Leave the cache as it is. */
+  | { readonly kind: 'pass'; readonly reason: string }
+  /** A 304 whose validator does not match the stored response: ask again without validators. */
+  | { readonly kind: 'refetch'; readonly reason: string };
+
+export interface AfterInput {
+  readonly req: HopRequest;
+  readonly key: string;
+  readonly identity: string | null;
+  readonly status: number;
+  readonly reasonPhrase: string;
+  readonly version: number;
+  readonly headers: Readonly<HeaderRecord>;
+  /** Length of the decoded body as received. */
+  readonly bodyLength: number;
+  /** The stored response that was revalidated, if any. */
+  readonly stored: StoredResponse | null;
+  /** The validators sent, for the trace (`If-None-Match`...). */
+  readonly via: string;
+  readonly requestTime: number;
+  readonly responseTime: number;
+}
+
+/** RFC 9111 §3 (storing), §4.3.4 (freshening with a 304) and §4.4 (invalidation). */
+export function afterResponse(input: AfterInput): AfterDecision {
+  const { req, status } = input;
+  if (!SAFE_METHODS.has(req.method)) return afterUnsafe(input);
+  if (req.method !== 'GET') return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored` };
+  if (status === 304) return afterNotModified(input);
+  const refusal = storageRefusal(input);
+  if (refusal !== null) {
+    // httplib2 drops a stored entry whose new answer may not be stored (no-store, Vary: *...).
+    if (input.stored !== null) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, urls: [req.url] };
+    return { kind: 'pass', reason: `not stored: ${refusal}` };
+  }
+  const stored = storedFrom(input, input.headers);
+  return { kind: 'store', reason: `stored: ${freshnessLifetime(stored).source}`, stored };
+}
+
+function afterUnsafe(input: AfterInput): AfterDecision {
+  const { req, status, headers } = input;
+  // §4.4: only a non-error status (2xx, 3xx) shows the state may have changed.
+  if (status < 200 || status >= 400) return { kind: 'pass', reason: `pass: ${req.method} answered ${status}, nothing invalidated` };
+  const urls: URL[] = [req.url];
+  for (const name of ['location', 'content-location']) {
+    const value = headers[name];
+    const target = value === undefined ? null : resolveLocation(value, req.url);
+    // §4.4: only same-origin targets, so one origin cannot evict another's entries.
+    if (target !== null && sameOrigin(target, req.url)) urls.push(target);
+  }
+  return { kind: 'invalidate', reason: `invalidated: ${req.method} answered ${status}`, urls };
+}
+
+function afterNotModified(input: AfterInput): AfterDecision {
+  const { stored, headers } = input;
+  // The caller's own conditional request (feedparser's etag/modified): the 304 is theirs.
+  if (stored === null) return { kind: 'pass', reason: 'pass: 304 with no stored entry goes back as is' };
+  const newTag = headers['etag'];
+  const oldTag = stored.headers['etag'];
+  // §4.3.4: a 304 only updates the stored response its validator selects (weak comparison).
+  if (newTag !== undefined && oldTag !== undefined && !weakEtagMatch(newTag, oldTag)) {
+    return { kind: 'refetch', reason: `refetch: 304 ETag ${newTag} does not match stored ${oldTag}` };
+  }
+  const hop = hopByHopNames(headers['connection']);
+  const merged: HeaderRecord = Object.assign(Object.create(null), stored.headers);
+  for (const [name, value] of Object.entries(headers)) {
+    if (!hop.has(name) && !NOT_UPDATED_BY_304.has(name)) merged[name] = value;
+  }
+  const freshened: StoredResponse = {
+    ...stored,
+    headers: merged,
+    requestTime: input.requestTime,
+    responseTime: input.responseTime,
+  };
+  return { kind: 'freshen', reason: `revalidated: 304 via ${input.via}`, stored: freshened };
+}
+
+// Why a GET answer may not be stored (RFC 9111 §3), or null.
+function storageRefusal(input: AfterInput): string | null {
+  const { req, status, headers, bodyLength } = input;
+  const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
+  const resCc = parseDirectives(headers['cache-control']);
+  if (reqCc.noStore) return 'request no-store';
+  if (resCc.noStore) return 'no-store';
+  if (status < 200) return `status ${status} is not final`;
+  // §3.3: a 206 is only combined by caches that store ranges; none was asked for here.
+  if (status === 206) return '206 to a request without Range';
+  if (varyNames(headers['vary']) === '*') return 'Vary: *';
+  // The decoding layer leaves Content-Encoding only on a body it could not decode.
+  if (headers['content-encoding'] !== undefined) return `undecodable Content-Encoding ${headers['content-encoding']}`;
+  const declared = headers['content-length'];
+  if (declared !== undefined && /^[0-9]+$/.test(declared.trim()) && Number(declared) !== bodyLength) {
+    return `truncated body (${bodyLength} of ${declared} bytes)`;
+  }
+  const cc = resCc;
+  const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
+  // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
+  if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
+  const lifetime = freshnessLifetime(storedFrom(input, headers));
+  const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
+  // An entry that is stale at once and cannot be revalidated would never be used.
+  if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;
+  return null;
+}
+
+function storedFrom(input: AfterInput, headers: Readonly<HeaderRecord>): StoredResponse {
+  return {
+    key: input.key,
+    status: input.status,
+    reason: input.reasonPhrase,
+    version: input.version,
+    headers,
+    vary: selectVaryHeaders(headers, input.req.headers) ?? Object.create(null),
+    identity: input.identity,
+    requestTime: input.requestTime,
+    responseTime: input.responseTime,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors and lost updates
+
+/** RFC 5861 §4: may an answer with this status be replaced by a stale stored response? */
+export function isErrorStatus(status: number): boolean {
+  return ERROR_STATUSES.has(status);
+}
+
+/** Whether to add `If-Match` to an unsafe request (lost-update protection, httplib2's optimistic concurrency). */
+export type Precondition =
+  | { readonly kind: 'if-match'; readonly etag: string; readonly reason: string }
+  | { readonly kind: 'none'; readonly reason: string | null };
+
+/** The If-Match a request in `optimisticConcurrencyMethods` carries, from the ETag stored for its URI. */
+export function preconditionFor(req: HopRequest, stored: StoredResponse | null, settings: PolicySettings): Precondition {
+  if (!settings.optimisticConcurrencyMethods.includes(req.method)) return { kind: 'none', reason: null };
+  if (settings.ignoreEtag) return { kind: 'none', reason: 'no If-Match: ignoreEtag' };
+  if ('if-match' in req.headers) return { kind: 'none', reason: 'no If-Match added: the caller set one' };
+  const etag = stored?.headers['etag'];
+  if (etag === undefined) return { kind: 'none', reason: 'no If-Match: no stored ETag' };
+  // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag could never match.
+  if (isWeakEtag(etag)) return { kind: 'none', reason: `no If-Match: stored ETag ${etag} is weak` };
+  return { kind: 'if-match', etag, reason: `If-Match: ${etag} (lost-update protection)` };
+}

@@ -1,0 +1,82 @@
+/**
+ * The stored form of an entry: versioned, checksummed, binary-safe; anything else reads as a miss.
+ */
+import { expect } from 'chai';
+import { ENTRY_VERSION, parseEntry, serialiseEntry, type CacheEntry } from '../../lib/cache/entry.js';
+
+function anEntry(over: Partial<CacheEntry> = {}): CacheEntry {
+  return {
+    key: 'http://a.test/doc',
+    status: 200,
+    reason: 'OK',
+    version: 11,
+    headers: Object.assign(Object.create(null), { 'content-type': 'application/octet-stream', etag: '"v1"', ['__proto__']: 'plain' }),
+    vary: Object.assign(Object.create(null), { 'accept-language': 'en', accept: null }),
+    identity: 'user:alice',
+    requestTime: 1_700_000_000_000,
+    responseTime: 1_700_000_000_250,
+    body: Buffer.from([0, 255, 13, 10, 0x89, 0x50, 0x4e, 0x47, 0]),
+    ...over,
+  };
+}
+
+describe('cache entry serialisation', () => {
+  it('round-trips head, Vary-selected headers, identity, times and binary body byte for byte', () => {
+    const entry = anEntry();
+    const back = parseEntry(serialiseEntry(entry));
+    expect(back).to.not.equal(null);
+    expect({ ...back!, headers: { ...back!.headers }, vary: { ...back!.vary } }).to.deep.equal({
+      ...entry, headers: { ...entry.headers }, vary: { ...entry.vary },
+    });
+    expect(back!.headers['__proto__']).to.equal('plain');
+    expect(Object.getPrototypeOf(back!.headers)).to.equal(null);
+  });
+
+  it('round-trips an empty body and a large one', () => {
+    expect(parseEntry(serialiseEntry(anEntry({ body: Buffer.alloc(0) })))!.body.length).to.equal(0);
+    const big = Buffer.alloc(1 << 20, 7);
+    expect(parseEntry(serialiseEntry(anEntry({ body: big })))!.body.equals(big)).to.equal(true);
+  });
+
+  it('accepts a Uint8Array and a latin1 or base64 string, as some stores return', () => {
+    const bytes = serialiseEntry(anEntry());
+    expect(parseEntry(new Uint8Array(bytes))).to.not.equal(null);
+    expect(parseEntry(bytes.toString('latin1'))).to.not.equal(null);
+    expect(parseEntry(bytes.toString('base64'))).to.not.equal(null);
+  });
+
+  it('reads a flipped bit anywhere as a miss', () => {
+    const bytes = serialiseEntry(anEntry());
+    for (const at of [0, 5, 9, 20, bytes.length - 40, bytes.length - 1]) {
+      const copy = Buffer.from(bytes);
+      copy[at] = copy[at]! ^ 0x01;
+      expect(parseEntry(copy), `bit flipped at ${at}`).to.equal(null);
+    }
+  });
+
+  it('reads a truncated entry, an empty one and garbage as a miss', () => {
+    const bytes = serialiseEntry(anEntry());
+    for (const cut of [0, 1, 8, bytes.length - 1]) expect(parseEntry(bytes.subarray(0, cut))).to.equal(null);
+    for (const junk of [null, undefined, 42, {}, [], 'hello', Buffer.from('{"status":200}')]) expect(parseEntry(junk)).to.equal(null);
+  });
+
+  it('reads another format version as a miss, even with a valid checksum', async () => {
+    const { createHash } = await import('node:crypto');
+    const bytes = Buffer.from(serialiseEntry(anEntry()));
+    bytes[4] = ENTRY_VERSION + 1;
+    const body = bytes.subarray(0, bytes.length - 32);
+    const resigned = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+    expect(parseEntry(resigned)).to.equal(null);
+  });
+
+  it('reads a well-signed entry with a malformed head as a miss', async () => {
+    const { createHash } = await import('node:crypto');
+    const json = Buffer.from(JSON.stringify({ key: 'k', status: 'two hundred' }));
+    const prefix = Buffer.alloc(9);
+    prefix.write('HL2C', 0, 'latin1');
+    prefix.writeUInt8(ENTRY_VERSION, 4);
+    prefix.writeUInt32BE(json.length, 5);
+    const unsigned = Buffer.concat([prefix, json]);
+    expect(parseEntry(Buffer.concat([unsigned, createHash('sha256').update(unsigned).digest()]))).to.equal(null);
+  });
+});
