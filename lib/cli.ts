@@ -222,8 +222,17 @@ function verboseLines(prefix: string, lines: readonly string[]): void {
   process.stderr.write(`${lines.map((l) => `${prefix} ${l}`).join('\n')}\n${prefix}\n`);
 }
 
+function openHttp(inv: Invocation): Http {
+  try {
+    return new Http(inv.cacheDir, inv.timeout === undefined ? {} : { timeout: inv.timeout });
+  } catch (error) {
+    // The only argument that can be refused here is the cache directory (unwritable, not a directory).
+    throw new UsageError(`cannot use the cache directory ${inv.cacheDir}: ${(error as Error).message}`);
+  }
+}
+
 async function run(inv: Invocation): Promise<number> {
-  const http = new Http(inv.cacheDir, inv.timeout === undefined ? {} : { timeout: inv.timeout });
+  const http = openHttp(inv);
   http.followRedirects = inv.followRedirects;
   if (inv.user) http.addCredentials(inv.user.name, inv.user.password);
   if (inv.verbose) verboseLines('>', requestHead(inv.method, inv.url, inv.headers));
@@ -291,7 +300,6 @@ function failure(error: unknown, verbose: boolean): number {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let inv: Invocation;
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.values.help) {
@@ -302,13 +310,12 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${NAME} ${version()}\n`);
       return EXIT_OK;
     }
-    inv = await toInvocation(parsed, process.env);
+    return await run(await toInvocation(parsed, process.env));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     say(`${error.message} (see ${NAME} --help)`);
     return EXIT_USAGE;
   }
-  return run(inv);
 }
 
 // A reader that closed the pipe early (`| head`) is not an error worth a stack trace.
