@@ -1,12 +1,21 @@
 // Timing harness: fixed-duration batches, interleaved rounds, percentiles, and the table printer.
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+// A full collection between batches (outside the timed region) so that one row's garbage is not
+// collected on the next row's time.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc');
 
 /**
  * Runs `fn` with `concurrency` loops until `durationMs` has passed (requests in flight at the
- * deadline are finished and counted). Returns the count, the elapsed time and every latency (ms).
+ * deadline are finished and counted). Returns the count, the elapsed time, every latency (ms) and the
+ * CPU time this process spent (µs, all threads: the main thread, zlib and fs work in the pool).
  */
 export async function batch(fn, { concurrency, durationMs }) {
   const latencies = [];
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + durationMs;
   async function loop() {
@@ -17,7 +26,9 @@ export async function batch(fn, { concurrency, durationMs }) {
     }
   }
   await Promise.all(Array.from({ length: concurrency }, loop));
-  return { count: latencies.length, elapsed: performance.now() - t0, latencies };
+  const elapsed = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { count: latencies.length, elapsed, cpu: cpu.user + cpu.system, latencies };
 }
 
 export function median(values) {
@@ -40,14 +51,17 @@ export function percentile(sorted, p) {
  * after each of that row's batches, outside the timed region, and may return a note (e.g. a cache
  * "hit" that reached the server); a row with a note from `verify` is reported as n/a.
  *
- * Each result: { ...row, rps, p50, p99, ratio, spread: [min, max] of per-round ratios, note }.
+ * Each result: { ...row, rps, p50, p99, ratio, spread: [min, max] of per-round ratios, cpuPerReq (µs),
+ * cpuRatio, note }. `cpuRatio` is the median over rounds of the baseline's CPU per request over the
+ * row's (1.0 = as cheap as the baseline, 0.5 = twice the CPU): it measures the client's own work and
+ * is far less sensitive than req/s to other processes competing for the cores.
  * `rps` is aggregated over all of the row's batches. `ratio` is the median over the rounds of the
  * row's req/s over the baseline row's req/s in the same round (the baseline is the first row unless
  * `baseline` is given): on a shared machine a burst of outside load hits a batch or two, and the
  * median of paired ratios shrugs that off where a ratio of totals would not.
  */
 export async function compare(rows, { concurrency, durationMs, warmupMs, rounds, baseline = 0, log = () => {} }) {
-  const state = rows.map(() => ({ count: 0, elapsed: 0, latencies: [], perRound: [], note: null }));
+  const state = rows.map(() => ({ count: 0, elapsed: 0, cpu: 0, latencies: [], perRound: [], cpuPerRound: [], note: null }));
   for (const [i, row] of rows.entries()) {
     try {
       const skip = row.before ? await row.before() : null;
@@ -67,20 +81,25 @@ export async function compare(rows, { concurrency, durationMs, warmupMs, rounds,
       const s = state[i];
       if (s.note) {
         s.perRound.push(NaN);
+        s.cpuPerRound.push(NaN);
         continue;
       }
       try {
         if (row.beforeBatch) await row.beforeBatch();
+        collect();
         const b = await batch(row.fn, { concurrency: row.concurrency ?? concurrency, durationMs });
         const note = row.verify ? await row.verify(b) : null;
         if (note) s.note = note;
         s.count += b.count;
         s.elapsed += b.elapsed;
+        s.cpu += b.cpu;
         for (const l of b.latencies) s.latencies.push(l);
         s.perRound.push((b.count / b.elapsed) * 1000);
+        s.cpuPerRound.push(b.cpu / b.count);
       } catch (error) {
         s.note = `error: ${error?.message ?? error}`;
         s.perRound.push(NaN);
+        s.cpuPerRound.push(NaN);
       }
     }
     log(`  round ${r + 1}/${rounds}`);
@@ -88,10 +107,11 @@ export async function compare(rows, { concurrency, durationMs, warmupMs, rounds,
   const base = state[baseline];
   return rows.map((row, i) => {
     const s = state[i];
-    if (s.note) return { ...row, rps: NaN, p50: NaN, p99: NaN, ratio: NaN, spread: [NaN, NaN], note: s.note };
+    if (s.note) return { ...row, rps: NaN, p50: NaN, p99: NaN, ratio: NaN, spread: [NaN, NaN], cpuPerReq: NaN, cpuRatio: NaN, note: s.note };
     const sorted = Float64Array.from(s.latencies).sort();
     const rps = (s.count / s.elapsed) * 1000;
     const perRatio = s.perRound.map((v, r) => v / base.perRound[r]).filter(Number.isFinite);
+    const cpuRatios = s.cpuPerRound.map((v, r) => base.cpuPerRound[r] / v).filter(Number.isFinite);
     return {
       ...row,
       rps,
@@ -99,6 +119,8 @@ export async function compare(rows, { concurrency, durationMs, warmupMs, rounds,
       p99: percentile(sorted, 99),
       ratio: median(perRatio),
       spread: perRatio.length ? [Math.min(...perRatio), Math.max(...perRatio)] : [NaN, NaN],
+      cpuPerReq: s.cpu / s.count,
+      cpuRatio: median(cpuRatios),
       note: null,
     };
   });
@@ -132,6 +154,8 @@ export const columns = {
   p50: { title: 'p50 ms', get: (r) => (r.note ? '' : fmt.ms(r.p50)) },
   p99: { title: 'p99 ms', get: (r) => (r.note ? '' : fmt.ms(r.p99)) },
   ratio: (title = 'ratio') => ({ title, get: (r) => (r.note ? '' : fmt.x(r.ratio)) }),
+  cpu: { title: 'CPU µs/req', get: (r) => (r.note ? '' : Number.isFinite(r.cpuPerReq) ? r.cpuPerReq.toFixed(0) : '-') },
+  cpuRatio: { title: 'CPU ratio', get: (r) => (r.note ? '' : fmt.x(r.cpuRatio)) },
   spread: { title: 'per-round', get: (r) => (r.note ? '' : fmt.range(r.spread)) },
   mbs: { title: 'MB/s', get: (r) => (r.note ? '' : fmt.mbs((r.rps * r.bytes) / 1e6)) },
   note: { title: 'note', get: (r) => r.note ?? r.comment ?? '', left: true },

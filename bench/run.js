@@ -43,7 +43,7 @@ const log = (s) => process.stderr.write(`${s}\n`);
 // ---------------------------------------------------------------- server
 function startServer() {
   return new Promise((resolve, reject) => {
-    const child = fork(join(here, 'server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(here, 'server.js'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`bench server exited early (${code})`)));
     child.once('message', (m) => resolve({ child, base: `http://127.0.0.1:${m.port}` }));
@@ -124,11 +124,11 @@ if (only.has('http')) {
       const res = await compare(rows, { ...opts, concurrency, log });
       results.push(...res);
       const ours = res.find((r) => r.name === 'Http.request');
-      targets.push({ what: `Http.request >= 0.9x undici.request (${body}, c=${concurrency})`, value: ours.ratio, goal: 0.9 });
+      targets.push({ what: `Http.request >= 0.9x undici.request (${body}, c=${concurrency})`, value: ours.ratio, cpu: ours.cpuRatio, goal: 0.9 });
     }
   }
   printTable('Uncached GET (ratio = median over rounds of req/s / undici.request req/s in the same round; per-round = its min-max)',
-    [columns.client, columns.body, columns.conc, columns.rps, columns.p50, columns.p99, columns.ratio(), columns.spread, columns.note],
+    [columns.client, columns.body, columns.conc, columns.rps, columns.p50, columns.p99, columns.ratio(), columns.spread, columns.cpu, columns.cpuRatio, columns.note],
     results);
   report.sections.http = results.map(strip);
 }
@@ -160,7 +160,7 @@ if (only.has('decode')) {
     log(`decode: ${route}, in-process`);
     results.push(...(await compare(rawRows, { ...opts, concurrency: 1, log })));
     const direct = results.find((r) => r.body === label && r.name.startsWith('decodeBody'));
-    targets.push({ what: `decodeBody >= 0.95x zlib.gunzipSync (${route})`, value: direct.ratio, goal: 0.95 });
+    targets.push({ what: `decodeBody >= 0.95x zlib.gunzipSync (${route})`, value: direct.ratio, cpu: direct.cpuRatio, goal: 0.95 });
 
     const httpRows = [
       ['undici.request + gunzipSync', async () => zlib.gunzipSync(Buffer.from(await (await request(url, { dispatcher: undiciAgent })).body.arrayBuffer()))],
@@ -176,14 +176,16 @@ if (only.has('decode')) {
     log(`decode: ${route}, over HTTP`);
     const over = await compare(httpRows, { ...opts, concurrency: 1, log });
     results.push(...over);
+    const ours = over.find((r) => r.name === 'Http.request');
     targets.push({
       what: `Http.request gzip >= 0.95x undici.request + gunzipSync (${route})`,
-      value: over.find((r) => r.name === 'Http.request').ratio,
+      value: ours.ratio,
+      cpu: ours.cpuRatio,
       goal: 0.95,
     });
   }
   printTable('gzip decoding, concurrency 1 (MB/s of decoded output; ratio to the first row of each group: gunzipSync in-process, undici.request + gunzipSync over HTTP)',
-    [columns.client, columns.body, columns.rps, columns.mbs, columns.p50, columns.p99, columns.ratio(), columns.spread, columns.note],
+    [columns.client, columns.body, columns.rps, columns.mbs, columns.p50, columns.p99, columns.ratio(), columns.spread, columns.cpu, columns.cpuRatio, columns.note],
     results);
   report.sections.decode = results.map(strip);
 }
@@ -272,27 +274,33 @@ if (only.has('cache')) {
   log('cache: fresh hits on /cached (max-age=3600, ETag)');
   const results = await compare(rows, { ...opts, concurrency: 1, log });
   const uncached = results.find((r) => r.kind === 'uncached');
-  for (const r of results) r.vsUncached = r.rps / uncached.rps;
+  for (const r of results) {
+    r.vsUncached = r.rps / uncached.rps;
+    r.cpuVsUncached = uncached.cpuPerReq / r.cpuPerReq;
+  }
   printTable('Cache fresh hits, 1 KiB, concurrency 1 (ratio = to undici.request; vs GET = to an uncached Http.request of the same resource)',
     [columns.client, columns.body, columns.conc, columns.rps, columns.p50, columns.p99, columns.ratio(),
-      { title: 'vs GET', get: (r) => (r.note ? '' : `${r.vsUncached.toFixed(2)}x`) }, columns.spread, columns.note],
+      { title: 'vs GET', get: (r) => (r.note ? '' : `${r.vsUncached.toFixed(2)}x`) }, columns.spread, columns.cpu, columns.cpuRatio,
+      { title: 'CPU vs GET', get: (r) => (r.note ? '' : `${r.cpuVsUncached.toFixed(2)}x`) }, columns.note],
     results);
   report.sections.cache = results.map(strip);
 
   const file = results.find((r) => r.name === 'Http + FileCache (dir)');
   const peers = results.filter((r) => r.name.startsWith('got') || r.name.startsWith('make-fetch-happen'));
-  targets.push({ what: 'FileCache hit >= 5x an uncached Http.request', value: file.vsUncached, goal: 5 });
+  targets.push({ what: 'FileCache hit >= 5x an uncached Http.request', value: file.vsUncached, cpu: file.cpuVsUncached, goal: 5 });
   for (const p of peers) {
-    targets.push({ what: `FileCache hit faster than ${p.name}`, value: file.rps / p.rps, goal: 1 });
+    targets.push({ what: `FileCache hit faster than ${p.name}`, value: file.rps / p.rps, cpu: p.cpuPerReq / file.cpuPerReq, goal: 1 });
   }
 }
 
 // ---------------------------------------------------------------- targets
 if (targets.length) {
-  console.log('\nTargets');
+  console.log('\nTargets (verdict on req/s; the CPU figure is the same comparison in CPU per request, steadier on a busy machine)');
+  const x = (v) => `${v.toFixed(2)}x`;
   for (const t of targets) {
     const verdict = Number.isFinite(t.value) ? (t.value >= t.goal ? 'ok  ' : 'MISS') : 'n/a ';
-    console.log(`  ${verdict} ${t.what}: ${Number.isFinite(t.value) ? `${t.value.toFixed(2)}x` : 'not measured'}`);
+    const detail = Number.isFinite(t.value) ? `req/s ${x(t.value)}${Number.isFinite(t.cpu) ? ` · CPU ${x(t.cpu)}` : ''}` : 'not measured';
+    console.log(`  ${verdict} ${t.what}: ${detail}`);
   }
   report.targets = targets;
 }
