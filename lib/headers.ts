@@ -56,6 +56,19 @@ export function normaliseHeaders(input: Record<string, unknown> | Headers | Map<
   return out;
 }
 
+/**
+ * Throws unless the caller's framing headers agree with the body: the transport frames the body
+ * itself, so a Transfer-Encoding, or a Content-Length that is not the body's length, would
+ * desynchronise the connection (RFC 9112 §6).
+ */
+export function assertBodyFraming(headers: Readonly<HeaderRecord>, bodyLength: number | null): void {
+  if ('transfer-encoding' in headers) throw invalid('Invalid header "transfer-encoding": the body is framed by the client');
+  const declared = headers['content-length'];
+  if (declared !== undefined && declared !== String(bodyLength ?? 0)) {
+    throw invalid(`Invalid header "content-length": ${JSON.stringify(declared)} is not the body's length (${bodyLength ?? 0})`);
+  }
+}
+
 /** A shallow copy of a header record with some names removed and others set. */
 export function withHeaders(headers: HeaderRecord, set: HeaderRecord = {}, remove: readonly string[] = []): HeaderRecord {
   const out: HeaderRecord = Object.create(null);

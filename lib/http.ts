@@ -16,7 +16,7 @@ import {
   AbortError,
   mapError,
 } from './errors.js';
-import { assertValidMethod, normaliseHeaders, type HeaderRecord } from './headers.js';
+import { assertBodyFraming, assertValidMethod, normaliseHeaders, type HeaderRecord } from './headers.js';
 import { DEFAULT_MAX_BODY_SIZE, validateOptions, validateRetries, type HttpOptions, type ResolvedSettings } from './options.js';
 import { nextHop } from './redirect.js';
 import { Response } from './response.js';
@@ -240,6 +240,7 @@ function buildRequest(uri: string | URL, o: RequestOptions): HopRequest {
     : typeof o.body === 'string' ? Buffer.from(o.body, 'utf8')
     : ArrayBuffer.isView(o.body) ? Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength)
     : invalidBody(o.body);
+  assertBodyFraming(headers, body === null ? null : body.length);
   return { url, method, headers, body };
 }
 

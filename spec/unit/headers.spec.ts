@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { HttpLib2Error } from '../../lib/errors.js';
-import { assertValidHeader, assertValidMethod, hopByHopNames, isToken, normaliseHeaders, withHeaders } from '../../lib/headers.js';
+import { assertBodyFraming, assertValidHeader, assertValidMethod, hopByHopNames, isToken, normaliseHeaders, withHeaders } from '../../lib/headers.js';
 
 function codeOf(f: () => unknown): string | undefined {
   try {
@@ -78,6 +78,19 @@ describe('request headers (RFC 9110 §5)', () => {
     it('validates every header', () => {
       expect(codeOf(() => normaliseHeaders({ 'x-a': 'ok', 'x-b': 'bad\r\nX-Injected: 1' }))).to.equal('ERR_INVALID_REQUEST');
       expect(codeOf(() => normaliseHeaders({ 'bad name': 'v' }))).to.equal('ERR_INVALID_REQUEST');
+    });
+  });
+
+  describe('body framing is the transport\'s (RFC 9112 §6)', () => {
+    it('refuses a caller Transfer-Encoding and a Content-Length that is not the body\'s length', () => {
+      expect(codeOf(() => assertBodyFraming(normaliseHeaders({ 'Transfer-Encoding': 'chunked' }), 3))).to.equal('ERR_INVALID_REQUEST');
+      expect(codeOf(() => assertBodyFraming(normaliseHeaders({ 'Content-Length': '3' }), 6))).to.equal('ERR_INVALID_REQUEST');
+      expect(codeOf(() => assertBodyFraming(normaliseHeaders({ 'Content-Length': '1' }), null))).to.equal('ERR_INVALID_REQUEST');
+    });
+    it('accepts a Content-Length equal to the body\'s length, or none', () => {
+      expect(codeOf(() => assertBodyFraming(normaliseHeaders({ 'Content-Length': '6' }), 6))).to.equal(undefined);
+      expect(codeOf(() => assertBodyFraming(normaliseHeaders({ 'Content-Length': '0' }), null))).to.equal(undefined);
+      expect(codeOf(() => assertBodyFraming(normaliseHeaders({}), 6))).to.equal(undefined);
     });
   });
 
