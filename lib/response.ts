@@ -28,6 +28,7 @@ export interface ResponseInit {
   headers?: Iterable<readonly [string, string]> | Record<string, string | string[] | undefined>;
   fromcache?: boolean;
   previous?: Response | null;
+  cacheStatus?: readonly string[];
 }
 
 /**
@@ -45,6 +46,11 @@ export class Response extends Map<string, string> {
   fromcache: boolean;
   /** The response that redirected to this one, newest first; null for the first. */
   previous: Response | null;
+  /**
+   * The cache's decisions for this hop, in order, each with its reason (`fresh: max-age=60, age 3s`,
+   * `stored: max-age=60`, `revalidated: 304 via If-None-Match`...). Empty when the Http has no cache.
+   */
+  cacheStatus: string[];
 
   constructor(init: ResponseInit) {
     super();
@@ -53,6 +59,7 @@ export class Response extends Map<string, string> {
     this.version = init.version ?? 11;
     this.fromcache = init.fromcache ?? false;
     this.previous = init.previous ?? null;
+    this.cacheStatus = init.cacheStatus ? [...init.cacheStatus] : [];
     if (init.headers) addHeaders(this, init.headers);
   }
 
@@ -88,6 +95,7 @@ export class Response extends Map<string, string> {
       version: overrides.version ?? this.version,
       fromcache: overrides.fromcache ?? this.fromcache,
       previous: overrides.previous === undefined ? this.previous : overrides.previous,
+      cacheStatus: overrides.cacheStatus ?? this.cacheStatus,
       headers: overrides.headers ?? this,
     });
   }

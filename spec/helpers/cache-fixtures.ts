@@ -1,0 +1,79 @@
+/**
+ * Fixtures for cache specs: a Map-backed store that counts writes, a clock tests move by hand, and a
+ * routed loopback server whose answers are dated by that clock (Node would otherwise add a real Date).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CacheStore } from '../../lib/index.js';
+import { startServer, type Recorded, type TestServer } from './server.js';
+
+/** A plain Map store; `sets`/`deletes` count calls. */
+export class MapStore implements CacheStore {
+  readonly map = new Map<string, Buffer>();
+  sets = 0;
+  deletes = 0;
+  get(key: string): Buffer | undefined {
+    return this.map.get(key);
+  }
+  set(key: string, value: Buffer): void {
+    this.sets++;
+    this.map.set(key, value);
+  }
+  delete(key: string): void {
+    this.deletes++;
+    this.map.delete(key);
+  }
+}
+
+/** A clock at a fixed instant; `advance(seconds)` is the only way time moves. */
+export interface TestClock {
+  now(): number;
+  advance(seconds: number): void;
+}
+
+export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+
+export function aClock(start = T0): TestClock {
+  let t = start;
+  return { now: () => t, advance: (s) => void (t += s * 1000) };
+}
+
+export type Route = (req: IncomingMessage, res: ServerResponse, body: Buffer) => unknown;
+
+export interface RoutedServer extends TestServer {
+  /** Answers `path` (path and query, as received) with `route`. */
+  route(path: string, route: Route): string;
+  /** Requests received for `path`. */
+  hits(path: string): Recorded[];
+}
+
+/** A loopback server; unknown paths answer 404. */
+export async function startRoutedServer(): Promise<RoutedServer> {
+  const routes = new Map<string, Route>();
+  const server = await startServer((req, res, body) => {
+    const route = routes.get(req.url ?? '');
+    if (!route) {
+      res.writeHead(404);
+      res.end('no route');
+      return;
+    }
+    return route(req, res, body);
+  });
+  return Object.assign(server, {
+    route(path: string, route: Route): string {
+      routes.set(path, route);
+      return server.url(path);
+    },
+    hits(path: string): Recorded[] {
+      return server.requests.filter((r) => r.url === path);
+    },
+  });
+}
+
+/** Writes a whole answer dated by `clock` (pass `date: ''` to send none). */
+export function reply(res: ServerResponse, clock: TestClock, status: number, headers: Record<string, string> = {}, body: string | Buffer = ''): void {
+  res.sendDate = false;
+  const h: Record<string, string> = { date: new Date(clock.now()).toUTCString(), ...headers };
+  if (h['date'] === '') delete h['date'];
+  res.writeHead(status, h);
+  res.end(body);
+}
