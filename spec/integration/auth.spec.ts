@@ -168,7 +168,6 @@ describe('authentication against loopback servers', () => {
       const { server } = await digestServer({ algorithms: ['MD5', 'SHA-256'], qop: 'auth', extra: ['Basic realm="spec realm"'] });
       http.addCredentials('joe', 'secret');
       const [r] = await http.request(server.url('/'));
-      expect(server.requests[0]!.rawHeaders).to.not.include('www-authenticate');
       expect(r.status).to.equal(200);
       expect(authOf(server, 1)).to.contain('algorithm=SHA-256');
     });
