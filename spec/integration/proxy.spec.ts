@@ -1,0 +1,277 @@
+import { expect } from 'chai';
+import { Http, HttpLib2Error, ProxyError, ProxyInfo, type HttpOptions } from '../../lib/index.js';
+import { testCertificates, type TestCertificates } from '../helpers/certs.js';
+import { startProxy, type TestProxy } from '../helpers/proxy-server.js';
+import { startServer, type Handler, type TestServer } from '../helpers/server.js';
+
+async function failure(p: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await p;
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('expected the request to fail');
+}
+
+const echo: Handler = (req, res) => res.end(`origin saw ${req.method} ${req.url}`);
+const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy', 'REQUEST_METHOD'];
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('proxies', () => {
+  let certs: TestCertificates;
+  let plain: TestServer;
+  let secure: TestServer;
+  const opened: Http[] = [];
+  const client = (options: HttpOptions = {}) => {
+    const h = new Http(null, { ca: certs.ca.cert, ...options });
+    opened.push(h);
+    return h;
+  };
+  const via = (proxy: TestProxy, init: Partial<ConstructorParameters<typeof ProxyInfo>[0]> = {}) =>
+    client({ proxyInfo: new ProxyInfo({ host: proxy.host, port: proxy.port, ...init }) });
+
+  /** Builds an Http while the environment holds `vars` (and none of the other proxy variables). */
+  const clientUnderEnv = (vars: Record<string, string>, options: HttpOptions = {}) => {
+    const saved = PROXY_VARIABLES.map((k) => [k, process.env[k]] as const);
+    for (const k of PROXY_VARIABLES) delete process.env[k];
+    Object.assign(process.env, vars);
+    try {
+      return client(options);
+    } finally {
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  };
+
+  before(async () => {
+    certs = await testCertificates();
+    plain = await startServer(echo);
+    secure = await startServer(echo, { key: certs.server.key, cert: certs.server.cert });
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((h) => h.close()));
+  });
+
+  describe('ProxyInfo', () => {
+    it('forwards plain http in absolute form, without CONNECT', async () => {
+      const proxy = await startProxy();
+      const before = plain.count();
+      const [r, c] = await via(proxy).request(plain.url('/plain?q=1'));
+      expect([r.status, c.toString()]).to.deep.equal([200, 'origin saw GET /plain?q=1']);
+      expect(proxy.requests.map((q) => [q.method, q.target])).to.deep.equal([['GET', plain.url('/plain?q=1')]]);
+      expect(proxy.connects()).to.equal(0);
+      expect(plain.count() - before).to.equal(1);
+    });
+
+    it('tunnels https through CONNECT and verifies the origin certificate inside the tunnel', async () => {
+      const proxy = await startProxy();
+      const http = via(proxy);
+      const tunnelsBefore = secure.connections();
+      const [r, c] = await http.request(secure.url('/secret'), 'POST', 'body');
+      expect([r.status, c.toString()]).to.deep.equal([200, 'origin saw POST /secret']);
+      await http.request(secure.url('/again'));
+      // The proxy sees only CONNECTs, one per connection the origin accepted, never the requests inside.
+      expect(proxy.requests.length).to.be.within(1, 2);
+      for (const q of proxy.requests) expect([q.method, q.target]).to.deep.equal(['CONNECT', `127.0.0.1:${secure.port}`]);
+      expect(secure.connections() - tunnelsBefore).to.equal(proxy.connects());
+      expect(secure.requests.at(-1)!.url).to.equal('/again');
+    });
+
+    it('fails with TlsError when the origin behind the tunnel presents an untrusted certificate', async () => {
+      const proxy = await startProxy();
+      const bad = await startServer(echo, { key: certs.selfSigned.key, cert: certs.selfSigned.cert });
+      const e = await failure(via(proxy).request(bad.url('/')));
+      expect(e.name).to.equal('TlsError');
+      expect(bad.count()).to.equal(0);
+    });
+
+    it('sends a function-chosen proxy only for the URLs it picks', async () => {
+      const proxy = await startProxy();
+      const info = new ProxyInfo({ host: proxy.host, port: proxy.port });
+      const http = client({ proxyInfo: (url) => (url.pathname.startsWith('/via') ? info : null) });
+      await http.request(plain.url('/via-proxy'));
+      await http.request(plain.url('/direct'));
+      expect(proxy.requests.map((q) => q.target)).to.deep.equal([plain.url('/via-proxy')]);
+    });
+
+    it('skips bypassHosts', async () => {
+      const proxy = await startProxy();
+      const http = client({ proxyInfo: new ProxyInfo({ host: proxy.host, port: proxy.port, bypassHosts: ['127.0.0.1'] }) });
+      const [r] = await http.request(plain.url('/bypassed'));
+      expect(r.status).to.equal(200);
+      expect(proxy.requests).to.have.length(0);
+    });
+  });
+
+  describe('proxy credentials', () => {
+    const auth = { user: 'pat', password: 's3cret:x' };
+
+    it('are sent as Proxy-Authorization on the forwarded plain request, to the proxy', async () => {
+      const proxy = await startProxy({ auth });
+      const [r] = await via(proxy, auth).request(plain.url('/with-auth'));
+      expect(r.status).to.equal(200);
+      expect(proxy.requests[0]!.headers['proxy-authorization']).to.equal(basic(auth.user, auth.password));
+      expect(plain.requests.at(-1)!.headers).not.to.have.property('proxy-authorization');
+    });
+
+    it('are sent on CONNECT only, never inside the tunnel to the origin', async () => {
+      const proxy = await startProxy({ auth });
+      const before = secure.count();
+      const http = via(proxy, auth);
+      await http.request(secure.url('/t1'));
+      await http.request(secure.url('/t2'), 'PUT', 'x');
+      expect(proxy.requests.length).to.be.at.least(1);
+      for (const q of proxy.requests) {
+        expect(q.method).to.equal('CONNECT');
+        expect(q.headers['proxy-authorization']).to.equal(basic(auth.user, auth.password));
+      }
+      const seen = secure.requests.slice(before);
+      expect(seen.map((q) => q.url)).to.deep.equal(['/t1', '/t2']);
+      for (const q of seen) {
+        expect(q.headers).not.to.have.property('proxy-authorization');
+        expect(q.rawHeaders.join('\n')).not.to.contain(auth.password);
+        expect(q.rawHeaders.join('\n')).not.to.contain(basic(auth.user, auth.password).slice(6));
+      }
+    });
+
+    it('a 407 on a plain request is a ProxyError and nothing reaches the origin', async () => {
+      const proxy = await startProxy({ auth });
+      const before = plain.count();
+      const e = await failure(via(proxy).request(plain.url('/no-auth')));
+      expect(e).to.be.instanceOf(ProxyError);
+      expect(e.code).to.equal('ERR_PROXY');
+      expect(e.message).to.contain('407');
+      expect(plain.count()).to.equal(before);
+      // The proxy is still usable with the right credentials.
+      const [r] = await via(proxy, auth).request(plain.url('/now-auth'));
+      expect(r.status).to.equal(200);
+    });
+
+    it('a 407 on CONNECT is a ProxyError, with no clear-text fallback', async () => {
+      const proxy = await startProxy({ auth });
+      const before = secure.count();
+      const plainBefore = plain.count();
+      const e = await failure(via(proxy, { user: 'pat', password: 'wrong' }).request(secure.url('/no')));
+      expect(e).to.be.instanceOf(ProxyError);
+      expect(e.message).to.contain('407');
+      expect(proxy.requests.map((q) => q.method)).to.deep.equal(['CONNECT']);
+      expect(secure.count()).to.equal(before);
+      expect(plain.count()).to.equal(plainBefore);
+    });
+
+    it('refuses a caller-supplied Proxy-Authorization header when a proxy is used', async () => {
+      const proxy = await startProxy();
+      const e = await failure(via(proxy).request(plain.url('/'), 'GET', null, { 'Proxy-Authorization': 'Basic eDp5' }));
+      expect(e).to.be.instanceOf(HttpLib2Error);
+      expect(e.code).to.equal('ERR_INVALID_REQUEST');
+      expect(e.message).to.contain('ProxyInfo user/password');
+      expect(proxy.requests).to.have.length(0);
+    });
+  });
+
+  describe('a refusing or missing proxy', () => {
+    it('a 403 to CONNECT is a ProxyError; the origin gets nothing', async () => {
+      const proxy = await startProxy({ refuseWith: 403 });
+      const before = secure.count();
+      const e = await failure(via(proxy).request(secure.url('/')));
+      expect(e).to.be.instanceOf(ProxyError);
+      expect(e.message).to.contain('403');
+      expect(secure.count()).to.equal(before);
+    });
+
+    it("a 403 to a forwarded plain request is returned as the answer (it cannot be told from the origin's)", async () => {
+      const proxy = await startProxy({ refuseWith: 403 });
+      const before = plain.count();
+      const [r, c] = await via(proxy).request(plain.url('/'));
+      expect(r.status).to.equal(403);
+      expect(c.toString()).to.equal('refused by proxy (403)');
+      expect(plain.count()).to.equal(before);
+    });
+
+    it('a proxy that refuses connections is a ProxyError, never a direct request', async () => {
+      const proxy = await startProxy();
+      await proxy.close();
+      const before = plain.count();
+      const e = await failure(via(proxy).request(plain.url('/')));
+      expect(e).to.be.instanceOf(ProxyError);
+      expect(e.message).to.contain(`proxy 127.0.0.1:${proxy.port}`);
+      expect(plain.count()).to.equal(before);
+    });
+  });
+
+  describe('from the environment (the default)', () => {
+    it('uses HTTP_PROXY for http', async () => {
+      const proxy = await startProxy();
+      const http = clientUnderEnv({ HTTP_PROXY: proxy.origin });
+      const [r] = await http.request(plain.url('/env'));
+      expect(r.status).to.equal(200);
+      expect(proxy.requests.map((q) => q.target)).to.deep.equal([plain.url('/env')]);
+    });
+
+    it('uses lower-case https_proxy with its credentials for https, through CONNECT', async () => {
+      const proxy = await startProxy({ auth: { user: 'u', password: 'p w' } });
+      const http = clientUnderEnv({ https_proxy: `http://u:p%20w@127.0.0.1:${proxy.port}` });
+      const [r] = await http.request(secure.url('/env-secure'));
+      expect(r.status).to.equal(200);
+      expect(proxy.connects()).to.equal(1);
+      expect(secure.requests.at(-1)!.headers).not.to.have.property('proxy-authorization');
+    });
+
+    it('uses ALL_PROXY when nothing more specific is set', async () => {
+      const proxy = await startProxy();
+      await clientUnderEnv({ ALL_PROXY: proxy.origin }).request(plain.url('/all'));
+      expect(proxy.forwards()).to.equal(1);
+    });
+
+    it('goes direct for NO_PROXY hosts', async () => {
+      const proxy = await startProxy();
+      const http = clientUnderEnv({ HTTP_PROXY: proxy.origin, HTTPS_PROXY: proxy.origin, NO_PROXY: 'example.com, 127.0.0.1' });
+      await http.request(plain.url('/direct'));
+      await http.request(secure.url('/direct'));
+      expect(proxy.requests).to.have.length(0);
+    });
+
+    it('does not treat NO_PROXY=127.0.0.2 as covering 127.0.0.20', async () => {
+      const proxy = await startProxy();
+      const http = clientUnderEnv({ http_proxy: proxy.origin, no_proxy: '127.0.0.2' });
+      // Nothing listens on 127.0.0.20: the proxy answers 502, which shows the request went to it.
+      const [r] = await http.request(`http://127.0.0.20:${plain.port}/x`);
+      expect(r.status).to.equal(502);
+      expect(proxy.requests.map((q) => q.target)).to.deep.equal([`http://127.0.0.20:${plain.port}/x`]);
+    });
+
+    it('ignores upper-case HTTP_PROXY in a CGI environment (httpoxy)', async () => {
+      const proxy = await startProxy();
+      const http = clientUnderEnv({ HTTP_PROXY: proxy.origin, REQUEST_METHOD: 'GET' });
+      const [r] = await http.request(plain.url('/cgi'));
+      expect(r.status).to.equal(200);
+      expect(proxy.requests).to.have.length(0);
+    });
+
+    it('reads the environment once, when the Http is made', async () => {
+      const proxy = await startProxy();
+      const before = clientUnderEnv({});
+      const after = clientUnderEnv({ HTTP_PROXY: proxy.origin });
+      await before.request(plain.url('/made-before'));
+      await after.request(plain.url('/made-after'));
+      expect(proxy.requests.map((q) => q.target)).to.deep.equal([plain.url('/made-after')]);
+    });
+
+    it('proxyInfo: null ignores the environment', async () => {
+      const proxy = await startProxy();
+      await clientUnderEnv({ HTTP_PROXY: proxy.origin }, { proxyInfo: null }).request(plain.url('/none'));
+      expect(proxy.requests).to.have.length(0);
+    });
+
+    it('reports a malformed proxy variable when a request would use it', async () => {
+      const http = clientUnderEnv({ HTTP_PROXY: 'socks4://127.0.0.1:1' });
+      const e = await failure(http.request(plain.url('/')));
+      expect(e).to.be.instanceOf(HttpLib2Error);
+      expect(e.code).to.equal('ERR_PROXY');
+      const [r] = await http.request(secure.url('/https-unaffected'));
+      expect(r.status).to.equal(200);
+    });
+  });
+});
