@@ -1,0 +1,90 @@
+/**
+ * DESIGN.md, Identity: an answer obtained with one identity is never served to another, to an
+ * anonymous request, or to a new Http on the same store with other or no credentials.
+ */
+import { expect } from 'chai';
+import { Http } from '../../lib/index.js';
+import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const USERS: Record<string, string> = { [basic('alice', 'pw-a')]: 'alice', [basic('bob', 'pw-b')]: 'bob' };
+
+describe('cache identity', () => {
+  let server: RoutedServer;
+  let clock: TestClock;
+  let store: MapStore;
+  const open: Http[] = [];
+  const anHttp = () => {
+    const h = new Http(store, { clock });
+    open.push(h);
+    return h;
+  };
+
+  before(async () => {
+    server = await startRoutedServer();
+    server.route('/private', (req, res) => {
+      const user = USERS[req.headers.authorization ?? ''];
+      if (!user) return reply(res, clock, 401, { 'www-authenticate': 'Basic realm="private"' }, 'who are you?');
+      return reply(res, clock, 200, { 'cache-control': 'max-age=60' }, `secret of ${user}`);
+    });
+    server.route('/bearer', (req, res) => reply(res, clock, 200, { 'cache-control': 'max-age=60' }, `for ${req.headers.authorization ?? 'anyone'}`));
+  });
+  beforeEach(() => {
+    clock = aClock();
+    store = new MapStore();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((h) => h.close()));
+  });
+
+  it("keys a caller's Authorization header by a hash: other tokens and anonymous requests miss", async () => {
+    const http = anHttp();
+    const url = server.url('/bearer');
+    const before = server.hits('/bearer').length;
+    const get = async (auth?: string) => {
+      const [res, content] = await http.request(url, 'GET', null, auth ? { authorization: auth } : {});
+      return [res.fromcache, content.toString()];
+    };
+    expect(await get('Bearer alice-token')).to.deep.equal([false, 'for Bearer alice-token']);
+    expect(await get('Bearer bob-token')).to.deep.equal([false, 'for Bearer bob-token']);
+    expect(await get()).to.deep.equal([false, 'for anyone']);
+    expect(await get('Bearer alice-token')).to.deep.equal([true, 'for Bearer alice-token']);
+    expect(await get()).to.deep.equal([true, 'for anyone']);
+    expect(server.hits('/bearer').length - before).to.equal(3);
+    expect([...store.map.keys()].some((k) => k.includes('alice'))).to.equal(false);
+  });
+
+  it('a new Http on the same store with other or no credentials misses what registered credentials obtained', async () => {
+    const url = server.url('/private');
+    const alice = anHttp();
+    alice.addCredentials('alice', 'pw-a');
+    const [a1, c1] = await alice.request(url);
+    expect([a1.status, c1.toString()]).to.deep.equal([200, 'secret of alice']);
+
+    const anonymous = anHttp();
+    const [anon, anonBody] = await anonymous.request(url);
+    expect([anon.status, anon.fromcache, anonBody.toString()]).to.deep.equal([401, false, 'who are you?']);
+
+    const bob = anHttp();
+    bob.addCredentials('bob', 'pw-b');
+    const [b, bBody] = await bob.request(url);
+    expect([b.status, b.fromcache, bBody.toString()]).to.deep.equal([200, false, 'secret of bob']);
+
+    const alice2 = anHttp();
+    alice2.addCredentials('alice', 'pw-a');
+    const hits = server.hits('/private').length;
+    const [a2, c2] = await alice2.request(url);
+    expect([a2.status, a2.fromcache, c2.toString()]).to.deep.equal([200, true, 'secret of alice']);
+    expect(server.hits('/private').length).to.equal(hits);
+  });
+
+  it('clearCredentials() on the same Http stops serving the identified entry', async () => {
+    const url = server.url('/private');
+    const http = anHttp();
+    http.addCredentials('alice', 'pw-a');
+    await http.request(url);
+    http.clearCredentials();
+    const [res] = await http.request(url);
+    expect([res.status, res.fromcache]).to.deep.equal([401, false]);
+  });
+});
