@@ -3,7 +3,10 @@
  * stored, what is invalidated, and what a broken store does. Time moves only through the clock.
  */
 import { expect } from 'chai';
-import { Http } from '../../lib/index.js';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Http, MemoryCache } from '../../lib/index.js';
 import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
 
 describe('cache (RFC 9111)', () => {
@@ -348,6 +351,38 @@ describe('cache (RFC 9111)', () => {
         }
       });
     }
+  });
+
+  describe('with the shipped stores', () => {
+    it('a directory (FileCache) serves a fresh hit to a new Http and keeps nothing from no-store', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'httplib2-ts-cache-'));
+      try {
+        const kept = serve('file', { 'cache-control': 'max-age=60' });
+        const unkept = serve('file-nostore', { 'cache-control': 'no-store' });
+        const first = new Http(dir, { clock });
+        await first.request(kept.url);
+        await first.request(unkept.url);
+        await first.close();
+        const files = readdirSync(dir).length;
+        const second = new Http(dir, { clock });
+        const [res, content] = await second.request(kept.url);
+        await second.close();
+        expect([res.fromcache, content.toString(), kept.hits(), files]).to.deep.equal([true, 'hello', 1, 1]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('a MemoryCache serves a fresh hit', async () => {
+      const h = new Http(new MemoryCache(), { clock });
+      try {
+        const r = serve('memory', { 'cache-control': 'max-age=60' });
+        await h.request(r.url);
+        expect((await h.request(r.url))[0].fromcache).to.equal(true);
+      } finally {
+        await h.close();
+      }
+    });
   });
 
   it('adds nothing without a store', async () => {
