@@ -25,6 +25,9 @@ interface Space {
 
 const UNSAFE = /[\0\r\n]/;
 
+// A long-lived Http crawling many directories must not grow without bound: the oldest space goes.
+const MAX_SPACES = 1000;
+
 /**
  * Refuses credentials that could split a header (CR, LF) or truncate it (NUL), for every scheme and
  * before anything is sent.
@@ -124,7 +127,10 @@ export class CredentialStore {
     const path = directoryOf(url);
     const existing = this.#spaces.find((s) => s.origin === origin && s.path === path);
     if (existing) existing.session = session;
-    else this.#spaces.push({ origin, path, session });
+    else {
+      this.#spaces.push({ origin, path, session });
+      if (this.#spaces.length > MAX_SPACES) this.#spaces.shift();
+    }
   }
 
   /**
