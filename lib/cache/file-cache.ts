@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, read, readSync } from 'node:fs';
-import { lstat, mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { constants as bufferConstants } from 'node:buffer';
@@ -35,6 +35,8 @@ const SYNC_READ_LIMIT = 128 * 1024;
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 const TEMP_PREFIX = '.tmp-';
 const FILE_MODE = 0o600;
+// A temp file older than this was left by a writer that died (no write takes an hour).
+const ORPHAN_AGE_MS = 60 * 60 * 1000;
 const DIR_MODE = 0o700;
 
 /** Turns a cache key into a file name; it must return a single, non-empty path segment. */
@@ -50,6 +52,7 @@ export class FileCache implements CacheStore {
   /** Absolute path of the cache directory. */
   readonly directory: string;
   readonly #safe: SafeName;
+  #swept: Promise<void> | null = null;
 
   /**
    * @param dir the cache directory, created (with its parents) if missing.
@@ -97,6 +100,8 @@ export class FileCache implements CacheStore {
   /** Stores `value` under `key`, replacing any previous file (or planted directory) at its path. */
   async set(key: string, value: Uint8Array): Promise<void> {
     const target = this.#requirePath(key);
+    this.#swept ??= this.#sweepOrphans();
+    await this.#swept;
     const temp = join(this.directory, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       await this.#writeNew(temp, [encodeHeader(key, value), value]);
@@ -114,6 +119,22 @@ export class FileCache implements CacheStore {
       await removeEntry(target);
     } catch (error) {
       throw cacheError(`Cannot delete the cache entry ${target}`, error);
+    }
+  }
+
+  // Once per instance, before its first write: remove temp files of writers killed mid-write.
+  // Best effort; a failure here must never fail a set.
+  async #sweepOrphans(): Promise<void> {
+    try {
+      const now = Date.now();
+      for (const name of await readdir(this.directory)) {
+        if (!name.startsWith(TEMP_PREFIX)) continue;
+        const path = join(this.directory, name);
+        const info = await lstat(path).catch(() => null);
+        if (info?.isFile() && now - info.mtimeMs > ORPHAN_AGE_MS) await unlink(path).catch(() => undefined);
+      }
+    } catch {
+      // an unreadable directory shows up in the write itself
     }
   }
 

@@ -1,5 +1,5 @@
 import { mkdtempSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -42,6 +42,20 @@ describe('FileCache', () => {
       await cache.set(key, Buffer.from('body'));
       expect(await readdir(dir)).to.deep.equal([safename(key)]);
       expect((await stat(join(dir, safename(key)))).mode & 0o777).to.equal(0o600);
+    });
+
+    it('removes temp files a killed writer left more than an hour ago, before its first write', async () => {
+      const dir = join(tempRoot(), 'cache');
+      await mkdir(dir);
+      const old = join(dir, '.tmp-1-dead');
+      const recent = join(dir, '.tmp-2-writing');
+      await writeFile(old, 'partial');
+      await writeFile(recent, 'partial');
+      const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+      await utimes(old, twoHoursAgo, twoHoursAgo);
+      const cache = new FileCache(dir);
+      await cache.set('k', Buffer.from('v'));
+      expect((await readdir(dir)).sort()).to.deep.equal(['.tmp-2-writing', safename('k')].sort());
     });
 
     it('recreates the directory when it was removed after construction', async () => {
