@@ -1,7 +1,9 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time per function, and the inclusive time
 // of this package's own functions (dist/), so the hot path can be read without a GUI.
 //
-//   node bench/profile-summary.js FILE.cpuprofile [--top=25]
+//   node bench/profile-summary.js FILE.cpuprofile [--top=25] [--requests=N]
+//
+// With --requests (the count bench/profile.js prints), times are also shown in µs per request.
 import { readFileSync } from 'node:fs';
 
 const file = process.argv[2];
@@ -10,6 +12,7 @@ if (!file) {
   process.exit(1);
 }
 const top = Number(process.argv.find((a) => a.startsWith('--top='))?.slice(6) ?? 25);
+const requests = Number(process.argv.find((a) => a.startsWith('--requests='))?.slice(11) ?? NaN);
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -74,7 +77,8 @@ profile.samples.forEach((id, i) => {
 });
 
 const ms = (us) => (us / 1000).toFixed(1).padStart(8);
-const pct = (us) => `${((us / total) * 100).toFixed(1)}%`.padStart(6);
+const pct = (us) =>
+  `${((us / total) * 100).toFixed(1)}%`.padStart(6) + (Number.isFinite(requests) ? `${(us / requests).toFixed(2).padStart(8)} µs/req` : '');
 const busy = total - (groups.get('idle') ?? 0);
 
 console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled, ${(busy / 1000).toFixed(0)} ms busy`);

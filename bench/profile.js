@@ -69,12 +69,13 @@ switch (client) {
     throw new Error(`unknown --client=${client}`);
 }
 
-await batch(fn, { concurrency, durationMs: 500 });
+const warm = await batch(fn, { concurrency, durationMs: 500 });
 const b = await batch(fn, { concurrency, durationMs: seconds * 1000 });
 const sorted = Float64Array.from(b.latencies).sort();
 console.log(
   `${client} ${path} c=${concurrency}: ${Math.round((b.count / b.elapsed) * 1000)} req/s, ` +
-    `${(b.cpu / b.count).toFixed(0)} CPU µs/req, p50 ${percentile(sorted, 50).toFixed(3)} ms, p99 ${percentile(sorted, 99).toFixed(3)} ms`,
+    `${(b.cpu / b.count).toFixed(0)} CPU µs/req, p50 ${percentile(sorted, 50).toFixed(3)} ms, p99 ${percentile(sorted, 99).toFixed(3)} ms; ` +
+    `${warm.count + b.count} requests in all (give --requests=${warm.count + b.count} to profile-summary.js)`,
 );
 
 await close();
