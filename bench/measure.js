@@ -121,9 +121,22 @@ export async function compare(rows, { concurrency, durationMs, warmupMs, rounds,
       spread: perRatio.length ? [Math.min(...perRatio), Math.max(...perRatio)] : [NaN, NaN],
       cpuPerReq: s.cpu / s.count,
       cpuRatio: median(cpuRatios),
+      perRound: s.perRound,
+      cpuPerRound: s.cpuPerRound,
       note: null,
     };
   });
+}
+
+/**
+ * `a` against `b`, two results of the same compare(): the median over rounds of a's req/s over b's,
+ * and of b's CPU per request over a's (so both read "how many times better a is").
+ */
+export function paired(a, b) {
+  if (!a?.perRound || !b?.perRound) return { ratio: NaN, cpu: NaN };
+  const ratios = a.perRound.map((v, r) => v / b.perRound[r]).filter(Number.isFinite);
+  const cpus = a.cpuPerRound.map((v, r) => b.cpuPerRound[r] / v).filter(Number.isFinite);
+  return { ratio: median(ratios), cpu: median(cpus) };
 }
 
 const fmt = {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { Agent, request } from 'undici';
-import { compare, printTable, columns } from './measure.js';
+import { compare, paired, printTable, columns } from './measure.js';
 import { SIZES, gzipBodies } from './payloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -286,10 +286,11 @@ if (only.has('cache')) {
   const results = await compare(rows, { ...opts, concurrency: 1, log });
   const uncached = results.find((r) => r.kind === 'uncached');
   for (const r of results) {
-    r.vsUncached = r.rps / uncached.rps;
-    r.cpuVsUncached = uncached.cpuPerReq / r.cpuPerReq;
+    const p = paired(r, uncached);
+    r.vsUncached = p.ratio;
+    r.cpuVsUncached = p.cpu;
   }
-  printTable('Cache fresh hits, 1 KiB, concurrency 1 (ratio = to undici.request; vs GET = to an uncached Http.request of the same resource)',
+  printTable('Cache fresh hits, 1 KiB, concurrency 1 (ratio = to undici.request; vs GET = to an uncached Http.request of the same resource; both medians of per-round ratios)',
     [columns.client, columns.body, columns.conc, columns.rps, columns.p50, columns.p99, columns.ratio(),
       { title: 'vs GET', get: (r) => (r.note ? '' : `${r.vsUncached.toFixed(2)}x`) }, columns.spread, columns.cpu, columns.cpuRatio,
       { title: 'CPU vs GET', get: (r) => (r.note ? '' : `${r.cpuVsUncached.toFixed(2)}x`) }, columns.note],
@@ -300,7 +301,8 @@ if (only.has('cache')) {
   const peers = results.filter((r) => r.name.startsWith('got') || r.name.startsWith('make-fetch-happen'));
   targets.push({ what: 'FileCache hit >= 5x an uncached Http.request', value: file.vsUncached, cpu: file.cpuVsUncached, goal: 5 });
   for (const p of peers) {
-    targets.push({ what: `FileCache hit faster than ${p.name}`, value: file.rps / p.rps, cpu: p.cpuPerReq / file.cpuPerReq, goal: 1 });
+    const vs = paired(file, p);
+    targets.push({ what: `FileCache hit faster than ${p.name}`, value: vs.ratio, cpu: vs.cpu, goal: 1 });
   }
 }
 
@@ -319,7 +321,7 @@ if (targets.length) {
 if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(report, null, 2)}\n`);
 
 function strip(r) {
-  const { fn, before, beforeBatch, verify, ...rest } = r;
+  const { fn, before, beforeBatch, verify, perRound, cpuPerRound, ...rest } = r;
   return rest;
 }
 
