@@ -19,7 +19,7 @@ import {
   TlsError,
   type Response,
 } from './index.js';
-import { cacheNotice, cacheStatusOf, chainOf, requestHead, responseHead } from './cli/format.js';
+import { cacheNotice, chainOf, requestHead, responseHead } from './cli/format.js';
 import { ProgressBar } from './cli/progress.js';
 
 const NAME = 'httplib2-ts';
@@ -258,10 +258,9 @@ async function report(inv: Invocation, response: Response, content: Buffer): Pro
   if (inv.verbose) {
     for (const hop of chainOf(response)) {
       verboseLines('<', responseHead(hop));
+      for (const line of hop.cacheStatus ?? []) process.stderr.write(`* cache: ${line}\n`);
       if (hop !== response) process.stderr.write(`* redirected to ${hop.get('location') ?? '?'}\n`);
     }
-    const status = cacheStatusOf(response);
-    if (status) process.stderr.write(`* cache: ${status}\n`);
   }
   const notice = cacheNotice(response);
   if (notice) say(notice);

@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { Response } from '../lib/index.js';
 import { cacheNotice, responseHead, statusLine } from '../lib/cli/format.js';
 import { formatBytes, ProgressBar, renderProgress } from '../lib/cli/progress.js';
+import { testCertificates } from './helpers/certs.js';
 import { runCli, runCliInTty } from './helpers/cli.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -53,6 +54,13 @@ describe('httplib2-ts CLI', () => {
           return res.end('who are you?');
         }
         return res.end('welcome ann');
+      case '/validate':
+        if (headers['if-none-match'] === '"r1"') {
+          res.writeHead(304, { etag: '"r1"' });
+          return res.end();
+        }
+        res.writeHead(200, { etag: '"r1"', 'cache-control': 'no-cache' });
+        return res.end('validate me');
       case '/hang':
         return undefined; // never answers: the client's deadline is under test
       case '/slow':
@@ -175,6 +183,22 @@ describe('httplib2-ts CLI', () => {
     });
   });
 
+  describe('credentials', () => {
+    it('answers a Basic challenge with -u user:pass', async () => {
+      const r = await runCli(['-u', 'ann:s3cret', server.url('/private')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('welcome ann');
+      expect(last().headers.authorization).to.equal(`Basic ${Buffer.from('ann:s3cret').toString('base64')}`);
+    });
+
+    it('exits 1 with the 401 body without -u', async () => {
+      const r = await runCli([server.url('/private')]);
+      expect(r.code).to.equal(1);
+      expect(r.stdout.toString()).to.equal('who are you?');
+      expect(r.stderr).to.include('HTTP 401 Unauthorized');
+    });
+  });
+
   describe('redirects', () => {
     it('follows redirects by default and with -L', async () => {
       for (const args of [[], ['-L']]) {
@@ -230,6 +254,16 @@ describe('httplib2-ts CLI', () => {
       expect(r.stderr).to.match(/^httplib2-ts: .*ECONNREFUSED/);
     });
 
+    it('exits 3 with one message when the server certificate is not trusted', async () => {
+      const { selfSigned } = await testCertificates();
+      const tls = await startServer((_q, res) => res.end('secret'), { key: selfSigned.key, cert: selfSigned.cert });
+      const r = await runCli([tls.url('/')]);
+      expect(r.code).to.equal(3);
+      expect(r.stdout.length).to.equal(0);
+      expect(r.stderr).to.match(/^httplib2-ts: TLS .*failed/);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+    });
+
     it('exits 3 when --timeout passes before the answer', async () => {
       const r = await runCli(['--timeout', '300', server.url('/hang')]);
       expect(r.code).to.equal(3);
@@ -263,6 +297,16 @@ describe('httplib2-ts CLI', () => {
       });
     }
 
+    it('exits 2 when --cache names something that cannot be a cache directory', async () => {
+      const file = join(dir, 'not-a-directory');
+      await writeFile(file, 'x');
+      const before = server.count();
+      const r = await runCli(['--cache', file, server.url('/x')]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(/^httplib2-ts: cannot use the cache directory /);
+      expect(server.count()).to.equal(before);
+    });
+
     it('exits 2 when -o names a file it cannot write', async () => {
       const r = await runCli(['-o', join(dir, 'no', 'such', 'dir', 'out'), server.url('/x')]);
       expect(r.code).to.equal(2);
@@ -283,6 +327,13 @@ describe('httplib2-ts CLI', () => {
       for (const status of ['0', '1', '2', '3']) expect(help).to.match(new RegExp(`^  ${status}  `, 'm'));
     });
 
+    it('is the package bin, starting with a node shebang that the build keeps', async () => {
+      const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> };
+      expect(pkg.bin['httplib2-ts']).to.equal('./dist/cli.js');
+      const source = await readFile(new URL('../lib/cli.ts', import.meta.url), 'utf8');
+      expect(source.startsWith('#!/usr/bin/env node\n')).to.equal(true);
+    });
+
     it('prints the package version', async () => {
       const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
       const r = await runCli(['--version']);
@@ -301,6 +352,47 @@ describe('httplib2-ts CLI', () => {
       expect(r.code).to.equal(0);
       expect(r.stdout.length).to.equal(0);
       expect(r.stderr).to.match(/^httplib2-ts: the server answered 304 Not Modified/);
+    });
+
+    it('with --cache DIR, answers a fresh entry from the cache without a request and says so', async () => {
+      const cache = join(dir, 'cache-fresh');
+      const first = await runCli(['--cache', cache, server.url('/fresh')]);
+      expect(first.stderr).to.equal('');
+      const before = server.count();
+      const second = await runCli(['--cache', cache, server.url('/fresh')]);
+      expect(second.code).to.equal(0);
+      expect(second.stdout.toString()).to.equal('cache me');
+      expect(second.stderr).to.match(/^httplib2-ts: answered from the cache/);
+      expect(server.count()).to.equal(before);
+    });
+
+    it('with --cache DIR, says when a stale entry was revalidated by a 304', async () => {
+      const cache = join(dir, 'cache-validate');
+      await runCli(['--cache', cache, server.url('/validate')]);
+      const second = await runCli(['--cache', cache, server.url('/validate')]);
+      expect(last().headers['if-none-match']).to.equal('"r1"');
+      expect(second.code).to.equal(0);
+      expect(second.stdout.toString()).to.equal('validate me');
+      expect(second.stderr).to.match(/^httplib2-ts: revalidated with the server \(.*If-None-Match.*\): not modified/);
+      expect(second.stderr.trim().split('\n')).to.have.length(1);
+    });
+
+    it('lists the cache decisions with -v', async () => {
+      const cache = join(dir, 'cache-verbose');
+      const first = await runCli(['-v', '--cache', cache, server.url('/fresh?v')]);
+      expect(first.stderr).to.match(/^\* cache: miss/m);
+      expect(first.stderr).to.match(/^\* cache: stored/m);
+      const second = await runCli(['-v', '--cache', cache, server.url('/fresh?v')]);
+      expect(second.stderr).to.match(/^\* cache: fresh/m);
+    });
+
+    it('takes the cache directory from HTTPLIB2_TS_CACHE when --cache is not given', async () => {
+      const env = { HTTPLIB2_TS_CACHE: join(dir, 'cache-env') };
+      await runCli([server.url('/fresh?env')], { env });
+      const before = server.count();
+      const second = await runCli([server.url('/fresh?env')], { env });
+      expect(second.stderr).to.match(/answered from the cache/);
+      expect(server.count()).to.equal(before);
     });
 
     it('with --no-cache, uses no cache even when HTTPLIB2_TS_CACHE names one', async () => {
@@ -423,14 +515,15 @@ describe('CLI formatting', () => {
   });
 
   it('tells a fresh hit from a revalidation when the cache reports its status, and falls back to fromcache', () => {
-    const fromCache = (cacheStatus?: string) => {
-      const r = new Response({ status: 200, fromcache: true });
-      if (cacheStatus !== undefined) Object.assign(r, { cacheStatus });
-      return r;
-    };
-    expect(cacheNotice(fromCache('revalidated'))).to.match(/^revalidated: the server answered 304/);
-    expect(cacheNotice(fromCache('fresh'))).to.match(/^answered from the cache \(fresh\)/);
+    const fromCache = (...cacheStatus: string[]) => new Response({ status: 200, fromcache: true, cacheStatus });
+    expect(cacheNotice(fromCache('revalidate: stale, with If-None-Match', 'revalidated: 304 via If-None-Match')))
+      .to.equal('revalidated with the server (304 via If-None-Match): not modified, the cached body was used');
+    expect(cacheNotice(fromCache('fresh: max-age=60, age 3s')))
+      .to.equal('answered from the cache, no request sent (fresh: max-age=60, age 3s)');
+    expect(cacheNotice(fromCache('stale-if-error: served stale after 503')))
+      .to.equal('answered from the cache (stale-if-error: served stale after 503)');
     expect(cacheNotice(fromCache())).to.equal('answered from the cache');
-    expect(cacheNotice(new Response({ status: 200 }))).to.equal(null);
+    expect(cacheNotice(new Response({ status: 200, cacheStatus: ['miss: nothing stored', 'stored: max-age=60'] }))).to.equal(null);
+    expect(cacheNotice(new Response({ status: 304 }))).to.match(/^the server answered 304 Not Modified/);
   });
 });

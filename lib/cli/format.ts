@@ -36,24 +36,23 @@ export function chainOf(response: Response): Response[] {
   return chain;
 }
 
-/** The cache layer's own account of the answer, when the running library provides one. */
-export function cacheStatusOf(response: Response): string | null {
-  const status = (response as unknown as { cacheStatus?: unknown }).cacheStatus;
-  return typeof status === 'string' && status !== '' ? status : null;
-}
-
 /**
- * The stderr notice for an answer that did not come straight from the server, or null.
- * A 304 turned into the cached 200 is still `fromcache` (httplib2), so only the cache's own status
- * can tell a revalidation from a fresh hit; without it the notice says only "from the cache".
+ * The stderr notice for an answer that did not come straight from the server, or null. A 304 turned
+ * into the cached 200 is still `fromcache` (httplib2), so the cache's own account (`cacheStatus`, one
+ * line per decision) tells a revalidation from a fresh hit; without one the notice says only that.
  */
 export function cacheNotice(response: Response): string | null {
-  const status = cacheStatusOf(response)?.toLowerCase() ?? '';
-  if (/revalidat|304|not.?modified/.test(status)) {
-    return 'revalidated: the server answered 304 Not Modified, so the cached body was used';
+  const lines: readonly string[] = response.cacheStatus ?? [];
+  const revalidated = lines.find((l) => l.startsWith('revalidated'));
+  if (revalidated) {
+    const how = revalidated.replace(/^revalidated:?\s*/, '');
+    return `revalidated with the server${how ? ` (${how})` : ''}: not modified, the cached body was used`;
   }
-  if (response.fromcache && /fresh|hit/.test(status)) return 'answered from the cache (fresh): no request was sent';
-  if (response.fromcache) return 'answered from the cache';
-  if (response.status === 304) return 'the server answered 304 Not Modified: the copy you named is current (no body)';
-  return null;
+  if (!response.fromcache) {
+    return response.status === 304 ? 'the server answered 304 Not Modified: the copy you named is current (no body)' : null;
+  }
+  const fresh = lines.find((l) => l.startsWith('fresh'));
+  if (fresh) return `answered from the cache, no request sent (${fresh})`;
+  const why = lines.at(-1);
+  return `answered from the cache${why ? ` (${why})` : ''}`;
 }
