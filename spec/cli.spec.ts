@@ -64,7 +64,10 @@ describe('httplib2-ts CLI', () => {
       case '/hang':
         return undefined; // never answers: the client's deadline is under test
       case '/slow':
-        return slowAnswer(res, path);
+        return slowAnswer(res);
+      case '/slow-timed':
+        // A real deadline is under test: the bar may only start after about a second.
+        return slowAnswer(res, 1500);
       case '/binary':
         return res.end(Buffer.from([0, 1, 2, 255, 254, 10, 13]));
       default:
@@ -74,16 +77,18 @@ describe('httplib2-ts CLI', () => {
     }
   }
 
-  // 64 KiB with a Content-Length; the rest only after the spec calls releaseSlow().
-  function slowAnswer(res: ServerResponse, _path: string | undefined): Promise<void> {
+  // 64 KiB with a Content-Length: half at once, the rest after `holdMs`, or when the spec calls releaseSlow().
+  function slowAnswer(res: ServerResponse, holdMs?: number): Promise<void> {
     const part = Buffer.alloc(32 * 1024, 'z');
     res.writeHead(200, { 'content-length': String(part.length * 2), 'content-type': 'application/octet-stream' });
     res.write(part);
     return new Promise<void>((resolve) => {
-      releaseSlow = () => {
+      const release = () => {
         res.end(part);
         resolve();
       };
+      if (holdMs === undefined) releaseSlow = release;
+      else setTimeout(release, holdMs);
     });
   }
 
@@ -409,11 +414,7 @@ describe('httplib2-ts CLI', () => {
 
   describe('progress bar', () => {
     it('draws nothing when stderr is a pipe, even for a download lasting over a second', async () => {
-      const running = runCli([server.url('/slow')]);
-      // A real deadline is under test: the bar may only start after about a second.
-      const timer = setTimeout(() => releaseSlow(), 1500);
-      const r = await running;
-      clearTimeout(timer);
+      const r = await runCli([server.url('/slow-timed')]);
       expect(r.code).to.equal(0);
       expect(r.stderr).to.equal('');
       expect(r.stdout.length).to.equal(64 * 1024);
