@@ -202,6 +202,20 @@ describe('errors (DESIGN.md, Errors)', () => {
       expect(dropping.connections()).to.be.at.least(2);
     });
 
+    it('never sends on a keep-alive socket the server closed while it was idle', async () => {
+      const closedByServer: Array<Promise<void>> = [];
+      const idleCloser = await startServer((req, res) => {
+        closedByServer.push(new Promise((resolve) => req.socket.once('close', () => resolve())));
+        res.end('ok', () => req.socket.end());
+      });
+      await client.request(idleCloser.url('/one'));
+      await closedByServer[0];
+      const [response] = await client.request(idleCloser.url('/two'));
+      expect(response.status).to.equal(200);
+      expect(idleCloser.count()).to.equal(2);
+      expect(idleCloser.connections()).to.equal(2);
+    });
+
     it('does not retry when retries is 1 (one attempt in all, httplib2 RETRIES)', async () => {
       const dropping = await droppingServer(2);
       client.retries = 1;
