@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Http, HttpLib2Error, ProxyError, ProxyInfo, type HttpOptions } from '../../lib/index.js';
 import { testCertificates, type TestCertificates } from '../helpers/certs.js';
 import { startProxy, type TestProxy } from '../helpers/proxy-server.js';
+import { startSocksProxy } from '../helpers/socks-server.js';
 import { startServer, type Handler, type TestServer } from '../helpers/server.js';
 
 async function failure(p: Promise<unknown>): Promise<Error & { code?: string }> {
@@ -168,6 +169,41 @@ describe('proxies', () => {
       expect(e.code).to.equal('ERR_INVALID_REQUEST');
       expect(e.message).to.contain('ProxyInfo user/password');
       expect(proxy.requests).to.have.length(0);
+    });
+  });
+
+  describe('SOCKS5 (undici 7, experimental)', () => {
+    const socksClient = (port: number, init: { user?: string; password?: string } = {}) =>
+      client({ proxyInfo: new ProxyInfo({ host: '127.0.0.1', port, protocol: 'socks5', ...init }) });
+
+    it('carries plain http and https, credentials in the SOCKS handshake only', async () => {
+      const socks = await startSocksProxy({ user: 'sam', password: 'pw' });
+      const http = socksClient(socks.port, { user: 'sam', password: 'pw' });
+      const [r1, c1] = await http.request(plain.url('/socks'));
+      const [r2, c2] = await http.request(secure.url('/socks-tls'));
+      expect([r1.status, c1.toString()]).to.deep.equal([200, 'origin saw GET /socks']);
+      expect([r2.status, c2.toString()]).to.deep.equal([200, 'origin saw GET /socks-tls']);
+      expect(socks.handshakes.map((h) => h.credentials)).to.include('sam:pw');
+      expect(socks.handshakes.map((h) => h.target)).to.include.members([`127.0.0.1:${plain.port}`, `127.0.0.1:${secure.port}`]);
+      for (const q of [plain.requests.at(-1)!, secure.requests.at(-1)!]) {
+        expect(q.headers).not.to.have.property('proxy-authorization');
+      }
+    });
+
+    it('still verifies the origin certificate through the SOCKS tunnel', async () => {
+      const socks = await startSocksProxy();
+      const bad = await startServer(echo, { key: certs.expired.key, cert: certs.expired.cert });
+      const e = await failure(socksClient(socks.port).request(bad.url('/')));
+      expect(e.name).to.equal('TlsError');
+      expect(bad.count()).to.equal(0);
+    });
+
+    it('wrong SOCKS credentials are a ProxyError and nothing reaches the origin', async () => {
+      const socks = await startSocksProxy({ user: 'sam', password: 'pw' });
+      const before = plain.count();
+      const e = await failure(socksClient(socks.port, { user: 'sam', password: 'nope' }).request(plain.url('/')));
+      expect(e).to.be.instanceOf(ProxyError);
+      expect(plain.count()).to.equal(before);
     });
   });
 
