@@ -117,14 +117,13 @@ class Scanner {
       return;
     }
     const afterRun = this.#pos;
-    let equals = 0;
-    while (this.#peek() === EQUALS) {
-      equals++;
-      this.#pos++;
-    }
+    const s = this.#s;
+    let end = afterRun;
+    while (end < s.length && s.charCodeAt(end) === EQUALS) end++;
+    this.#pos = end;
     this.#skipWs();
     if (this.#atElementEnd()) {
-      current.token68 = run + '='.repeat(equals);
+      current.token68 = s.slice(afterRun - run.length, end);
       return;
     }
     // Not a token68: step back over the "=" run (bounded look-ahead, so still linear) and read a param.
@@ -151,10 +150,14 @@ class Scanner {
     return true;
   }
 
+  // The hot loops work on locals: private field access per character is measurably slower.
   #token(): string | null {
+    const s = this.#s;
     const start = this.#pos;
-    while (this.#pos < this.#s.length && isTchar(this.#s.charCodeAt(this.#pos))) this.#pos++;
-    return this.#pos > start ? this.#s.slice(start, this.#pos) : null;
+    let i = start;
+    while (i < s.length && isTchar(s.charCodeAt(i))) i++;
+    this.#pos = i;
+    return i > start ? s.slice(start, i) : null;
   }
 
   // RFC 9110 §5.6.4: quoted-string with quoted-pair; controls other than HTAB make it malformed
@@ -164,40 +167,52 @@ class Scanner {
     const start = ++this.#pos; // past the opening quote
     let bad = false;
     let escapes = false;
-    while (this.#pos < s.length) {
-      const c = s.charCodeAt(this.#pos);
+    let i = start;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
       if (c === DQUOTE) {
-        const raw = s.slice(start, this.#pos++);
+        this.#pos = i + 1;
         if (bad) return null;
+        const raw = s.slice(start, i);
         // One native pass over the finished string; the pattern has no alternation to backtrack into.
         return escapes ? raw.replace(QUOTED_PAIR, '$1') : raw;
       }
       if (c === BACKSLASH) {
         escapes = true;
-        this.#pos++;
-        if (this.#pos >= s.length) return null;
+        i++;
+        if (i >= s.length) break;
       }
-      if (isControl(s.charCodeAt(this.#pos))) bad = true;
-      this.#pos++;
+      if (isControl(s.charCodeAt(i))) bad = true;
+      i++;
     }
+    this.#pos = s.length;
     return null; // unterminated
   }
 
   #readRun(): string {
+    const s = this.#s;
     const start = this.#pos;
-    while (this.#pos < this.#s.length && isRunChar(this.#s.charCodeAt(this.#pos))) this.#pos++;
-    return this.#s.slice(start, this.#pos);
+    let i = start;
+    while (i < s.length && isRunChar(s.charCodeAt(i))) i++;
+    this.#pos = i;
+    return s.slice(start, i);
   }
 
   #skipWs(): number {
+    const s = this.#s;
     const start = this.#pos;
-    for (let c = this.#peek(); c === SP || c === HTAB; c = this.#peek()) this.#pos++;
-    return this.#pos - start;
+    let i = start;
+    for (let c = s.charCodeAt(i); c === SP || c === HTAB; c = s.charCodeAt(++i));
+    this.#pos = i;
+    return i - start;
   }
 
   // RFC 9110 §5.6.1: empty list elements and OWS around commas are allowed.
   #skipListSeparators(): void {
-    for (let c = this.#peek(); c === SP || c === HTAB || c === COMMA; c = this.#peek()) this.#pos++;
+    const s = this.#s;
+    let i = this.#pos;
+    for (let c = s.charCodeAt(i); c === SP || c === HTAB || c === COMMA; c = s.charCodeAt(++i));
+    this.#pos = i;
   }
 
   #atElementEnd(): boolean {
@@ -212,13 +227,14 @@ class Scanner {
   #recover(): void {
     const s = this.#s;
     let quoted = false;
-    while (this.#pos < s.length) {
-      const c = s.charCodeAt(this.#pos);
-      if (quoted && c === BACKSLASH) this.#pos++;
+    let i = this.#pos;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (quoted && c === BACKSLASH) i++;
       else if (c === DQUOTE) quoted = !quoted;
-      else if (c === COMMA && !quoted) return;
-      this.#pos++;
+      else if (c === COMMA && !quoted) break;
     }
+    this.#pos = Math.min(i, s.length);
   }
 }
 

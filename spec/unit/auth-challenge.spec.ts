@@ -122,8 +122,9 @@ describe('auth/challenge: WWW-Authenticate parsing (RFC 9110 §11.6.1)', () => {
       it(name, () => {
         expect(value.length).to.equal(MAX_CHALLENGE_LENGTH);
         parseChallenges(value); // warm-up: the first call includes compilation
+        // The best of several runs: on a busy machine a single run also measures the neighbours.
         let best = Infinity;
-        for (let i = 0; i < 10; i++) {
+        for (let i = 0; i < 50 && best >= 0.5; i++) {
           const t = performance.now();
           parseChallenges(value);
           best = Math.min(best, performance.now() - t);
