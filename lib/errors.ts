@@ -14,7 +14,10 @@
  *   ├── RequestTimeout
  *   ├── ProxyError
  *   ├── ConnectionError                (reset, refused, malformed or truncated answer)
- *   └── TlsError                       (certificate refused, handshake failed)
+ *   ├── TlsError                       (certificate refused, handshake failed)
+ *   └── AbortError                     (the caller's AbortSignal)
+ * Bad input, a closed Http and an oversized plain body are the base class with their own `code`.
+ * This module never performs I/O; matching undici's message text happens here and nowhere else.
  */
 import type { Response } from './response.js';
 
