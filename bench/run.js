@@ -25,7 +25,7 @@ const flag = (name) => argv.includes(`--${name}`);
 const value = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = flag('quick');
 const opts = {
-  rounds: Number(value('rounds') ?? (quick ? 3 : 10)),
+  rounds: Number(value('rounds') ?? (quick ? 3 : 8)),
   durationMs: Number(value('ms') ?? (quick ? 60 : 150)),
   warmupMs: quick ? 100 : 300,
 };
