@@ -5,6 +5,7 @@
  * cannot see inside a tunnel) and is closed by the root hook like the other spec servers.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { track } from './server.js';
@@ -22,10 +23,12 @@ export interface ProxyOptions {
   readonly auth?: { readonly user: string; readonly password: string };
   /** Answer every request and CONNECT with this status (e.g. 403) instead of serving it. */
   readonly refuseWith?: number;
+  /** Serve the proxy itself over TLS (an `https://` proxy) with this key and certificate. */
+  readonly tls?: https.ServerOptions;
 }
 
 export interface TestProxy {
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT` (`https://` with the tls option). */
   readonly origin: string;
   readonly host: string;
   readonly port: number;
@@ -52,7 +55,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
     return undefined;
   };
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     requests.push({ method: req.method ?? '', target: req.url ?? '', headers: req.headers });
     const status = refusal(req.headers);
     if (status !== undefined) {
@@ -78,7 +81,8 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
     );
     upstream.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end('bad gateway'));
     req.pipe(upstream);
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, onRequest) : http.createServer(onRequest);
 
   server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     requests.push({ method: 'CONNECT', target: req.url ?? '', headers: req.headers });
@@ -107,7 +111,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     host: '127.0.0.1',
     port,
     requests,

@@ -106,6 +106,27 @@ describe('proxies', () => {
     });
   });
 
+  describe('an https proxy (TLS to the proxy itself)', () => {
+    it('is verified with the ca option and carries plain and https requests', async () => {
+      const proxy = await startProxy({ tls: { key: certs.server.key, cert: certs.server.cert } });
+      const http = client({ proxyInfo: new ProxyInfo({ host: '127.0.0.1', port: proxy.port, protocol: 'https' }) });
+      const [r1] = await http.request(plain.url('/over-tls'));
+      const [r2, c2] = await http.request(secure.url('/tls-in-tls'));
+      expect([r1.status, r2.status, c2.toString()]).to.deep.equal([200, 200, 'origin saw GET /tls-in-tls']);
+      expect(proxy.requests.length).to.be.at.least(2);
+    });
+
+    it('whose certificate names another host is a ProxyError; nothing is sent', async () => {
+      const proxy = await startProxy({ tls: { key: certs.wrongName.key, cert: certs.wrongName.cert } });
+      const before = secure.count();
+      const http = client({ proxyInfo: new ProxyInfo({ host: '127.0.0.1', port: proxy.port, protocol: 'https' }) });
+      const e = await failure(http.request(secure.url('/')));
+      expect(e).to.be.instanceOf(ProxyError);
+      expect(proxy.requests).to.have.length(0);
+      expect(secure.count()).to.equal(before);
+    });
+  });
+
   describe('proxy credentials', () => {
     const auth = { user: 'pat', password: 's3cret:x' };
 

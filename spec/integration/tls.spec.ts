@@ -99,6 +99,13 @@ describe('TLS', () => {
       });
     }
 
+    it('maps a server that does not speak TLS (https to a plain port) to TlsError', async () => {
+      const plainServer = await startServer(hello);
+      const e = await failure(client({ ca: certs.ca.cert }).request(`https://127.0.0.1:${plainServer.port}/`));
+      expect(e).to.be.instanceOf(TlsError);
+      expect(e.cause?.code).to.match(/^ERR_SSL_/);
+    });
+
     it('is not retried: one handshake, one TlsError', async () => {
       const bad = await serve(certs.expired);
       const http = client({ ca: certs.ca.cert });
