@@ -44,6 +44,9 @@ interface Flight {
 }
 
 const EMPTY = Buffer.alloc(0);
+// A store may hand back the very same bytes while they are unchanged (FileCache does): their parse is
+// then reused. Keyed weakly by the store's buffer, so it lives exactly as long as the store keeps it.
+const PARSED = new WeakMap<object, CacheEntry | null>();
 const NO_HEADERS: HeaderRecord = Object.create(null);
 
 /**
@@ -227,7 +230,8 @@ function fromEntry(entry: CacheEntry, method: string): Exchange {
     headers: entry.headers,
     fromcache: true,
   });
-  return { response, content: method === 'HEAD' ? EMPTY : entry.body };
+  // A copy per caller: the entry's body is a view of the store's bytes, which later hits reuse.
+  return { response, content: method === 'HEAD' ? EMPTY : Buffer.from(entry.body) };
 }
 
 // RFC 9111 §5.2.1.7: only-if-cached with nothing usable.
@@ -254,7 +258,7 @@ async function read(store: CacheStore, key: string, trace: Trace): Promise<Cache
     return null;
   }
   if (raw === null || raw === undefined) return null;
-  const entry = parseEntry(raw);
+  const entry = parsedEntry(raw);
   if (entry === null) {
     trace.note('stored entry unreadable (version, checksum or format): treated as a miss');
     return null;
@@ -263,6 +267,16 @@ async function read(store: CacheStore, key: string, trace: Trace): Promise<Cache
   if (entry.key !== key) {
     trace.note('stored entry belongs to another key: treated as a miss');
     return null;
+  }
+  return entry;
+}
+
+function parsedEntry(raw: unknown): CacheEntry | null {
+  if (typeof raw !== 'object' || raw === null) return parseEntry(raw);
+  let entry = PARSED.get(raw);
+  if (entry === undefined) {
+    entry = parseEntry(raw);
+    PARSED.set(raw, entry);
   }
   return entry;
 }

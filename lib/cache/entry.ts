@@ -1,10 +1,10 @@
 /**
  * The stored form of a cache entry: one Buffer holding a magic tag, a format version, the response
  * head with its Vary-selected request headers, identity and times (JSON), the body bytes as they are,
- * and a SHA-256 over all of it. Anything that does not parse and verify reads as null, a miss; this
+ * and a CRC-32 over all of it. Anything that does not parse and verify reads as null, a miss; this
  * module never throws on stored bytes and never decides anything about HTTP.
  */
-import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import type { StoredResponse } from './policy.js';
 
 /** A stored response with its decoded body. */
@@ -13,10 +13,14 @@ export interface CacheEntry extends StoredResponse {
 }
 
 /** Bumped whenever the layout changes; other versions read as a miss. */
-export const ENTRY_VERSION = 1;
+export const ENTRY_VERSION = 2;
 
 const MAGIC = Buffer.from('HL2C', 'latin1');
-const DIGEST_BYTES = 32;
+// CRC-32 (version 2; version 1 used SHA-256): it catches truncation and every burst error up to 32
+// bits, which is what a damaged file or a store returning garbage produces, at a small fraction of
+// the cost of a cryptographic hash on every hit. It is an integrity check, not an authentication:
+// whoever can write the store can write any response anyway.
+const DIGEST_BYTES = 4;
 // magic + version byte + head length
 const PREFIX_BYTES = MAGIC.length + 1 + 4;
 
@@ -32,7 +36,7 @@ interface Head {
   responseTime: number;
 }
 
-/** Serialises an entry: `HL2C`, version, head length (uint32 BE), JSON head, body, SHA-256. */
+/** Serialises an entry: `HL2C`, version, head length (uint32 BE), JSON head, body, CRC-32 (uint32 BE). */
 export function serialiseEntry(entry: CacheEntry): Buffer {
   const head: Head = {
     key: entry.key,
@@ -51,8 +55,9 @@ export function serialiseEntry(entry: CacheEntry): Buffer {
   MAGIC.copy(prefix, 0);
   prefix.writeUInt8(ENTRY_VERSION, MAGIC.length);
   prefix.writeUInt32BE(json.length, MAGIC.length + 1);
-  const hash = createHash('sha256').update(prefix).update(json).update(entry.body).digest();
-  return Buffer.concat([prefix, json, entry.body, hash]);
+  const digest = Buffer.alloc(DIGEST_BYTES);
+  digest.writeUInt32BE(crc32(entry.body, crc32(json, crc32(prefix))));
+  return Buffer.concat([prefix, json, entry.body, digest]);
 }
 
 /**
@@ -68,8 +73,7 @@ export function parseEntry(value: unknown): CacheEntry | null {
   const bodyStart = PREFIX_BYTES + headLength;
   const digestStart = bytes.length - DIGEST_BYTES;
   if (bodyStart > digestStart) return null;
-  const expected = createHash('sha256').update(bytes.subarray(0, digestStart)).digest();
-  if (!expected.equals(bytes.subarray(digestStart))) return null;
+  if (crc32(bytes.subarray(0, digestStart)) !== bytes.readUInt32BE(digestStart)) return null;
   let head: unknown;
   try {
     head = JSON.parse(bytes.subarray(PREFIX_BYTES, bodyStart).toString('utf8'));
@@ -87,8 +91,8 @@ export function parseEntry(value: unknown): CacheEntry | null {
     identity: head.identity,
     requestTime: head.requestTime,
     responseTime: head.responseTime,
-    // A copy, so the entry never pins or aliases the store's buffer.
-    body: Buffer.from(bytes.subarray(bodyStart, digestStart)),
+    // A view, not a copy: the entry is read-only, and the driver copies the body for each caller.
+    body: bytes.subarray(bodyStart, digestStart),
   };
 }
 

@@ -6,7 +6,7 @@
  * and never interpret the bytes it stores (they are the entry codec's business).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, mkdirSync, openSync, read, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, read, readSync, type Stats } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -38,6 +38,24 @@ const FILE_MODE = 0o600;
 // A temp file older than this was left by a writer that died (no write takes an hour).
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
 const DIR_MODE = 0o700;
+// Recently read values are kept while their file is unchanged (same inode, size, mtime and ctime):
+// a fresh hit then costs one lstat instead of open/fstat/read/close and a checksum. A writer in any
+// process renames a new inode into place, so a change is always seen.
+const RECENT_ENTRIES = 256;
+const RECENT_BYTES = 16 * 1024 * 1024;
+const NAME_MEMO_ENTRIES = 1024;
+
+interface Recent {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly value: Buffer;
+}
+
+function sameFile(a: Recent, b: Stats): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
 
 /** Turns a cache key into a file name; it must return a single, non-empty path segment. */
 export type SafeName = (key: string) => string;
@@ -53,6 +71,9 @@ export class FileCache implements CacheStore {
   readonly directory: string;
   readonly #safe: SafeName;
   #swept: Promise<void> | null = null;
+  readonly #recent = new Map<string, Recent>();
+  #recentBytes = 0;
+  readonly #names = new Map<string, string | null>();
 
   /**
    * @param dir the cache directory, created (with its parents) if missing.
@@ -69,25 +90,40 @@ export class FileCache implements CacheStore {
     }
   }
 
-  /** The stored value for `key`, or `null` when it is missing, damaged or belongs to another key. */
+  /**
+   * The stored value for `key`, or `null` when it is missing, damaged or belongs to another key.
+   * The same Buffer may be returned again while the file is unchanged: callers must not modify it.
+   */
   async get(key: string): Promise<Buffer | null> {
     const path = this.#pathOf(key);
     if (path === null) return null;
+    let stat: Stats | undefined;
+    try {
+      stat = lstatSync(path, { throwIfNoEntry: false });
+    } catch {
+      return null;
+    }
+    if (stat === undefined || !stat.isFile()) return this.#forget(path);
+    const recent = this.#recent.get(path);
+    if (recent !== undefined && sameFile(recent, stat)) return recent.value;
     let fd: number;
     try {
       fd = openSync(path, READ_FLAGS);
     } catch {
-      return null; // missing, a symlink, unreadable
+      return this.#forget(path); // vanished, a symlink planted since, unreadable
     }
     try {
-      const stat = fstatSync(fd);
-      if (!stat.isFile() || stat.size < HEADER_SIZE || stat.size > bufferConstants.MAX_LENGTH) return null;
+      const opened = fstatSync(fd);
+      if (!opened.isFile() || opened.size < HEADER_SIZE || opened.size > bufferConstants.MAX_LENGTH) return this.#forget(path);
       // allocUnsafeSlow: the returned value is a view of this buffer, which must not share a pool slab.
-      const buf = Buffer.allocUnsafeSlow(stat.size);
-      const filled = stat.size <= SYNC_READ_LIMIT ? readFullSync(fd, buf) : await readFull(fd, buf);
-      return filled === buf.length ? decodeFile(buf, key) : null;
+      const buf = Buffer.allocUnsafeSlow(opened.size);
+      const filled = opened.size <= SYNC_READ_LIMIT ? readFullSync(fd, buf) : await readFull(fd, buf);
+      const value = filled === buf.length ? decodeFile(buf, key) : null;
+      if (value === null) return this.#forget(path);
+      this.#remember(path, opened, value);
+      return value;
     } catch {
-      return null;
+      return this.#forget(path);
     } finally {
       try {
         closeSync(fd);
@@ -97,9 +133,31 @@ export class FileCache implements CacheStore {
     }
   }
 
+  #remember(path: string, stat: Stats, value: Buffer): void {
+    this.#forget(path);
+    if (value.length > RECENT_BYTES / 4) return;
+    this.#recent.set(path, { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, value });
+    this.#recentBytes += value.length;
+    for (const [oldest, r] of this.#recent) {
+      if (this.#recent.size <= RECENT_ENTRIES && this.#recentBytes <= RECENT_BYTES) break;
+      this.#recent.delete(oldest);
+      this.#recentBytes -= r.value.length;
+    }
+  }
+
+  #forget(path: string): null {
+    const r = this.#recent.get(path);
+    if (r !== undefined) {
+      this.#recent.delete(path);
+      this.#recentBytes -= r.value.length;
+    }
+    return null;
+  }
+
   /** Stores `value` under `key`, replacing any previous file (or planted directory) at its path. */
   async set(key: string, value: Uint8Array): Promise<void> {
     const target = this.#requirePath(key);
+    this.#forget(target);
     this.#swept ??= this.#sweepOrphans();
     await this.#swept;
     const temp = join(this.directory, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
@@ -115,6 +173,7 @@ export class FileCache implements CacheStore {
   /** Removes the entry for `key`; a missing entry is not an error. */
   async delete(key: string): Promise<void> {
     const target = this.#requirePath(key);
+    this.#forget(target);
     try {
       await removeEntry(target);
     } catch (error) {
@@ -152,13 +211,19 @@ export class FileCache implements CacheStore {
   }
 
   #pathOf(key: string): string | null {
-    let name: string;
+    const known = this.#names.get(key);
+    if (known !== undefined) return known;
+    let path: string | null;
     try {
-      name = this.#safe(key);
+      const name = this.#safe(key);
+      path = isSafeSegment(name) ? join(this.directory, name) : null;
     } catch {
       return null;
     }
-    return isSafeSegment(name) ? join(this.directory, name) : null;
+    // Hashing the key is a third of a fresh hit's cost; the mapping never changes for an instance.
+    if (this.#names.size >= NAME_MEMO_ENTRIES) this.#names.clear();
+    this.#names.set(key, path);
+    return path;
   }
 
   #requirePath(key: string): string {

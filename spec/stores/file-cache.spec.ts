@@ -170,6 +170,22 @@ describe('FileCache', () => {
       });
     }
 
+    it('notices a file damaged in place after it was read (the remembered value is not served)', async () => {
+      expect(bytesOf(await cache.get(key))?.toString()).to.equal(value.toString());
+      const bytes = await readFile(path);
+      bytes[bytes.length - 1]! ^= 0x10;
+      await writeFile(path, bytes);
+      await expectMissThenRepair();
+    });
+
+    it('sees a value another instance (or process) wrote after this one read the entry', async () => {
+      expect(bytesOf(await cache.get(key))?.toString()).to.equal(value.toString());
+      await new FileCache(dir).set(key, Buffer.from('written elsewhere'));
+      expect(bytesOf(await cache.get(key))?.toString()).to.equal('written elsewhere');
+      await new FileCache(dir).delete(key);
+      expect(await cache.get(key)).to.equal(null);
+    });
+
     it('reads a file with any single header byte changed as a miss', async () => {
       const original = await readFile(path);
       for (let i = 0; i < 20; i++) {

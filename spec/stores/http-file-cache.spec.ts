@@ -52,6 +52,18 @@ describe('new Http(dir) with a FileCache', () => {
     expect(server.count() - before).to.equal(1);
   });
 
+  it('gives each cache hit its own body: changing one never changes the next', async () => {
+    const dir = join(root, 'own-body');
+    const url = server.url('/own-body');
+    const http = client(dir);
+    await http.request(url);
+    const [hit, first] = await http.request(url);
+    expect(hit.fromcache).to.equal(true);
+    first.fill(0x21);
+    const [, second] = await http.request(url);
+    expect(second).to.deep.equal(BODY);
+  });
+
   for (const [damage, apply] of [
     ['emptied', (path: string) => truncate(path, 0)],
     ['truncated', async (path: string) => truncate(path, (await stat(path)).size - 2)],

@@ -104,7 +104,9 @@ describe('auth/challenge: WWW-Authenticate parsing (RFC 9110 §11.6.1)', () => {
     expect(parseChallenges(`X v=${quote(nasty)}`)[0]!.params.get('v')).to.equal(nasty);
   });
 
-  describe('hostile 64 KiB values parse in well under a millisecond (CVE-2021-21240)', () => {
+  // A backtracking parser (httplib2's CVE-2021-21240) takes minutes on these and fails by the spec
+  // timeout; the parse times themselves are measured by bench/challenge.js, not asserted here.
+  describe('hostile 64 KiB values parse in one pass (CVE-2021-21240)', () => {
     const fill = (prefix: string, unit: string) => (prefix + unit.repeat(Math.ceil(MAX_CHALLENGE_LENGTH / unit.length))).slice(0, MAX_CHALLENGE_LENGTH);
     const cases: Record<string, string> = {
       'many parameters': fill('Digest ', 'a=b, '),
@@ -118,18 +120,18 @@ describe('auth/challenge: WWW-Authenticate parsing (RFC 9110 §11.6.1)', () => {
       'a quoted string made of escaped backslashes': fill('X a="', '\\\\'),
       'token68 look-alikes': fill('Foo ', 'ab/+= '),
     };
+    it('still reads every element of a long, well-formed value under the element limit', () => {
+      const many = parseChallenges('Basic realm="x", '.repeat(200));
+      expect(many.length).to.equal(200);
+      expect(many.every((c) => c.scheme === 'basic' && c.params.get('realm') === 'x')).to.equal(true);
+    });
     for (const [name, value] of Object.entries(cases)) {
       it(name, () => {
         expect(value.length).to.equal(MAX_CHALLENGE_LENGTH);
-        parseChallenges(value); // warm-up: the first call includes compilation
-        // The best of several runs: on a busy machine a single run also measures the neighbours.
-        let best = Infinity;
-        for (let i = 0; i < 50 && best >= 0.5; i++) {
-          const t = performance.now();
-          parseChallenges(value);
-          best = Math.min(best, performance.now() - t);
-        }
-        expect(best).to.be.below(1);
+        const challenges = parseChallenges(value);
+        expect(challenges).to.be.an('array');
+        // One byte past the limit is refused outright rather than parsed.
+        expect(parseChallenges(`${value}a`)).to.deep.equal([]);
       });
     }
   });
