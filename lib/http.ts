@@ -93,7 +93,7 @@ export class Http {
     this.#credentials.add(name, password, domain);
   }
 
-  /** Forgets every registered credential (and client certificate, as httplib2 does). */
+  /** Forgets every registered name and password and the authorizations learnt from them (client certificates stay, as in httplib2). */
   clearCredentials(): void {
     this.#credentials.clear();
   }
