@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -26,9 +27,32 @@ async function ensureBuilt(): Promise<void> {
   if (!existsSync(built)) throw new Error('npm run build did not produce dist/index.js');
 }
 
+/**
+ * Runs an example as a user would (`node examples/NAME`) with its own empty TMPDIR, and checks that
+ * it exited by itself and left nothing behind in that directory.
+ */
 async function example(name: string): Promise<string> {
-  const { stdout } = await run(process.execPath, [join(ROOT, 'examples', name)], { cwd: ROOT, timeout: 15_000 });
-  return stdout;
+  const tmp = mkdtempSync(join(tmpdir(), 'examples-spec-'));
+  try {
+    const { stdout } = await run(process.execPath, [join(ROOT, 'examples', name)], {
+      cwd: ROOT,
+      timeout: 15_000,
+      env: { ...process.env, TMPDIR: tmp, TMP: tmp, TEMP: tmp },
+    });
+    expect(readdirSync(tmp), `${name} left temporary files behind`).to.deep.equal([]);
+    return stdout;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The lines of `out` between the line starting with `from` and the next numbered step (or the end). */
+function section(out: string, from: string): string {
+  const start = out.indexOf(`\n${from}`);
+  expect(start, `no section ${from}`).to.be.greaterThan(-1);
+  const rest = out.slice(start + 1);
+  const end = rest.slice(1).search(/\n\n/);
+  return end === -1 ? rest : rest.slice(0, end + 2);
 }
 
 describe('examples', function () {
@@ -49,5 +73,52 @@ describe('examples', function () {
         '',
       ].join('\n'),
     );
+  });
+
+  it('demo.js (npm run demo): first fetch, fresh hit, 304 revalidation, Digest POST, If-Match PUT, 412, cache files', async () => {
+    const out = await example('demo.js');
+
+    const first = section(out, '1. First fetch');
+    expect(first).to.match(/server: GET \/feed\.atom → 200, 4,054 body bytes\n/);
+    expect(first).to.include('client: 200 OK, fromcache=false, 4,054 bytes, ETag "feed-v1"');
+    expect(first).to.include('cache: miss: nothing stored\n   cache: stored: max-age=60');
+    expect(first).to.include('transferred: 4,054 body bytes');
+
+    const fresh = section(out, '2. Ten seconds later');
+    expect(fresh).not.to.include('server:');
+    expect(fresh).to.include('client: 200 OK, fromcache=true, 4,054 bytes');
+    expect(fresh).to.include('cache: fresh: max-age=60, age 10s');
+    expect(fresh).to.include('server requests: 1 (unchanged: no request was made)');
+
+    const revalidated = section(out, '3. Two minutes later');
+    expect(revalidated).to.include('server: GET /feed.atom (If-None-Match: "feed-v1", If-Modified-Since) → 304, 0 body bytes');
+    expect(revalidated).to.include('client: 200 OK, fromcache=true, 4,054 bytes');
+    expect(revalidated).to.include('cache: revalidated: 304 via If-None-Match');
+    expect(revalidated).to.include('transferred: 0 body bytes (4,054 saved by the 304)');
+
+    const post = section(out, '4. POST');
+    expect(post).to.include('server: POST /blog/entries → 401');
+    expect(post).to.include('server: POST /blog/entries → 201, 274 body bytes, Digest user joe');
+    expect(post).to.include('client: 201 Created, Location: /blog/entries/1, ETag "1-r1"');
+
+    const put = section(out, '5. GET the entry');
+    expect(put).to.include('client: GET 200 OK, ETag "1-r1"');
+    expect(put).to.include('server: PUT /blog/entries/1 (If-Match: "1-r1") → 200');
+    expect(put).to.include('client: PUT 200 OK, new ETag "1-r2"');
+    expect(put).to.include('cache: If-Match: "1-r1" (lost-update protection)');
+
+    const lost = section(out, '6. Another author');
+    expect(lost).to.include('other client: PUT 200 OK, new ETag "1-r3"');
+    expect(lost).to.include('server: PUT /blog/entries/1 (If-Match: "1-r2") → 412');
+    expect(lost).to.include('client: PUT 412 Precondition Failed: The entry changed: its ETag is now "1-r3"');
+    expect(lost).to.include('the lost update was caught');
+    expect(lost).to.include('client: re-read: GET 200 OK, ETag "1-r3", content "Edited by a colleague."');
+    expect(lost).to.include('client: PUT 200 OK, new ETag "1-r4"');
+
+    const files = section(out, '7. The cache directory');
+    // Sizes hold the URL, whose port has 4 or 5 digits.
+    expect(files).to.match(/holds 2 files:\n +\d{3} B {2}127\.0\.0\.1,\d+,blog,entries,1,user,joe,[0-9a-f]{64}\n +4,5\d\d B {2}127\.0\.0\.1,\d+,feed\.atom,[0-9a-f]{64}\n/);
+
+    expect(out).to.match(/Done: 14 requests reached the server, 6,657 body bytes sent\.\n$/);
   });
 });
