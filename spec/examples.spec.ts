@@ -121,4 +121,57 @@ describe('examples', function () {
 
     expect(out).to.match(/Done: 14 requests reached the server, 6,657 body bytes sent\.\n$/);
   });
+
+  it('feed-poller.js polls three feeds ten times both ways and prints the bytes of each poll', async () => {
+    const out = await example('feed-poller.js');
+    interface Row { poll: number; cells: string[]; requests: number; bytes: number }
+    const table = (from: string): { rows: Row[]; totals: string } => {
+      const text = section(out, from);
+      const rows = [...text.matchAll(/^ +(\d+) {2}\d\d:\d\d {2}(.{16}) (.{16}) (.{16}) +(\d+) +([\d,]+)$/gm)].map((m) => ({
+        poll: Number(m[1]),
+        cells: [m[2]!.trim(), m[3]!.trim(), m[4]!.trim()],
+        requests: Number(m[5]),
+        bytes: Number(m[6]!.replace(/,/g, '')),
+      }));
+      return { rows, totals: text };
+    };
+    const changed = (poll: number): boolean => poll === 1 || poll === 4 || poll === 8;
+
+    // (a) Through the cache: news.atom downloaded only when it changed, revalidated by 304 otherwise;
+    // releases.atom (max-age 30 min) not even asked for while fresh; notes.atom (Last-Modified only)
+    // revalidated with If-Modified-Since.
+    const a = table('(a) Through the cache');
+    expect(a.rows.map((r) => r.poll)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (const row of a.rows) {
+      expect(row.cells[0], `poll ${row.poll}`).to.equal(changed(row.poll) ? '200 new' : '200 after 304');
+      expect(row.cells[1], `poll ${row.poll}`).to.equal(row.poll === 1 ? '200 new' : [4, 7, 10].includes(row.poll) ? '200 after 304' : '200 fresh');
+      expect(row.cells[2], `poll ${row.poll}`).to.equal(row.poll === 1 ? '200 new' : '200 after 304');
+      expect(row.requests, `poll ${row.poll}`).to.equal(row.cells.filter((c) => c !== '200 fresh').length);
+      if (changed(row.poll)) expect(row.bytes, `poll ${row.poll}`).to.be.greaterThan(2000);
+      else expect(row.bytes, `poll ${row.poll}`).to.equal(0);
+    }
+    const total = a.rows.reduce((sum, r) => sum + r.bytes, 0);
+    expect(a.totals).to.include(`total: 24 requests, ${total.toLocaleString('en-US')} body bytes`);
+    const without = /without validators: ([\d,]+) body bytes; saved ([\d,]+)/.exec(a.totals);
+    expect(without).to.not.equal(null);
+    const full = Number(without![1]!.replace(/,/g, ''));
+    expect(full).to.be.greaterThan(total * 4);
+    expect(Number(without![2]!.replace(/,/g, ''))).to.equal(full - total);
+
+    // (b) Caller-supplied validators: every feed asked every time, raw 304s with empty bodies, the
+    // same bytes on the wire poll by poll.
+    const b = table('(b) Caller-supplied validators');
+    expect(b.rows.map((r) => r.poll)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (const [i, row] of b.rows.entries()) {
+      expect(row.cells, `poll ${row.poll}`).to.deep.equal([
+        changed(row.poll) ? '200 new' : '304 (0 B)',
+        row.poll === 1 ? '200 new' : '304 (0 B)',
+        row.poll === 1 ? '200 new' : '304 (0 B)',
+      ]);
+      expect(row.requests).to.equal(3);
+      expect(row.bytes, `poll ${row.poll}`).to.equal(a.rows[i]!.bytes);
+    }
+    expect(b.totals).to.include(`total: 30 requests, ${total.toLocaleString('en-US')} body bytes`);
+    expect(b.totals).to.include(`without validators: ${full.toLocaleString('en-US')} body bytes`);
+  });
 });
