@@ -7,6 +7,7 @@ import { withAuth } from './auth/driver.js';
 import { CredentialStore } from './auth/credentials.js';
 import { withCache } from './cache/driver.js';
 import { assertCacheStore, type CacheStore } from './cache/store.js';
+import { debugging, resolveDebug, summaryLine, type DebugSink } from './debug.js';
 import { decoding } from './decode.js';
 import {
   HttpLib2Error,
@@ -72,6 +73,7 @@ export class Http {
   readonly #clock: Clock;
   readonly #timeout: number | undefined;
   readonly #maxBodySize: number;
+  readonly #debug: DebugSink | null;
 
   /**
    * @param cache a directory (used as a FileCache), any object with get/set/delete (a FileCache,
@@ -85,7 +87,12 @@ export class Http {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#timeout = options.timeout;
     this.#maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
-    this.#send = withCache(withAuth(decoding(this.#transport.send)));
+    // DEBUG is read once, here, like the proxy variables. With debug output off the layer is not
+    // in the pipeline at all; when on, it sits on the wire side of decoding, so it shows the
+    // headers every layer added (If-None-Match, Authorization, Accept-Encoding) and the raw answer.
+    this.#debug = resolveDebug(options.debug, process.env['DEBUG']);
+    const wire = this.#debug ? debugging(this.#transport.send, this.#debug) : this.#transport.send;
+    this.#send = withCache(withAuth(decoding(wire)));
   }
 
   /** Registers credentials for 401 challenges; `domain` (`host` or `host:port`) limits where they apply. */
@@ -136,17 +143,20 @@ export class Http {
         : { method: methodOrOptions, body, headers, redirections },
     );
     let deadline: Deadline | undefined;
+    let ctx: RequestContext | undefined;
     try {
       deadline = this.#deadline(o.signal);
-      const ctx = this.#context(uri, deadline.signal, o.onProgress);
+      ctx = this.#context(uri, deadline.signal, o.onProgress);
       const req = buildRequest(uri, o);
       const { response, content } = await this.#follow(req, ctx, o.redirections ?? 5);
+      if (this.#debug) this.#debug(summaryLine(req.method, uri, { response }, ctx));
       return [response, content];
     } catch (error) {
       const signal = deadline?.signal;
       const e = signal?.aborted && !(error instanceof HttpLib2Error && error.response)
         ? mapError(signal.reason, String(uri))
         : mapError(error, String(uri));
+      if (this.#debug) this.#debug(summaryLine(String(o.method ?? 'GET').toUpperCase(), uri, { error: e }, ctx));
       if (this.forceExceptionToStatusCode) return errorAsResponse(e);
       throw e;
     } finally {

@@ -30,6 +30,14 @@ export interface HttpOptions {
   maxBodySize?: number;
   /** Clock used by the cache; tests pass a fake one. @default Date.now */
   clock?: Clock;
+  /**
+   * Debug output, as httplib2's `debuglevel`: each hop's request head as sent and response head as
+   * received (credentials redacted), and one line per `request()` with the cache's decisions.
+   * `true` writes to stderr, a function receives each line (without its newline), `false` is off.
+   * @default on (to stderr) when the `DEBUG` environment variable, read when the Http is made,
+   *   names `httplib2-ts` (`DEBUG=httplib2-ts`, `DEBUG=httplib2*`, `DEBUG=*`...); otherwise off
+   */
+  debug?: boolean | ((line: string) => void);
 }
 
 /** The attributes of an Http read once per request into the context. */
@@ -61,6 +69,10 @@ export function validateOptions(options: HttpOptions): void {
   }
   if (maxBodySize !== undefined && !(Number.isSafeInteger(maxBodySize) && maxBodySize >= 0)) {
     throw bad('maxBodySize', maxBodySize, 'a non-negative integer number of bytes');
+  }
+  const { debug } = options;
+  if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') {
+    throw bad('debug', debug, 'a boolean or a function receiving each line');
   }
   const { proxyInfo } = options;
   if (proxyInfo !== undefined && proxyInfo !== null && typeof proxyInfo !== 'function' && typeof proxyInfo !== 'object') {

@@ -1,0 +1,176 @@
+/**
+ * Debug output, as httplib2's `debuglevel`: `debugging(next, sink)` writes each hop's request head as
+ * it goes to the transport and the response head as it came back, and `summaryLine` the cache's
+ * decisions for a whole `request()`. Credentials are redacted. It must never change a request or its
+ * outcome, and it is left out of the pipeline entirely when debug output is off.
+ */
+import type { Response } from './response.js';
+import type { Exchange, HopRequest, RequestContext, Send } from './types.js';
+
+/** Receives one line of debug output at a time, without its newline. */
+export type DebugSink = (line: string) => void;
+
+/** The namespace matched against `DEBUG`, and the prefix of every line. */
+export const DEBUG_NAMESPACE = 'httplib2-ts';
+
+// Request headers whose values are secrets: debug output ends up in bug reports and CI logs.
+// Set-Cookie carries session tokens the same way Cookie does.
+const SECRET = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-wsse']);
+// For these, the scheme word (`Basic`, `Digest`, `UsernameToken`) is shown: it says which scheme
+// answered the challenge, which is what one debugs, and reveals nothing.
+const SCHEMED = new Set(['authorization', 'proxy-authorization', 'x-wsse']);
+
+/**
+ * Whether a `DEBUG` value enables `namespace`, read as the `debug` package reads it: names separated
+ * by commas or spaces, `*` matching any run of characters, a leading `-` excluding (exclusions win).
+ */
+export function isDebugEnabled(pattern: string | undefined, namespace = DEBUG_NAMESPACE): boolean {
+  if (!pattern) return false;
+  let enabled = false;
+  for (const item of pattern.split(/[\s,]+/)) {
+    if (!item) continue;
+    if (item.startsWith('-')) {
+      if (globMatch(item.slice(1), namespace)) return false;
+    } else if (globMatch(item, namespace)) {
+      enabled = true;
+    }
+  }
+  return enabled;
+}
+
+// `*` matches any run of characters; everything else is literal (no regular expression is built
+// from the environment). Greedy with backtracking to the last star: linear for one star, bounded by
+// the namespace length otherwise.
+function globMatch(glob: string, text: string): boolean {
+  let g = 0;
+  let t = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (g < glob.length && glob[g] === '*') {
+      star = g++;
+      resume = t;
+    } else if (g < glob.length && glob[g] === text[t]) {
+      g++;
+      t++;
+    } else if (star >= 0) {
+      g = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob.length && glob[g] === '*') g++;
+  return g === glob.length;
+}
+
+/** Debug output to stderr, one line per write. */
+export const stderrSink: DebugSink = (line) => {
+  process.stderr.write(`${line}\n`);
+};
+
+/**
+ * The sink for `HttpOptions.debug`: a function is used as given, `true` writes to stderr, `false`
+ * turns output off, and `undefined` follows the `DEBUG` environment value passed in. Null means off.
+ */
+export function resolveDebug(option: boolean | DebugSink | undefined, envDebug: string | undefined): DebugSink | null {
+  if (typeof option === 'function') return quiet(option);
+  if (option === undefined ? isDebugEnabled(envDebug) : option) return stderrSink;
+  return null;
+}
+
+// A sink that throws must not fail the request it describes.
+function quiet(sink: DebugSink): DebugSink {
+  return (line) => {
+    try {
+      sink(line);
+    } catch {
+      // debug output is best effort
+    }
+  };
+}
+
+/** Wraps `next` (the transport) so each hop's request and response heads go to `sink`. */
+export function debugging(next: Send, sink: DebugSink): Send {
+  const emit = (marker: string, lines: readonly string[]) => {
+    for (const line of lines) sink(`${DEBUG_NAMESPACE} ${marker} ${line}`);
+  };
+  return async (req: HopRequest, ctx: RequestContext): Promise<Exchange> => {
+    emit('>', requestHead(req));
+    try {
+      const exchange = await next(req, ctx);
+      emit('<', responseHead(exchange.response, exchange.content.length));
+      return exchange;
+    } catch (error) {
+      emit('!', [`${req.method} ${shownUrl(req.url)} failed: ${describe(error)}`]);
+      throw error;
+    }
+  };
+}
+
+/** The request line (method and URL) and headers of a hop, secrets redacted. */
+export function requestHead(req: HopRequest): string[] {
+  const lines = [`${req.method} ${shownUrl(req.url)}`];
+  for (const name of Object.keys(req.headers)) lines.push(`${name}: ${shownValue(name, req.headers[name]!)}`);
+  if (req.body !== null) lines.push(`[body: ${req.body.length} bytes]`);
+  return lines;
+}
+
+/** The status line and headers of a response as it came back (before decoding), secrets redacted. */
+export function responseHead(response: Response, bodyLength: number): string[] {
+  const lines = [`HTTP/${Math.floor(response.version / 10)}.${response.version % 10} ${response.status} ${response.reason}`.trimEnd()];
+  for (const [name, value] of response) lines.push(`${name}: ${shownValue(name, value)}`);
+  lines.push(`[body: ${bodyLength} bytes received]`);
+  return lines;
+}
+
+/**
+ * The closing line of one `request()`: what was asked, how it ended, and every cache decision of
+ * every hop in order (`ctx.trace`), or that the Http has no cache.
+ */
+export function summaryLine(
+  method: string,
+  uri: string | URL,
+  outcome: { readonly response: Response } | { readonly error: unknown },
+  ctx: RequestContext | undefined,
+): string {
+  const url = shownUrl(uri);
+  let ended: string;
+  if ('response' in outcome) {
+    const r = outcome.response;
+    let hops = 0;
+    for (let p = r.previous; p; p = p.previous) hops++;
+    const notes = [r.fromcache ? 'from the cache' : '', hops ? `after ${hops} redirect${hops > 1 ? 's' : ''}` : ''].filter(Boolean);
+    ended = `${r.status}${r.reason ? ` ${r.reason}` : ''}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+  } else {
+    ended = `failed: ${describe(outcome.error)}`;
+  }
+  const cache = ctx === undefined || ctx.cache === null ? 'no cache'
+    : ctx.trace.length ? `cache: ${ctx.trace.join(' | ')}` : 'cache: no decision';
+  return `${DEBUG_NAMESPACE} * ${method} ${url} → ${ended}; ${cache}`;
+}
+
+function shownValue(name: string, value: string): string {
+  if (!SECRET.has(name)) return value;
+  const scheme = SCHEMED.has(name) ? /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?= )/.exec(value)?.[0] : undefined;
+  return scheme ? `${scheme} [redacted]` : '[redacted]';
+}
+
+// A password in the URI's user info is a secret too.
+function shownUrl(uri: string | URL): string {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return String(uri);
+  }
+  if (!url.password) return url.href;
+  url.password = 'redacted';
+  return url.href;
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return `${typeof code === 'string' ? `${code} ` : ''}${error.message}`;
+}
