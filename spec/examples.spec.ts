@@ -174,4 +174,42 @@ describe('examples', function () {
     expect(b.totals).to.include(`total: 30 requests, ${total.toLocaleString('en-US')} body bytes`);
     expect(b.totals).to.include(`without validators: ${full.toLocaleString('en-US')} body bytes`);
   });
+
+  it('atompub-client.js walks service document → collection → POST → PUT with If-Match → DELETE', async () => {
+    const out = await example('atompub-client.js');
+    expect(out.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT')).to.equal(
+      [
+        '1. GET the service document http://127.0.0.1:PORT/service',
+        '   server: GET /service → 200',
+        '   client: 200 OK, application/atomsvc+xml',
+        '   collection "Blog entries" at /blog/entries, accepts application/atom+xml;type=entry',
+        '',
+        '2. GET the collection',
+        '   server: GET /blog/entries → 200',
+        '   client: 200 OK, entries: ["Welcome"]',
+        '',
+        '3. POST a new entry',
+        '   server: POST /blog/entries → 201',
+        '   client: 201 Created, Location: /blog/entries/2, ETag "2-r1"',
+        '   edit link: /blog/entries/2',
+        '   server: GET /blog/entries → 200',
+        '   client: collection entries: ["Hello, AtomPub","Welcome"]',
+        '',
+        '4. GET the entry, then PUT an edit (If-Match added from the ETag read)',
+        '   server: GET /blog/entries/2 → 200',
+        '   client: GET 200 OK, ETag "2-r1", content "First draft."',
+        '   server: PUT /blog/entries/2 (If-Match: "2-r1") → 200',
+        '   client: PUT 200 OK, new ETag "2-r2", content "Second draft, edited."',
+        '',
+        '5. DELETE the entry',
+        '   server: DELETE /blog/entries/2 → 204',
+        '   client: DELETE 204 No Content',
+        '   server: GET /blog/entries/2 → 404',
+        '   client: GET 404 Not Found',
+        '   server: GET /blog/entries → 200',
+        '   client: collection entries: ["Welcome"]',
+        '',
+      ].join('\n'),
+    );
+  });
 });

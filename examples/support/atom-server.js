@@ -33,7 +33,7 @@ const weakEqual = (a, b) => a.replace(/^W\//, '') === b.replace(/^W\//, '');
  *   digest       { user, password, realm } to protect the AtomPub part with Digest
  *   onRequest    (record) => void, called after each answer with
  *                { method, path, status, bytes, ifNoneMatch, ifModifiedSince, ifMatch, user }
- * Returns { origin, stats: { requests, bytes }, addFeed, updateFeed, editMember, close }.
+ * Returns { origin, stats: { requests, bytes }, addFeed, updateFeed, addMember, editMember, close }.
  */
 export async function startAtomServer(options = {}) {
   const now = options.now ?? (() => Date.now());
@@ -54,6 +54,13 @@ export async function startAtomServer(options = {}) {
     feed.entries.unshift(entry);
     feed.version += 1;
     feed.modified = now();
+  }
+
+  /** Adds a member to the collection directly (an entry that was there before the client came). */
+  function addMember(title, content) {
+    const member = { id: nextId++, title, content, revision: 1, updated: now() };
+    members.set(member.id, member);
+    return memberPath(member.id);
   }
 
   /** Changes a member behind the clients' backs (another author editing it). */
@@ -93,7 +100,8 @@ ${entries}</feed>\n`;
 </entry>\n`;
   }
   function collectionXml() {
-    const list = [...members.values()].map((m) => `  <entry>
+    // Most recently edited first, as RFC 5023 §10.1 suggests.
+    const list = [...members.values()].sort((x, y) => y.updated - x.updated || y.id - x.id).map((m) => `  <entry>
     <title>${escapeXml(m.title)}</title>
     <id>urn:example:blog:${m.id}</id>
     <updated>${iso(m.updated)}</updated>
@@ -187,9 +195,8 @@ ${list}</feed>\n`;
     if (path === '/blog/entries') {
       if (req.method === 'POST') {
         const { title, content } = parseEntry(body);
-        const member = { id: nextId++, title, content, revision: 1, updated: now() };
-        members.set(member.id, member);
-        const location = memberPath(member.id);
+        const location = addMember(title, content);
+        const member = members.get(nextId - 1);
         return { status: 201, user, headers: head({ location, 'content-location': location, 'content-type': ENTRY, etag: memberEtag(member) }), body: memberXml(member) };
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') return { status: 405, user, headers: head({ allow: 'GET, HEAD, POST' }) };
@@ -254,6 +261,7 @@ ${list}</feed>\n`;
     stats,
     addFeed,
     updateFeed,
+    addMember,
     editMember,
     close: () => new Promise((resolve) => {
       server.close(() => resolve());
