@@ -62,3 +62,23 @@ describe('architecture (STYLE.md §1)', () => {
     expect(offenders).to.deep.equal([]);
   });
 });
+
+describe('public surface (DESIGN.md)', () => {
+  const RUNTIME_EXPORTS = [
+    'AbortError', 'ConnectionError', 'FailedToDecompressContent', 'FileCache', 'Http', 'HttpLib2Error',
+    'HttpLib2ErrorWithResponse', 'MemoryCache', 'ProxyError', 'ProxyInfo', 'RedirectLimit',
+    'RedirectMissingLocation', 'RelativeURIError', 'RequestTimeout', 'Response', 'ServerNotFoundError',
+    'TlsError', 'UnimplementedDigestAuthOptionError', 'UnimplementedHmacDigestAuthOptionError',
+    'openSqliteCache', 'safename',
+  ];
+
+  it('index.ts exports exactly the documented names', async () => {
+    const index = (await import('../lib/index.js')) as Record<string, unknown>;
+    expect(Object.keys(index).sort()).to.deep.equal([...RUNTIME_EXPORTS].sort());
+  });
+
+  it('DESIGN.md names every public export', () => {
+    const design = readFileSync(new URL('../DESIGN.md', import.meta.url), 'utf8');
+    expect(RUNTIME_EXPORTS.filter((name) => !design.includes(`\`${name}`))).to.deep.equal([]);
+  });
+});
