@@ -59,6 +59,11 @@ describe('examples', function () {
   this.timeout(60_000);
   before(ensureBuilt);
 
+  it('first-request.js fetches through a cache directory and prints the answer', async () => {
+    const out = await example('first-request.js');
+    expect(out).to.equal(['status 200 OK, fromcache=false', 'content-type: text/plain', 'body: Hello from /hello', ''].join('\n'));
+  });
+
   it('digest-auth.js posts two Atom entries through Digest, the second pre-emptively', async () => {
     const out = await example('digest-auth.js');
     expect(out).to.equal(
@@ -211,5 +216,34 @@ describe('examples', function () {
         '',
       ].join('\n'),
     );
+  });
+
+  it('shared-cache-sqlite.js: a second process gets a hit from the SQLite file without contacting the server', async () => {
+    const out = await example('shared-cache-sqlite.js');
+    const lines = out.split('\n');
+    const expected = [
+      /^process A \(pid (\d+)\) opens the cache file cache\.sqlite$/,
+      /^A: GET \/feeds\/news\.atom$/,
+      /^ {3}server: GET \/feeds\/news\.atom → 200, 1218 body bytes$/,
+      /^A: {3}200 OK, fromcache=false, 1218 bytes \(miss: nothing stored; stored: max-age=300\)$/,
+      /^process B \(pid (\d+)\) opens the same cache file$/,
+      /^B: GET \/feeds\/news\.atom$/,
+      // no server line here: B's answer came from the file A wrote
+      /^B: {3}200 OK, fromcache=true, 1218 bytes \(fresh: max-age=300, age \ds\)$/,
+      /^B: GET \/feeds\/releases\.atom$/,
+      /^ {3}server: GET \/feeds\/releases\.atom → 200, 1250 body bytes$/,
+      /^B: {3}200 OK, fromcache=false, 1250 bytes \(miss: nothing stored; stored: max-age=300\)$/,
+      /^process A again$/,
+      /^A: GET \/feeds\/releases\.atom$/,
+      /^A: {3}200 OK, fromcache=true, 1250 bytes \(fresh: max-age=300, age \ds\)$/,
+      /^$/,
+      /^The server saw 2 requests for 4 fetches by 2 processes: each feed was fetched once\.$/,
+      /^$/,
+    ];
+    expect(lines).to.have.length(expected.length, out);
+    expected.forEach((re, i) => expect(lines[i], `line ${i + 1}`).to.match(re));
+    const pidA = expected[0]!.exec(lines[0]!)![1];
+    const pidB = expected[4]!.exec(lines[4]!)![1];
+    expect(pidB, 'B is another process').to.not.equal(pidA);
   });
 });
