@@ -2,17 +2,10 @@ import { expect } from 'chai';
 import * as zlib from 'node:zlib';
 import { FailedToDecompressContent, Http, HttpLib2Error } from '../../lib/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { rejection } from '../helpers/rejection.js';
 
 const TEXT = Buffer.from('The quick brown fox jumps over the lazy dog. '.repeat(200));
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 function corruptCrc(gz: Buffer): Buffer {
   const out = Buffer.from(gz);

@@ -11,15 +11,9 @@ import {
   ServerNotFoundError,
 } from '../../lib/index.js';
 import { startServer, track, type TestServer } from '../helpers/server.js';
+import { rejection as rejectionOf } from '../helpers/rejection.js';
 
-async function rejection(p: Promise<unknown>): Promise<HttpLib2Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as HttpLib2Error;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (p: Promise<unknown>) => rejectionOf<HttpLib2Error>(p);
 
 interface KeepAliveServer {
   url(path?: string): string;

@@ -2,17 +2,10 @@ import { expect } from 'chai';
 import type * as net from 'node:net';
 import { ConnectionError, Http, HttpLib2Error } from '../../lib/index.js';
 import { startRawServer, type TestServer } from '../helpers/server.js';
+import { rejection } from '../helpers/rejection.js';
 
 const GOOD = 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nfresh';
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Writes `next()` every millisecond-ish until the client hangs up. */
 function flood(socket: net.Socket, next: () => string): void {

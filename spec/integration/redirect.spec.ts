@@ -4,15 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { Http, RedirectLimit, RedirectMissingLocation, type Response } from '../../lib/index.js';
 import { testCertificates } from '../helpers/certs.js';
 import { startServer, track, type TestServer } from '../helpers/server.js';
+import { rejection } from '../helpers/rejection.js';
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** A server whose answers are given by path: `/to?l=LOCATION&s=STATUS` redirects, anything else echoes. */
 function redirector(): Promise<TestServer> {

@@ -2,15 +2,8 @@ import { expect } from 'chai';
 import type * as net from 'node:net';
 import { AbortError, Http, HttpLib2Error, RequestTimeout } from '../../lib/index.js';
 import { startRawServer, startServer } from '../helpers/server.js';
+import { rejection } from '../helpers/rejection.js';
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Resolves when the server side of `socket` is closed (the client hung up). */
 function closed(socket: net.Socket): Promise<void> {
