@@ -21,6 +21,7 @@
  */
 import type { Response } from './response.js';
 
+/** The stable `code` of every {@link HttpLib2Error}: branch on it (or `instanceof`), never on message text. */
 export type ErrorCode =
   | 'ERR_HTTPLIB2'
   | 'ERR_INVALID_REQUEST'
@@ -40,6 +41,7 @@ export type ErrorCode =
   | 'ERR_CLOSED'
   | 'ERR_CACHE';
 
+/** What an error carries besides its message. */
 export interface ErrorDetails {
   code?: ErrorCode;
   cause?: unknown;

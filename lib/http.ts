@@ -28,10 +28,15 @@ import { openCache } from './cache/open.js';
 
 /** The options-object form of {@link Http.request}. */
 export interface RequestOptions {
+  /** Any method token; upper-cased. @default 'GET' */
   method?: string;
+  /** The request body: text (sent as UTF-8) or bytes. @default null (no body) */
   body?: string | Uint8Array | null;
+  /** Request headers; names are case-insensitive. @default {} */
   headers?: Record<string, string>;
+  /** Redirects to follow before {@link RedirectLimit}. @default 5 */
   redirections?: number;
+  /** Aborts the request (an {@link AbortError}). @default none */
   signal?: AbortSignal;
   /**
    * Called as each hop's body arrives: bytes received so far (as sent, before decoding) and the

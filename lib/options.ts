@@ -28,7 +28,11 @@ export interface HttpOptions {
   dispatcher?: Dispatcher;
   /** Bytes of decoded body kept in memory. @default 1 GiB */
   maxBodySize?: number;
-  /** Clock used by the cache; tests pass a fake one. @default Date.now */
+  /**
+   * Clock used by the cache: an object whose `now()` returns milliseconds since the epoch; tests
+   * pass a fake one to move time by hand.
+   * @default the system clock (Date.now)
+   */
   clock?: Clock;
   /**
    * Debug output, as httplib2's `debuglevel`: each hop's request head as sent and response head as

@@ -5,12 +5,18 @@
  */
 import { HttpLib2Error } from './errors.js';
 
+/** How an Http talks to the proxy itself: plain HTTP, TLS, or SOCKS5. */
 export type ProxyProtocol = 'http' | 'https' | 'socks5';
 
+/** The fields of `new ProxyInfo({...})`; httplib2 takes them as positional and keyword arguments. */
 export interface ProxyInfoInit {
+  /** The proxy's host name or IP address. httplib2: `proxy_host`. */
   host: string;
+  /** The proxy's port, 1-65535. httplib2: `proxy_port`. */
   port: number;
+  /** User name sent to the proxy only (Basic Proxy-Authorization). httplib2: `proxy_user`. @default none */
   user?: string;
+  /** Password sent to the proxy only. httplib2: `proxy_pass`. @default none */
   password?: string;
   /** How this Http talks to the proxy itself. @default 'http' */
   protocol?: ProxyProtocol;
@@ -20,11 +26,17 @@ export interface ProxyInfoInit {
 
 /** A forward proxy. httplib2: `httplib2.ProxyInfo`. */
 export class ProxyInfo {
+  /** The proxy's host name or IP address. */
   readonly host: string;
+  /** The proxy's port. */
   readonly port: number;
+  /** User name for the proxy hop, if any. */
   readonly user: string | undefined;
+  /** Password for the proxy hop, if any. */
   readonly password: string | undefined;
+  /** How this Http talks to the proxy itself. */
   readonly protocol: ProxyProtocol;
+  /** Hosts never sent through this proxy (NO_PROXY syntax). */
   readonly bypassHosts: readonly string[];
 
   constructor(init: ProxyInfoInit) {

@@ -8,8 +8,11 @@ type MaybePromise<T> = T | Promise<T>;
 
 /** httplib2's cache interface; a keyv `Keyv` instance fits it as is. */
 export interface CacheStore {
+  /** The bytes stored under `key`, or null/undefined for none; may return a Promise. */
   get(key: string): MaybePromise<Buffer | Uint8Array | string | null | undefined>;
+  /** Stores `value` under `key`, replacing what was there; may return a Promise. */
   set(key: string, value: Buffer): MaybePromise<unknown>;
+  /** Removes `key`; a missing key is not an error; may return a Promise. */
   delete(key: string): MaybePromise<unknown>;
 }
 
