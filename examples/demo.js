@@ -105,7 +105,8 @@ try {
   console.log(`   client: GET ${response.status} ${response.reason}, ETag ${response.get('etag')}`);
   const other = new Http(new MemoryCache());
   other.addCredentials(USER, PASSWORD);
-  await other.request(member);
+  const [otherRead] = await other.request(member);
+  console.log(`   other client: GET ${otherRead.status} ${otherRead.reason}, ETag ${otherRead.get('etag')}`);
   const [otherResponse] = await other.request(member, 'PUT', entry('Hello, AtomPub', 'Edited by a colleague.'), ENTRY_TYPE);
   console.log(`   other client: PUT ${otherResponse.status} ${otherResponse.reason}, new ETag ${otherResponse.get('etag')}`);
   await other.close();
