@@ -46,7 +46,7 @@ async function example(name: string): Promise<string> {
   }
 }
 
-/** The lines of `out` between the line starting with `from` and the next numbered step (or the end). */
+/** The lines of `out` from the line starting with `from` up to the next blank line (or the end). */
 function section(out: string, from: string): string {
   const start = out.indexOf(`\n${from}`);
   expect(start, `no section ${from}`).to.be.greaterThan(-1);
