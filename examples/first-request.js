@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Http } from 'httplib2-ts';
 
+let requests = 0;
 const server = createServer((req, res) => {
+  requests++;
   res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60', etag: '"v1"' });
   res.end(`Hello from ${req.url}\n`);
 });
@@ -20,6 +22,9 @@ try {
   console.log(`status ${response.status} ${response.reason}, fromcache=${response.fromcache}`);
   console.log(`content-type: ${response.get('content-type')}`);
   process.stdout.write(`body: ${content}`);
+  // Fresh for 60 s (Cache-Control: max-age=60): the second request never reaches the server.
+  const [again] = await http.request(url);
+  console.log(`again: status ${again.status}, fromcache=${again.fromcache}, server saw ${requests} request(s)`);
 } finally {
   await http.close();
   server.close();

@@ -59,9 +59,12 @@ describe('examples', function () {
   this.timeout(60_000);
   before(ensureBuilt);
 
-  it('first-request.js fetches through a cache directory and prints the answer', async () => {
+  it('first-request.js fetches through a cache directory, then answers again from it', async () => {
     const out = await example('first-request.js');
-    expect(out).to.equal(['status 200 OK, fromcache=false', 'content-type: text/plain', 'body: Hello from /hello', ''].join('\n'));
+    expect(out).to.equal([
+      'status 200 OK, fromcache=false', 'content-type: text/plain', 'body: Hello from /hello',
+      'again: status 200, fromcache=true, server saw 1 request(s)', '',
+    ].join('\n'));
   });
 
   it('digest-auth.js posts two Atom entries through Digest, the second pre-emptively', async () => {
