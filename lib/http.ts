@@ -151,8 +151,8 @@ export class Http {
     let ctx: RequestContext | undefined;
     try {
       deadline = this.#deadline(o.signal);
-      ctx = this.#context(uri, deadline.signal, o.onProgress);
       const req = buildRequest(uri, o);
+      ctx = this.#context(req.url, deadline.signal, o.onProgress);
       const { response, content } = await this.#follow(req, ctx, o.redirections ?? 5);
       if (this.#debug) this.#debug(summaryLine(req.method, uri, { response }, ctx));
       return [response, content];
@@ -169,7 +169,7 @@ export class Http {
     }
   }
 
-  #context(uri: string | URL, signal: AbortSignal | null, onProgress?: RequestOptions['onProgress']): RequestContext {
+  #context(url: URL, signal: AbortSignal | null, onProgress?: RequestOptions['onProgress']): RequestContext {
     const settings: ResolvedSettings = {
       followRedirects: this.followRedirects,
       followAllRedirects: this.followAllRedirects,
@@ -185,7 +185,7 @@ export class Http {
       settings: Object.freeze(settings),
       clock: this.#clock,
       signal,
-      requestedOrigins: new Set([originOf(parseRequestUri(uri))]),
+      requestedOrigins: new Set([originOf(url)]),
       cache: this.#cache,
       credentials: this.#credentials,
       trace: [],
