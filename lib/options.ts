@@ -20,7 +20,7 @@ export interface HttpOptions {
    * @default from HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY
    */
   proxyInfo?: ProxyInfo | ((url: URL) => ProxyInfo | null) | null;
-  /** Extra trusted CA certificates (PEM). httplib2: `ca_certs`. @default Node's bundled roots */
+  /** The CA certificates (PEM) this Http trusts, in place of Node's roots. httplib2: `ca_certs`. @default Node's bundled roots */
   ca?: string | Buffer | Array<string | Buffer>;
   /** Accept any server certificate, for this Http only. @default false */
   disableSslCertificateValidation?: boolean;
