@@ -3,6 +3,7 @@
  * Pure: the environment is passed in (the transport snapshots it once per Http), never read here;
  * no sockets, no undici. Credentials never become part of a URL: they travel to the proxy hop only.
  */
+import { createHash } from 'node:crypto';
 import { HttpLib2Error } from './errors.js';
 
 /** How an Http talks to the proxy itself: plain HTTP, TLS, or SOCKS5. */
@@ -78,9 +79,13 @@ export class ProxyInfo {
     return `Basic ${Buffer.from(`${this.user ?? ''}:${this.password ?? ''}`, 'utf8').toString('base64')}`;
   }
 
-  /** Identity of this proxy for pooling connections. */
+  /**
+   * Identity of this proxy for pooling connections and remembering its authentication: other
+   * credentials are another identity (a hash of them, so the password never sits in a key).
+   */
   key(): string {
-    return `${this.protocol}://${this.user ?? ''}@${this.host}:${this.port}`;
+    const who = this.user === undefined ? '' : createHash('sha256').update(`${this.user}\0${this.password ?? ''}`).digest('hex').slice(0, 32);
+    return `${this.protocol}://${who}@${this.host}:${this.port}`;
   }
 
   /** False when `url`'s host is in `bypassHosts`. */

@@ -1,10 +1,12 @@
 /**
  * The only module that talks to undici: owns the keep-alive Agent (or the caller's dispatcher),
  * TLS settings, client certificates by domain, proxies, the byte cap on bodies and connection-level
- * retries. It returns the body as received (still encoded); decoding is the next layer up.
+ * retries. It returns the body as received (still encoded); decoding is the next layer up. The hop
+ * to an http(s) proxy, with its authentication, is proxy-hop.ts's.
  */
-import { Agent, ProxyAgent, Socks5ProxyAgent, type Dispatcher } from 'undici';
+import { Agent, Socks5ProxyAgent, buildConnector, type Dispatcher } from 'undici';
 import { ConnectionError, HttpLib2Error, ProxyError, mapError } from './errors.js';
+import { ProxyHop } from './proxy-hop.js';
 import { Response } from './response.js';
 import { proxyForUrl, readProxyEnvironment, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
 import type { HttpOptions } from './options.js';
@@ -22,7 +24,8 @@ export interface ClientCertificate {
 
 type TlsOptions = { ca?: string | Buffer | Array<string | Buffer>; rejectUnauthorized?: boolean };
 type Registered = ClientCertificate & { readonly id: number };
-type Route = { readonly dispatcher: Dispatcher; readonly proxied: boolean };
+// `forward`: a plain http request to an http(s) proxy, sent in absolute form by the proxy's hop.
+type Route = { readonly dispatcher: Dispatcher; readonly proxied: boolean; readonly forward?: ProxyHop };
 
 // Dispatchers remembered per origin when the choice cannot change between requests; past this many
 // origins the memo starts over (a crawler must not grow it forever).
@@ -32,9 +35,11 @@ export class Transport {
   readonly #tls: TlsOptions;
   readonly #own = new Map<string, Dispatcher>();
   readonly #userDispatcher: Dispatcher | undefined;
+  readonly #userRoute: Route | undefined;
   readonly #proxyOption: HttpOptions['proxyInfo'];
   readonly #envProxies: ProxyEnvironment | null;
   readonly #byOrigin = new Map<string, Route>();
+  readonly #hops = new Map<string, ProxyHop>();
   #certificates: Registered[] = [];
   #closed = false;
 
@@ -48,6 +53,7 @@ export class Transport {
     if (options.ca !== undefined) this.#tls.ca = options.ca;
     if (options.disableSslCertificateValidation) this.#tls.rejectUnauthorized = false;
     this.#userDispatcher = options.dispatcher;
+    this.#userRoute = options.dispatcher ? { dispatcher: options.dispatcher, proxied: false } : undefined;
     this.#proxyOption = options.proxyInfo;
     this.#envProxies = options.proxyInfo === undefined ? readProxyEnvironment(env) : null;
   }
@@ -76,7 +82,7 @@ export class Transport {
   };
 
   async #sendOnce(req: HopRequest, ctx: RequestContext): Promise<Exchange> {
-    const dispatcher = this.#dispatcherFor(req, ctx);
+    const route = this.#routeFor(req, ctx);
     let informational = 0;
     // Null prototype: undici reads optional fields (query, upgrade, throwOnError...) that a polluted
     // Object.prototype would otherwise supply.
@@ -94,7 +100,7 @@ export class Transport {
       },
       // The deadline is ours (one total timeout); undici's per-phase timers stay as a backstop.
     });
-    const data = await dispatcher.request(options);
+    const data = route.forward ? await route.forward.forward(options, req) : await route.dispatcher.request(options);
     const response = new Response({
       status: data.statusCode,
       reason: data.statusText,
@@ -115,7 +121,7 @@ export class Transport {
     if (!(error instanceof HttpLib2Error)) {
       const proxy = this.#proxyQuietly(req.url);
       if (proxy) {
-        const refusal = proxyFailure(error, proxy, req.url);
+        const refusal = proxyFailure(error, proxy);
         if (refusal) return refusal;
       }
     }
@@ -137,8 +143,8 @@ export class Transport {
    * certificate), so an agent holding a certificate is only ever used for that certificate's hosts,
    * and a relaxed TLS setting never leaves this Transport.
    */
-  #dispatcherFor(req: HopRequest, ctx: RequestContext): Dispatcher {
-    if (this.#userDispatcher) return this.#userDispatcher;
+  #routeFor(req: HopRequest, ctx: RequestContext): Route {
+    if (this.#userRoute) return this.#userRoute;
     // Static proxy settings and no certificates: the route depends on the origin only (hot path).
     const memo = typeof this.#proxyOption !== 'function' && this.#certificates.length === 0;
     let route = memo ? this.#byOrigin.get(req.url.origin) : undefined;
@@ -150,18 +156,23 @@ export class Transport {
       }
     }
     if (route.proxied && 'proxy-authorization' in req.headers) {
-      // undici's ProxyAgent refuses it too, and a SOCKS hop would carry it on to the origin.
+      // The proxy hop's Proxy-Authorization is ours (answering 407s); a SOCKS hop would carry the
+      // caller's on to the origin.
       throw new HttpLib2Error(
         'A Proxy-Authorization request header cannot be combined with a proxy: give the proxy ' +
           'credentials as ProxyInfo user/password, which are sent to the proxy hop only',
         { code: 'ERR_INVALID_REQUEST' },
       );
     }
-    return route.dispatcher;
+    return route;
   }
 
   #route(url: URL, ctx: RequestContext): Route {
     const proxy = this.#proxyFor(url);
+    if (proxy && proxy.protocol !== 'socks5' && url.protocol === 'http:') {
+      const hop = this.#hop(proxy);
+      return { dispatcher: hop.dispatcher, proxied: true, forward: hop };
+    }
     const cert = url.protocol === 'https:' ? this.#certificateFor(url, ctx) : undefined;
     const key = `${proxy ? `${proxy.key()}|${url.protocol}` : 'direct'}|${cert ? cert.id : ''}`;
     let dispatcher = this.#own.get(key);
@@ -208,51 +219,48 @@ export class Transport {
       const auth = proxy.user !== undefined ? { username: proxy.user, password: proxy.password ?? '' } : {};
       return new Socks5ProxyAgent(proxy.url(), { ...auth, requestTls: tls } as unknown as Socks5ProxyAgent.Options);
     }
-    return new ProxyAgent({
-      uri: proxy.url(),
-      requestTls: tls,
+    // https through an http(s) proxy: each new connection is a CONNECT tunnel opened by the proxy's
+    // hop (Proxy-Authorization on CONNECT only, never inside), then TLS to the origin over it.
+    return new Agent({ connect: this.#hop(proxy).connector(buildConnector(tls)) });
+  }
+
+  /** The hop to `proxy`, one per proxy and credentials, so its Digest session is shared. */
+  #hop(proxy: ProxyInfo): ProxyHop {
+    const key = proxy.key();
+    let hop = this.#hops.get(key);
+    if (!hop) {
       // The proxy's own certificate is checked with this Http's CA settings, never the client certificate.
-      proxyTls: { ...this.#tls },
-      // A plain http target is forwarded in absolute form; https goes through CONNECT.
-      proxyTunnel: url.protocol === 'https:',
-      // Only the proxy hop carries it: undici adds it to CONNECT, or to the request forwarded in
-      // absolute form, and never inside a tunnel.
-      ...(proxy.user !== undefined ? { token: proxy.basicToken() } : {}),
-    });
+      hop = new ProxyHop(proxy, { ...this.#tls });
+      this.#hops.set(key, hop);
+    }
+    return hop;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     const all = [...this.#own.values()];
+    const hops = [...this.#hops.values()];
     this.#own.clear();
+    this.#hops.clear();
     // destroy, not close: undici's close() waits for requests in flight, so one stalled server would
     // hold close() forever. Requests still running fail with ERR_CLOSED.
     const reason = new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
-    await Promise.all(all.map((d) => d.destroy(reason).catch(() => undefined)));
+    await Promise.all([...all.map((d) => d.destroy(reason).catch(() => undefined)), ...hops.map((h) => h.destroy(reason))]);
   }
 }
 
-// undici reports a proxy's refusal without a code of its own (a 407 on a forwarded request is an
-// InvalidArgumentError, a refused CONNECT a RequestAbortedError), so its message is read here, once.
-const PROXY_STATUS = /Proxy (?:response \((\d{3})\)|Authentication Required \((\d{3})\))/;
 const PROXY_UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
  * A failure of the proxy hop as a ProxyError, or null when the failure is the origin's. Through a
- * proxy every TCP connection goes to the proxy, so a refused connection is the proxy's.
+ * proxy every TCP connection goes to the proxy, so a refused connection is the proxy's. Refusals
+ * (407, a non-2xx CONNECT) and TLS to an https proxy are ProxyErrors already (proxy-hop.ts).
  */
-function proxyFailure(error: unknown, proxy: ProxyInfo, url: URL): ProxyError | null {
+function proxyFailure(error: unknown, proxy: ProxyInfo): ProxyError | null {
   const e = error as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
   const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : '';
   const text = typeof e?.message === 'string' ? e.message : '';
   const where = `${proxy.protocol} proxy ${proxy.host}:${proxy.port}`;
-  const status = PROXY_STATUS.exec(text);
-  if (status) {
-    const n = status[1] ?? status[2];
-    const why = n === '407' ? 'requires authentication (407)' : `refused the request (${n})`;
-    return new ProxyError(`The ${where} ${why} for ${url.host}`, { cause: error });
-  }
-  if (code === 'UND_ERR_PRX_TLS') return new ProxyError(`TLS to the ${where} failed: ${text}`, { cause: error });
   if (code.startsWith('UND_ERR_SOCKS5')) return new ProxyError(`The ${where} failed: ${text}`, { cause: error });
   if (PROXY_UNREACHABLE.has(code)) return new ProxyError(`Could not reach the ${where}: ${text || code}`, { cause: error });
   return null;
