@@ -117,8 +117,9 @@ export function answerProxyChallenge(
 }
 
 /**
- * The session to keep after the proxy accepted a request authorized with `sent`. RFC 7616 §3.5:
- * a `nextnonce` in Proxy-Authentication-Info is the nonce to use from now on, counted from 1 again.
+ * The session to keep after the proxy accepted a request authorized with `sent`: `sent.session`
+ * itself unless something changed. RFC 7616 §3.5: a `nextnonce` in Proxy-Authentication-Info is the
+ * nonce to use from now on, counted from 1 again.
  */
 export function acceptedProxySession(sent: ProxyAuthorization, authenticationInfo: string | undefined): ProxySession {
   const session = sent.session;

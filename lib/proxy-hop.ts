@@ -128,13 +128,16 @@ export class ProxyHop {
   #answer(challenge: string | undefined, sent: ProxyAuthorization, target: ProxyTarget, host: string): ProxyAuthorization {
     const decision = answerProxyChallenge(challenge, sent, this.#credentials, target, this.#cnonce());
     if (decision.kind === 'refuse') throw new ProxyError(`The ${this.#where()} ${decision.reason} for ${host}`);
-    if (decision.authorization.session.scheme === 'digest') this.#session = decision.authorization.session;
+    // What the proxy asks for now is what later requests send up front.
+    this.#session = decision.authorization.session;
     return decision.authorization;
   }
 
   #accepted(sent: ProxyAuthorization, authenticationInfo: string | undefined): void {
-    // An unauthenticated success says nothing about the proxy's scheme: keep what we had.
-    if (sent.value !== null) this.#session = acceptedProxySession(sent, authenticationInfo);
+    // Only a nextnonce changes the session here: the nonce count was taken when the request was
+    // authorized, and requests sent since then may have counted further.
+    const next = acceptedProxySession(sent, authenticationInfo);
+    if (next !== sent.session) this.#session = next;
   }
 
   // TLS to an https proxy that fails is the proxy's failure, not the origin's.

@@ -15,7 +15,10 @@ export interface ProxyInfoInit {
   host: string;
   /** The proxy's port, 1-65535. httplib2: `proxy_port`. */
   port: number;
-  /** User name sent to the proxy only (Basic Proxy-Authorization). httplib2: `proxy_user`. @default none */
+  /**
+   * User name sent to the proxy only: Proxy-Authorization Basic up front, or Basic/Digest in answer
+   * to a 407. httplib2: `proxy_user`. @default none
+   */
   user?: string;
   /** Password sent to the proxy only. httplib2: `proxy_pass`. @default none */
   password?: string;
