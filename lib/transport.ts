@@ -100,7 +100,8 @@ export class Transport {
       },
       // The deadline is ours (one total timeout); undici's per-phase timers stay as a backstop.
     });
-    const data = route.forward ? await route.forward.forward(options, req) : await route.dispatcher.request(options);
+    const pending = route.forward ? route.forward.forward(options, req) : route.dispatcher.request(options);
+    const data = await (route.proxied && ctx.signal ? untilAborted(pending, ctx.signal) : pending);
     const response = new Response({
       status: data.statusCode,
       reason: data.statusText,
@@ -264,6 +265,32 @@ function proxyFailure(error: unknown, proxy: ProxyInfo): ProxyError | null {
   if (code.startsWith('UND_ERR_SOCKS5')) return new ProxyError(`The ${where} failed: ${text}`, { cause: error });
   if (PROXY_UNREACHABLE.has(code)) return new ProxyError(`Could not reach the ${where}: ${text || code}`, { cause: error });
   return null;
+}
+
+/**
+ * undici acts on an abort only once the request is on a connection, so a tunnel still being opened
+ * through a stalled proxy would hold the request past its deadline: for proxied routes the signal is
+ * raced here (undici drops the request itself when the connection comes, or fails).
+ */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    pending.catch(() => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
 }
 
 function pairs(raw: readonly (string | Buffer)[]): Array<[string, string]> {

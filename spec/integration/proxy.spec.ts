@@ -3,7 +3,8 @@ import { Http, HttpLib2Error, ProxyError, ProxyInfo, type HttpOptions } from '..
 import { testCertificates, type TestCertificates } from '../helpers/certs.js';
 import { startProxy, type TestProxy } from '../helpers/proxy-server.js';
 import { startSocksProxy } from '../helpers/socks-server.js';
-import { startServer, type Handler, type TestServer } from '../helpers/server.js';
+import * as net from 'node:net';
+import { startServer, track, type Handler, type TestServer } from '../helpers/server.js';
 
 async function failure(p: Promise<unknown>): Promise<Error & { code?: string }> {
   try {
@@ -246,6 +247,19 @@ describe('proxies', () => {
       expect(r.status).to.equal(403);
       expect(c.toString()).to.equal('refused by proxy (403)');
       expect(plain.count()).to.equal(before);
+    });
+
+    it('a proxy that never answers CONNECT: the request ends at its deadline and close() releases the tunnel attempt', async () => {
+      const stalled = net.createServer(() => undefined);
+      track(stalled);
+      await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+      const port = (stalled.address() as net.AddressInfo).port;
+      const before = secure.count();
+      const http = client({ timeout: 300, proxyInfo: new ProxyInfo({ host: '127.0.0.1', port, user: 'u', password: 'p' }) });
+      const e = await failure(http.request(secure.url('/stalled')));
+      expect(e.name).to.equal('RequestTimeout');
+      expect(secure.count()).to.equal(before);
+      await http.close();
     });
 
     it('a proxy that refuses connections is a ProxyError, never a direct request', async () => {
