@@ -143,6 +143,15 @@ describe('proxy authentication (407 answered with the ProxyInfo credentials)', (
       expect(plain.count()).to.equal(before);
     });
 
+    it('works the same through an https proxy (TLS to the proxy itself)', async () => {
+      const proxy = await startProxy({ digest, tls: { key: certs.server.key, cert: certs.server.cert } });
+      const http = client({ proxyInfo: new ProxyInfo({ host: '127.0.0.1', port: proxy.port, protocol: 'https', ...creds }) });
+      const [r1] = await http.request(secure.url('/over-tls'));
+      const [r2] = await http.request(plain.url('/over-tls'));
+      expect([r1.status, r2.status]).to.deep.equal([200, 200]);
+      expect(proxy.digests.map((d) => [d.ok, d.method, d.nc])).to.deep.equal([[true, 'CONNECT', 1], [true, 'GET', 2]]);
+    });
+
     for (const scheme of ['http', 'https'] as const) {
       it(`a wrong password is a ProxyError after one answer (${scheme}); the origin gets nothing`, async () => {
         const proxy = await startProxy({ digest });

@@ -123,8 +123,13 @@ describe('proxies', () => {
       const http = client({ proxyInfo: new ProxyInfo({ host: '127.0.0.1', port: proxy.port, protocol: 'https' }) });
       const e = await failure(http.request(secure.url('/')));
       expect(e).to.be.instanceOf(ProxyError);
+      const plainBefore = plain.count();
+      const forwarded = await failure(http.request(plain.url('/')));
+      expect(forwarded).to.be.instanceOf(ProxyError);
+      expect(forwarded.message).to.contain('TLS to the https proxy');
       expect(proxy.requests).to.have.length(0);
       expect(secure.count()).to.equal(before);
+      expect(plain.count()).to.equal(plainBefore);
     });
   });
 
