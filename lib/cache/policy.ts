@@ -365,6 +365,13 @@ function afterNotModified(input: AfterInput): AfterDecision {
   }
   const hop = hopByHopNames(headers['connection']);
   const merged: HeaderRecord = Object.assign(Object.create(null), stored.headers);
+  // The stored Age and Date describe the old response at its old response_time, which the freshened
+  // entry no longer has: an Age the 304 does not repeat would be counted again on top of the new
+  // times (§5.1: Age is the time since the origin last validated it — just now), and so would an old
+  // Date (RFC 9110 §6.6.1: a message without Date is dated when it is received). Either kept the
+  // entry stale after every 304.
+  delete merged['age'];
+  if (headers['date'] === undefined) delete merged['date'];
   for (const [name, value] of Object.entries(headers)) {
     if (!hop.has(name) && !NOT_UPDATED_BY_304.has(name)) merged[name] = value;
   }

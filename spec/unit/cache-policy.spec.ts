@@ -346,6 +346,16 @@ describe('cache policy', () => {
       expect('x-hop' in d.stored.headers || 'keep-alive' in d.stored.headers || 'connection' in d.stored.headers).to.equal(false);
       expect(d.stored.responseTime).to.equal(T0 + 101e3);
     });
+    it('drops the stored Age and Date the 304 does not repeat, so the entry is fresh again (§5.1, RFC 9110 §6.6.1)', () => {
+      const old = aStored({ 'cache-control': 'max-age=60', etag: '"v1"', age: '100' });
+      const d = afterResponse(anAnswer(304, { etag: '"v1"' }, { stored: old, requestTime: T0 + 100e3, responseTime: T0 + 100e3 }));
+      if (d.kind !== 'freshen') throw new Error(d.kind);
+      expect('age' in d.stored.headers || 'date' in d.stored.headers).to.equal(false);
+      expect(look(d.stored, 110).kind).to.equal('fresh');
+      const withBoth = afterResponse(anAnswer(304, { etag: '"v1"', age: '5', date: new Date(T0 + 100e3).toUTCString() }, { stored: old, requestTime: T0 + 100e3, responseTime: T0 + 100e3 }));
+      if (withBoth.kind !== 'freshen') throw new Error(withBoth.kind);
+      expect([withBoth.stored.headers['age'], withBoth.stored.headers['date']]).to.deep.equal(['5', new Date(T0 + 100e3).toUTCString()]);
+    });
     it('compares ETags weakly to select the stored response (RFC 9110 §8.8.3.2)', () => {
       expect(weakEtagMatch('W/"a"', '"a"')).to.equal(true);
       expect(weakEtagMatch('"a"', '"b"')).to.equal(false);
