@@ -95,7 +95,8 @@ class CacheLayer {
         const origin: Origin = { entry: entry!, add: decision.headers, via: decision.via, staleIfError: decision.staleIfError };
         if (!decision.background) return this.#coalesced(req, ctx, store, key, identity, trace, origin);
         // RFC 5861 §3: answer now, revalidate behind the answer; failures only cost freshness.
-        this.#coalesced(req, ctx, store, key, identity, new Trace(ctx), origin).catch(() => undefined);
+        const behind = backgroundContext(ctx);
+        this.#coalesced(req, behind.ctx, store, key, identity, new Trace(ctx), origin).catch(() => undefined).finally(behind.dispose);
         return fromEntry(entry!, req.method);
       }
       default:
@@ -112,8 +113,10 @@ class CacheLayer {
     if (flight) {
       trace.note('coalesced: joined an identical request in flight');
       try {
-        return copy(await flight.done);
+        return copy(await untilAborted(flight.done, ctx.signal));
       } catch (error) {
+        // Our own deadline or abort ends our wait, whatever the leader is still waiting for.
+        if (ctx.signal?.aborted) throw ctx.signal.reason;
         // The leader's own deadline or abort is not ours: ask on our own account.
         if (!flight.ctx.signal?.aborted) throw error;
         return this.#origin(req, ctx, store, key, identity, trace, origin);
@@ -212,6 +215,37 @@ function identityOf(req: HopRequest, ctx: RequestContext): string | null {
 export function storeKey(url: URL, identity: string | null): string {
   const base = cacheKey(url);
   return identity === null ? base : `${base} ${identity}`;
+}
+
+// The caller's deadline ends when its request() returns, so a revalidation left running behind a
+// stale answer gets one of its own (the Http's timeout): a stalled origin must not hold the flight,
+// and with it every later request for the key, forever.
+function backgroundContext(ctx: RequestContext): { ctx: RequestContext; dispose: () => void } {
+  const timeout = ctx.settings.timeout;
+  if (timeout === undefined) return { ctx: Object.freeze({ ...ctx, signal: null }), dispose: () => undefined };
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new RequestTimeout(`Background revalidation timed out after ${timeout} ms`)), timeout);
+  return { ctx: Object.freeze({ ...ctx, signal: controller.signal }), dispose: () => clearTimeout(timer) };
+}
+
+// Settles with `pending`, or rejects as soon as `signal` aborts (a coalesced waiter's own deadline).
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | null): Promise<T> {
+  if (signal === null) return pending;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
 }
 
 function fingerprint(headers: Readonly<HeaderRecord>): string {
