@@ -66,6 +66,9 @@ function directoryOf(url: URL): string {
 export class CredentialStore {
   #items: readonly Credential[] = [];
   #spaces: Space[] = [];
+  // What each session was advanced to (Digest: the next nonce count). A request answered after a
+  // faster concurrent one remembers the newest successor of what it sent, never what it sent.
+  readonly #successors = new WeakMap<AuthSession, AuthSession>();
 
   add(name: string, password: string, domain = ''): void {
     for (const [what, v] of [['name', name], ['password', password], ['domain', domain]] as const) {
@@ -123,6 +126,7 @@ export class CredentialStore {
   /** Records `session` for the space of `url` (the directory of its path), replacing an earlier one. */
   remember(url: URL, session: AuthSession): void {
     if (!this.#items.includes(session.credential)) return; // cleared meanwhile
+    session = this.#latest(session);
     const origin = originOf(url);
     const path = directoryOf(url);
     const existing = this.#spaces.find((s) => s.origin === origin && s.path === path);
@@ -138,7 +142,17 @@ export class CredentialStore {
    * same session never rewinds a newer one.
    */
   advance(previous: AuthSession, next: AuthSession): void {
+    if (next !== previous) this.#successors.set(previous, next);
     for (const s of this.#spaces) if (s.session === previous) s.session = next;
+  }
+
+  // The newest session `session` was advanced to (RFC 7616 §3.4: a nonce count is never sent twice).
+  #latest(session: AuthSession): AuthSession {
+    let current = session;
+    for (let next = this.#successors.get(current); next !== undefined && next !== session; next = this.#successors.get(current)) {
+      current = next;
+    }
+    return current;
   }
 
   /** Forgets every space using `session` (its credentials were refused). */
