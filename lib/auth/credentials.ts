@@ -107,17 +107,20 @@ export class CredentialStore {
   }
 
   /**
-   * The session to send pre-emptively to `url`: the deepest protection space containing it whose
-   * credential is still registered and still applies here.
+   * The session to send pre-emptively to `url`: the deepest protection space containing it opened
+   * with the credential that would answer a challenge here now ({@link match}). The cache keys the
+   * answer by that credential (DESIGN.md, Identity), so an answer sent as anyone else (an earlier
+   * credential a more specific one has since overridden) would be stored under the wrong user.
    */
   sessionFor(url: URL, requestedOrigins: ReadonlySet<string>): AuthSession | null {
+    const credential = this.match(url, requestedOrigins);
+    if (credential === null) return null;
     const origin = originOf(url);
     const path = url.pathname || '/';
     let best: Space | null = null;
     for (const s of this.#spaces) {
       if (s.origin !== origin || !path.startsWith(s.path)) continue;
-      if (!this.#items.includes(s.session.credential)) continue;
-      if (!credentialApplies(s.session.credential, url, requestedOrigins)) continue;
+      if (s.session.credential !== credential) continue;
       if (!best || s.path.length > best.path.length) best = s;
     }
     return best ? best.session : null;
