@@ -101,7 +101,7 @@ export class Transport {
       // The deadline is ours (one total timeout); undici's per-phase timers stay as a backstop.
     });
     const pending = route.forward ? route.forward.forward(options, req) : route.dispatcher.request(options);
-    const data = await (route.proxied && ctx.signal ? untilAborted(pending, ctx.signal) : pending);
+    const data = await (ctx.signal ? untilAborted(pending, ctx.signal) : pending);
     const response = new Response({
       status: data.statusCode,
       reason: data.statusText,
@@ -268,9 +268,10 @@ function proxyFailure(error: unknown, proxy: ProxyInfo): ProxyError | null {
 }
 
 /**
- * undici acts on an abort only once the request is on a connection, so a tunnel still being opened
- * through a stalled proxy would hold the request past its deadline: for proxied routes the signal is
- * raced here (undici drops the request itself when the connection comes, or fails).
+ * undici acts on an abort only once the request is on a connection, so a TLS handshake that never
+ * completes, or a tunnel still being opened through a stalled proxy, would hold the request until
+ * undici's connect timeout: the signal is raced here (undici drops the request itself when the
+ * connection comes, or fails).
  */
 function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {
@@ -303,7 +304,9 @@ function pairs(raw: readonly (string | Buffer)[]): Array<[string, string]> {
 function readBody(body: Dispatcher.ResponseData['body'], limit: number, response: Response, req: HopRequest): Promise<Buffer> {
   const declared = Number(response.get('content-length'));
   if (Number.isFinite(declared) && declared > limit && !response.has('content-encoding')) {
-    body.destroy();
+    // undici reports a destroyed body with an 'error' event (on a later turn when the body has
+    // already arrived whole): with no listener it would be an uncaught exception.
+    body.on('error', () => undefined).destroy();
     return Promise.reject(tooLarge(limit, req, response));
   }
   return new Promise<Buffer>((resolve, reject) => {

@@ -1,0 +1,80 @@
+import { expect } from 'chai';
+import type * as net from 'node:net';
+import { AbortError, Http, HttpLib2Error, RequestTimeout } from '../../lib/index.js';
+import { startRawServer, startServer } from '../helpers/server.js';
+import { rejection } from '../helpers/rejection.js';
+
+/** Collects the process-level failures (uncaught errors, unhandled rejections) raised while `body` runs. */
+async function processFailures(body: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const record = (e: unknown) => seen.push(e);
+  process.prependListener('uncaughtException', record);
+  process.prependListener('unhandledRejection', record);
+  try {
+    await body();
+    // Stream errors are emitted on a later turn (setImmediate, then nextTick): let them surface.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.removeListener('uncaughtException', record);
+    process.removeListener('unhandledRejection', record);
+  }
+  return seen;
+}
+
+describe('client review: failures stay inside the request', () => {
+  it('refuses a body over maxBodySize that arrived whole without an uncaught error, and the next request works', async () => {
+    const server = await startServer((req, res) => {
+      const body = Buffer.alloc(req.url === '/big' ? 2000 : 10, 'x');
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.end(body);
+    });
+    const client = new Http(null, { maxBodySize: 1000 });
+    try {
+      const failures = await processFailures(async () => {
+        const e = await rejection<HttpLib2Error>(client.request(server.url('/big')));
+        expect(e.code).to.equal('ERR_BODY_TOO_LARGE');
+        const [response, content] = await client.request(server.url('/small'));
+        expect(response.status).to.equal(200);
+        expect(content.length).to.equal(10);
+      });
+      expect(failures.map(String)).to.deep.equal([]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  describe('a server that accepts the connection and never completes the TLS handshake', () => {
+    const stalled: net.Socket[] = [];
+    const stalledServer = () => startRawServer((s) => void stalled.push(s));
+    afterEach(() => {
+      for (const s of stalled.splice(0)) s.destroy();
+    });
+
+    it('fails at the timeout, not at the connect backstop', async () => {
+      const server = await stalledServer();
+      const client = new Http(null, { timeout: 300 });
+      try {
+        const started = performance.now();
+        const e = await rejection(client.request(`https://127.0.0.1:${server.port}/`));
+        expect(e).to.be.instanceOf(RequestTimeout);
+        expect(performance.now() - started).to.be.within(250, 1500);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('fails when the caller aborts, not at the connect backstop', async () => {
+      const server = await stalledServer();
+      const client = new Http();
+      try {
+        const started = performance.now();
+        const e = await rejection(client.request(`https://127.0.0.1:${server.port}/`, { signal: AbortSignal.timeout(300) }));
+        expect(e).to.be.instanceOf(AbortError);
+        expect(performance.now() - started).to.be.within(250, 1500);
+      } finally {
+        await client.close();
+      }
+    });
+  });
+});
