@@ -84,7 +84,16 @@ export class ProxyHop {
   connector(endpoint: buildConnector.connector): buildConnector.connector {
     return (opts, callback) => {
       this.#tunnel(opts).then(
-        (socket) => endpoint({ ...opts, httpSocket: socket }, callback),
+        (socket) => {
+          // TLS setup can throw at once (a client key that does not load): inside this callback
+          // that would be an unhandled rejection and a request waiting forever for its connection.
+          try {
+            endpoint({ ...opts, httpSocket: socket }, callback);
+          } catch (error) {
+            socket.destroy();
+            callback(error as Error, null);
+          }
+        },
         (error: Error) => callback(error, null),
       );
     };

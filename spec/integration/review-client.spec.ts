@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type * as net from 'node:net';
-import { AbortError, Http, HttpLib2Error, RequestTimeout } from '../../lib/index.js';
+import { AbortError, Http, HttpLib2Error, ProxyInfo, RequestTimeout } from '../../lib/index.js';
+import { testCertificates } from '../helpers/certs.js';
+import { startProxy } from '../helpers/proxy-server.js';
 import { startRawServer, startServer } from '../helpers/server.js';
 import { rejection } from '../helpers/rejection.js';
 
@@ -76,5 +78,24 @@ describe('client review: failures stay inside the request', () => {
         await client.close();
       }
     });
+  });
+
+  it('through a proxy, a client certificate TLS cannot load is a TlsError, not an unhandled rejection and a hang', async () => {
+    const certs = await testCertificates();
+    const origin = await startServer((_req, res) => res.end('ok'), { key: certs.server.key, cert: certs.server.cert });
+    const proxy = await startProxy();
+    const client = new Http(null, { ca: certs.ca.cert, proxyInfo: new ProxyInfo({ host: proxy.host, port: proxy.port }) });
+    client.addCertificate('not a PEM key', certs.client.cert, '127.0.0.1');
+    try {
+      const failures = await processFailures(async () => {
+        const e = await rejection<HttpLib2Error>(client.request(origin.url('/')));
+        expect(e).to.be.instanceOf(HttpLib2Error);
+        expect(e.code).to.equal('ERR_TLS');
+      });
+      expect(failures.map(String)).to.deep.equal([]);
+      expect(origin.count()).to.equal(0);
+    } finally {
+      await client.close();
+    }
   });
 });
