@@ -11,6 +11,7 @@ import {
 import { withHeaders, type HeaderRecord } from '../headers.js';
 import { Response } from '../response.js';
 import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
+import type { Credential } from '../auth/credentials.js';
 import { cacheKey } from '../uri.js';
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
 import { afterResponse, isErrorStatus, lookup, preconditionFor, type AfterDecision } from './policy.js';
@@ -208,7 +209,23 @@ function identityOf(req: HopRequest, ctx: RequestContext): string | null {
   }
   if (ctx.credentials.size === 0) return null;
   const credential = ctx.credentials.match(req.url, ctx.requestedOrigins);
-  return credential ? `user:${encodeURIComponent(credential.name)}` : null;
+  return credential ? credentialIdentity(credential) : null;
+}
+
+// Computed once per registered credential, so a hit stays cheap.
+const CREDENTIAL_IDENTITIES = new WeakMap<Credential, string>();
+
+// The user name alone would let a wrong password be served what the right one obtained (and keep
+// serving a 401 cached under that name after the password is corrected): the password is part of
+// the identity, hashed with the name as a caller's Authorization header is, never stored in clear.
+function credentialIdentity(credential: Credential): string {
+  let identity = CREDENTIAL_IDENTITIES.get(credential);
+  if (identity === undefined) {
+    const digest = createHash('sha256').update(JSON.stringify([credential.name, credential.password])).digest('hex').slice(0, 32);
+    identity = `user:${encodeURIComponent(credential.name)}:${digest}`;
+    CREDENTIAL_IDENTITIES.set(credential, identity);
+  }
+  return identity;
 }
 
 /** The store key of a URI for an identity: the normalised URI, then the identity if any. */

@@ -27,6 +27,12 @@ describe('cache identity', () => {
       if (!user) return reply(res, clock, 401, { 'www-authenticate': 'Basic realm="private"' }, 'who are you?');
       return reply(res, clock, 200, { 'cache-control': 'max-age=60' }, `secret of ${user}`);
     });
+    // A refusal the server lets caches keep for an hour (RFC 9111 allows storing a 401 with max-age).
+    server.route('/private-401', (req, res) => {
+      const user = USERS[req.headers.authorization ?? ''];
+      if (!user) return reply(res, clock, 401, { 'www-authenticate': 'Basic realm="private"', 'cache-control': 'max-age=3600' }, 'who are you?');
+      return reply(res, clock, 200, { 'cache-control': 'max-age=60' }, `secret of ${user}`);
+    });
     server.route('/bearer', (req, res) => reply(res, clock, 200, { 'cache-control': 'max-age=60' }, `for ${req.headers.authorization ?? 'anyone'}`));
   });
   beforeEach(() => {
@@ -76,6 +82,26 @@ describe('cache identity', () => {
     const [a2, c2] = await alice2.request(url);
     expect([a2.status, a2.fromcache, c2.toString()]).to.deep.equal([200, true, 'secret of alice']);
     expect(server.hits('/private').length).to.equal(hits);
+  });
+
+  it('the same user name with another password is another identity: it misses, and a corrected password is not served the old 401', async () => {
+    const url = server.url('/private');
+    const alice = anHttp();
+    alice.addCredentials('alice', 'pw-a');
+    expect((await alice.request(url))[1].toString()).to.equal('secret of alice');
+    const guesser = anHttp();
+    guesser.addCredentials('alice', 'not-her-password');
+    const [guessed, guessedBody] = await guesser.request(url);
+    expect([guessed.status, guessed.fromcache, guessedBody.toString()]).to.deep.equal([401, false, 'who are you?']);
+
+    const refusedUrl = server.url('/private-401');
+    const typo = anHttp();
+    typo.addCredentials('alice', 'pw-typo');
+    expect((await typo.request(refusedUrl))[0].status).to.equal(401);
+    typo.clearCredentials();
+    typo.addCredentials('alice', 'pw-a');
+    const [fixed, fixedBody] = await typo.request(refusedUrl);
+    expect([fixed.status, fixed.fromcache, fixedBody.toString()]).to.deep.equal([200, false, 'secret of alice']);
   });
 
   it('clearCredentials() on the same Http stops serving the identified entry', async () => {
