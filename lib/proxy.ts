@@ -121,7 +121,7 @@ function parseOrError(value: string | undefined): ProxyInfo | HttpLib2Error | nu
   try {
     return parseProxyUrl(value);
   } catch (error) {
-    return error as HttpLib2Error;
+    return error instanceof HttpLib2Error ? error : new HttpLib2Error(`Invalid proxy URL in the environment: ${String(error)}`, { code: 'ERR_PROXY', cause: error });
   }
 }
 
@@ -212,9 +212,22 @@ export function parseProxyUrl(value: string): ProxyInfo {
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port,
     protocol,
-    ...(u.username ? { user: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.username ? { user: decodeUserinfo(u.username) } : {}),
+    ...(u.password ? { password: decodeUserinfo(u.password) } : {}),
   });
+}
+
+/**
+ * Percent-decodes a user name or password from a proxy URL. A `%` that starts no escape is a literal
+ * (`50%off`), as curl reads it: people paste passwords into HTTP_PROXY unencoded, and a throwing
+ * decode here would surface as an unrelated failure of every request.
+ */
+function decodeUserinfo(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/%(?![0-9A-Fa-f]{2})/g, '%25'));
+  } catch {
+    return text; // escapes that are not UTF-8 (`%FF`): kept as written
+  }
 }
 
 /** The proxy the environment asks for `url`, or null. `env` is passed in (usually process.env). */

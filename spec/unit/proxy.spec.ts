@@ -48,6 +48,13 @@ describe('proxy settings from the environment', () => {
     expect(p.basicToken()).to.equal(`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
   });
 
+  it('keeps a % that starts no escape in a proxy password as it is, as curl does', () => {
+    const p = proxyFromEnvironment({ HTTP_PROXY: 'http://user:50%off%21@proxy:3128' }, u('http://a/'))!;
+    expect(p.password).to.equal('50%off!');
+    expect(p.url()).to.equal('http://proxy:3128');
+    expect(proxyFromEnvironment({ HTTP_PROXY: 'http://us%ZZer:pw@proxy:3128' }, u('http://a/'))!.user).to.equal('us%ZZer');
+  });
+
   it('accepts a bare host:port and fills in default ports', () => {
     expect(parseProxyUrl('proxy:8080').url()).to.equal('http://proxy:8080');
     expect(parseProxyUrl('http://proxy').port).to.equal(80);
