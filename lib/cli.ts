@@ -21,6 +21,7 @@ import {
 } from './index.js';
 import { cacheNotice, chainOf, requestHead, responseHead } from './cli/format.js';
 import { ProgressBar } from './cli/progress.js';
+import { MAX_TIMER_MS } from './options.js';
 
 const NAME = 'httplib2-ts';
 const EXIT_OK = 0;
@@ -195,7 +196,9 @@ function parseUser(text: string): { name: string; password: string } {
 
 function parseTimeout(text: string): number {
   const ms = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || !(ms > 0)) throw new UsageError(`--timeout expects a positive number of milliseconds, got ${JSON.stringify(text)}`);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(ms > 0) || ms > MAX_TIMER_MS) {
+    throw new UsageError(`--timeout expects a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${JSON.stringify(text)}`);
+  }
   return ms;
 }
 

@@ -18,7 +18,7 @@ import {
   mapError,
 } from './errors.js';
 import { assertBodyFraming, assertValidMethod, normaliseHeaders, type HeaderRecord } from './headers.js';
-import { DEFAULT_MAX_BODY_SIZE, validateOptions, validateRetries, type HttpOptions, type ResolvedSettings } from './options.js';
+import { DEFAULT_MAX_BODY_SIZE, validateOptions, validateRedirections, validateRetries, type HttpOptions, type ResolvedSettings } from './options.js';
 import { nextHop } from './redirect.js';
 import { Response } from './response.js';
 import { Transport } from './transport.js';
@@ -152,8 +152,9 @@ export class Http {
     try {
       deadline = this.#deadline(o.signal);
       const req = buildRequest(uri, o);
+      const redirections = validateRedirections(o.redirections ?? 5);
       ctx = this.#context(req.url, deadline.signal, o.onProgress);
-      const { response, content } = await this.#follow(req, ctx, o.redirections ?? 5);
+      const { response, content } = await this.#follow(req, ctx, redirections);
       if (this.#debug) this.#debug(summaryLine(req.method, uri, { response }, ctx));
       return [response, content];
     } catch (error) {

@@ -59,6 +59,9 @@ export interface ResolvedSettings {
 
 export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024 * 1024;
 
+/** The longest delay a Node timer honours (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function bad(option: string, value: unknown, want: string): HttpLib2Error {
   return new HttpLib2Error(`Invalid option ${option}: expected ${want}, received ${String(value)}`, {
     code: 'ERR_INVALID_REQUEST',
@@ -68,8 +71,9 @@ function bad(option: string, value: unknown, want: string): HttpLib2Error {
 /** Validates the constructor options, naming the first bad one. */
 export function validateOptions(options: HttpOptions): void {
   const { timeout, maxBodySize } = options;
-  if (timeout !== undefined && !(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
-    throw bad('timeout', timeout, 'a positive number of milliseconds');
+  // Node runs a timer longer than 2^31 - 1 ms after 1 ms instead: every request would time out at once.
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMER_MS)) {
+    throw bad('timeout', timeout, `a positive number of milliseconds up to ${MAX_TIMER_MS}`);
   }
   if (maxBodySize !== undefined && !(Number.isSafeInteger(maxBodySize) && maxBodySize >= 0)) {
     throw bad('maxBodySize', maxBodySize, 'a non-negative integer number of bytes');
@@ -82,6 +86,14 @@ export function validateOptions(options: HttpOptions): void {
   if (proxyInfo !== undefined && proxyInfo !== null && typeof proxyInfo !== 'function' && typeof proxyInfo !== 'object') {
     throw bad('proxyInfo', proxyInfo, 'a ProxyInfo, a function or null');
   }
+}
+
+/** Validates the `redirections` argument of a request: a count that can reach zero. */
+export function validateRedirections(redirections: unknown): number {
+  if (!(Number.isSafeInteger(redirections) && (redirections as number) >= 0)) {
+    throw bad('redirections', redirections, 'a non-negative integer');
+  }
+  return redirections as number;
 }
 
 /** Validates the retries attribute at request time (it is settable after construction). */

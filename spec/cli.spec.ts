@@ -286,6 +286,7 @@ describe('httplib2-ts CLI', () => {
       ['a missing -d @file', ['-d', '@/nonexistent/file', 'http://127.0.0.1/'], /cannot read -d @\/nonexistent\/file/],
       ['-u without a password', ['-u', 'ann', 'http://127.0.0.1/'], /USER:PASSWORD/],
       ['a timeout that is not a number', ['--timeout', 'soon', 'http://127.0.0.1/'], /--timeout/],
+      ['a timeout longer than a timer can wait', ['--timeout', '3000000000', 'http://127.0.0.1/'], /--timeout/],
       ['an option missing its value', ['http://127.0.0.1/', '-X'], /-X/],
       ['a scheme other than http(s)', ['ftp://127.0.0.1/file'], /ftp|absolute|scheme/i],
     ];

@@ -98,4 +98,33 @@ describe('client review: failures stay inside the request', () => {
       await client.close();
     }
   });
+
+  it('refuses a timeout longer than a timer can wait, naming it, instead of timing out at once', () => {
+    // Node runs a longer setTimeout after 1 ms: every request would fail with RequestTimeout.
+    expect(() => new Http(null, { timeout: 2 ** 31 })).to.throw(HttpLib2Error, /Invalid option timeout/);
+    expect(() => new Http(null, { timeout: 2 ** 31 - 1 })).to.not.throw();
+  });
+
+  it('refuses a redirections count that is not a non-negative integer before sending anything', async () => {
+    // NaN never reaches zero: a server redirecting to ever new URLs would be followed forever.
+    const server = await startServer((req, res) => {
+      res.writeHead(302, { location: `${req.url}x` });
+      res.end();
+    });
+    const client = new Http();
+    try {
+      for (const redirections of [NaN, Infinity, 1.5, -1]) {
+        const e = await rejection<HttpLib2Error>(client.request(server.url('/'), { redirections }));
+        expect(e.code, String(redirections)).to.equal('ERR_INVALID_REQUEST');
+        expect(e.message).to.contain('redirections');
+        const positional = await rejection<HttpLib2Error>(client.request(server.url('/'), 'GET', null, {}, redirections));
+        expect(positional.code, String(redirections)).to.equal('ERR_INVALID_REQUEST');
+      }
+      expect(server.count()).to.equal(0);
+      const limited = await rejection<HttpLib2Error>(client.request(server.url('/'), { redirections: 0 }));
+      expect(limited.code).to.equal('ERR_REDIRECT_LIMIT');
+    } finally {
+      await client.close();
+    }
+  });
 });
