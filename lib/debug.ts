@@ -162,7 +162,7 @@ function shownUrl(uri: string | URL): string {
   try {
     url = new URL(uri);
   } catch {
-    return String(uri);
+    return redactUserinfo(String(uri));
   }
   if (!url.password) return url.href;
   url.password = 'redacted';
@@ -170,7 +170,12 @@ function shownUrl(uri: string | URL): string {
 }
 
 function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
+  if (!(error instanceof Error)) return redactUserinfo(String(error));
   const code = (error as { code?: unknown }).code;
-  return `${typeof code === 'string' ? `${code} ` : ''}${error.message}`;
+  return `${typeof code === 'string' ? `${code} ` : ''}${redactUserinfo(error.message)}`;
+}
+
+// A URI the URL parser refused (and the error message quoting it) may still carry `user:password@`.
+function redactUserinfo(text: string): string {
+  return text.replace(/(\/\/[^/?#@:\s]*:)[^/?#]*@/g, '$1redacted@');
 }

@@ -137,6 +137,14 @@ describe('debug output', () => {
     expect(summaries()[0]).to.match(/→ failed: ERR_CONNECTION .*; cache: miss: nothing stored$/);
   });
 
+  it('redacts the password of a URI that cannot be parsed, in the URI and in the error text', async () => {
+    const e = await http.request('http://ann:s3cret@exa mple/').catch((error: unknown) => error);
+    expect((e as HttpLib2Error).code).to.equal('ERR_INVALID_REQUEST');
+    expect(summaries()).to.have.length(1);
+    expect(summaries()[0]).to.contain('http://ann:redacted@exa mple/');
+    expect(lines.join('\n')).to.not.contain('s3cret');
+  });
+
   it('says "no cache" for an Http without one, and a throwing sink never fails the request', async () => {
     const url = server.route(path('plain'), (_req, res) => reply(res, clock, 200, {}, 'ok'));
     const seen: string[] = [];
