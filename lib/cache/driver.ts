@@ -37,6 +37,8 @@ interface Origin {
   readonly add: HeaderRecord;
   readonly via: string;
   readonly staleIfError: boolean;
+  /** A reload passed over the stored entry (the policy's `reload` miss). */
+  readonly replaces?: boolean;
 }
 
 interface Flight {
@@ -91,7 +93,7 @@ class CacheLayer {
       case 'unsatisfiable':
         return gatewayTimeout();
       case 'miss':
-        return this.#coalesced(req, ctx, store, key, identity, trace, { entry: null, add: NO_HEADERS, via: '', staleIfError: false });
+        return this.#coalesced(req, ctx, store, key, identity, trace, { entry: null, add: NO_HEADERS, via: '', staleIfError: false, replaces: decision.reload === true });
       case 'revalidate': {
         const origin: Origin = { entry: entry!, add: decision.headers, via: decision.via, staleIfError: decision.staleIfError };
         if (!decision.background) return this.#coalesced(req, ctx, store, key, identity, trace, origin);
@@ -155,7 +157,7 @@ class CacheLayer {
     }
     const after = afterResponse({
       req, key, identity, status: response.status, reasonPhrase: response.reason, version: response.version,
-      headers: response.toHeaders(), bodyLength: content.length, stored: entry, via: origin.via,
+      headers: response.toHeaders(), bodyLength: content.length, stored: entry, replaces: origin.replaces === true, via: origin.via,
       requestTime, responseTime: ctx.clock.now(),
     });
     trace.note(after.reason);

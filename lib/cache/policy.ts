@@ -182,8 +182,11 @@ export function validatorsFor(stored: StoredResponse, req: HopRequest, settings:
 export type LookupDecision =
   /** Leave the cache out of it on the way in (unsafe methods, Range). */
   | { readonly kind: 'bypass'; readonly reason: string }
-  /** Nothing usable: ask the origin without validators. */
-  | { readonly kind: 'miss'; readonly reason: string }
+  /**
+   * Nothing usable: ask the origin without validators. `reload`: a stored response exists and the
+   * request's no-cache passed it over, so the answer replaces it even when it may not be stored.
+   */
+  | { readonly kind: 'miss'; readonly reason: string; readonly reload?: boolean }
   /** Serve the stored response without contacting the origin. */
   | { readonly kind: 'fresh'; readonly reason: string; readonly stored: StoredResponse }
   /**
@@ -234,7 +237,7 @@ export function lookup(input: LookupInput): LookupDecision {
   const immutableFresh = resCc.immutable && fresh && !resCc.noCache;
   const refusal = immutableFresh ? null : requestRefusal(reqCc, lifetime.seconds, age);
   if (refusal === 'reload') {
-    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' } : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)' };
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' } : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', reload: true };
   }
   if (fresh && !resCc.noCache && refusal === null) {
     return { kind: 'fresh', reason: `fresh: ${lifetime.source}, ${ageText}${resCc.immutable ? ', immutable' : ''}`, stored };
@@ -317,6 +320,8 @@ export interface AfterInput {
   readonly bodyLength: number;
   /** The stored response that was revalidated, if any. */
   readonly stored: StoredResponse | null;
+  /** A reload passed over a stored response (lookup's `reload`): the answer replaces it. */
+  readonly replaces?: boolean;
   /** The validators sent, for the trace (`If-None-Match`...). */
   readonly via: string;
   readonly requestTime: number;
@@ -331,8 +336,9 @@ export function afterResponse(input: AfterInput): AfterDecision {
   if (status === 304) return afterNotModified(input);
   const refusal = storageRefusal(input);
   if (refusal !== null) {
-    // httplib2 drops a stored entry whose new answer may not be stored (no-store, Vary: *...).
-    if (input.stored !== null) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, urls: [req.url] };
+    // httplib2 drops a stored entry whose new answer may not be stored (no-store, Vary: *...); after
+    // a reload too, or the older answer would be served again once the newer one was seen.
+    if (input.stored !== null || input.replaces === true) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, urls: [req.url] };
     return { kind: 'pass', reason: `not stored: ${refusal}` };
   }
   const stored = storedFrom(input, input.headers);

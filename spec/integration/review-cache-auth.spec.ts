@@ -74,6 +74,22 @@ describe('cache and auth review', () => {
     });
   });
 
+  it('a reload (request no-cache) answered with no-store drops the older entry instead of serving it again', async () => {
+    const http = anHttp();
+    const p = path('reload');
+    let version = 0;
+    const url = server.route(p, (_req, res) => {
+      version++;
+      const cc = version === 1 ? 'max-age=600' : 'no-store';
+      reply(res, clock, 200, { 'cache-control': cc }, `v${version}`);
+    });
+    expect((await http.request(url))[1].toString()).to.equal('v1');
+    const [reloaded, reloadedBody] = await http.request(url, 'GET', null, { 'cache-control': 'no-cache' });
+    expect([reloaded.fromcache, reloadedBody.toString()]).to.deep.equal([false, 'v2']);
+    const [after, afterBody] = await http.request(url);
+    expect([after.fromcache, afterBody.toString()]).to.deep.equal([false, 'v3']);
+  });
+
   describe('coalescing and deadlines', () => {
     it("a coalesced waiter honours its own AbortSignal while the leader's request is still stalled", async () => {
       const http = anHttp();

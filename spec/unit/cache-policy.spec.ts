@@ -183,7 +183,7 @@ describe('cache policy', () => {
     const fresh = aStored({ 'cache-control': 'max-age=60', etag: '"v"' });
     const stale = aStored({ 'cache-control': 'max-age=60', etag: '"v"' });
     it('no-cache reloads end to end, as httplib2 does (§5.2.1.4)', () => {
-      expect(look(fresh, 1, { 'cache-control': 'no-cache' })).to.deep.equal({ kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)' });
+      expect(look(fresh, 1, { 'cache-control': 'no-cache' })).to.deep.equal({ kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', reload: true });
       expect(look(fresh, 1, { pragma: 'no-cache' }).kind).to.equal('miss');
     });
     it('max-age refuses an older entry (§5.2.1.1); max-age=0 always revalidates', () => {
