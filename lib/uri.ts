@@ -12,6 +12,13 @@ const HAS_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 /** Parses a caller's URI; only absolute http(s) URIs are accepted. Spaces are percent-encoded. */
 export function parseRequestUri(uri: string | URL): URL {
+  // Callers from plain JavaScript: a missing URI must read as bad input, not as a failed connection.
+  // (Any object with a string href passes, so a URL from another realm or library still works.)
+  if (typeof uri !== 'string' && typeof (uri as { href?: unknown } | null)?.href !== 'string') {
+    throw new HttpLib2Error(`Invalid URI: expected a string or a URL, received ${uri === null ? 'null' : typeof uri}`, {
+      code: 'ERR_INVALID_REQUEST',
+    });
+  }
   const text = typeof uri === 'string' ? uri : uri.href;
   if (CONTROL.test(text)) {
     throw new HttpLib2Error(`Invalid URI ${JSON.stringify(text)}: control characters are refused`, {

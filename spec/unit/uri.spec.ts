@@ -45,6 +45,15 @@ describe('URIs (RFC 3986, WHATWG URL)', () => {
       expect(requestTarget(url)).to.equal('/a%20b?c%20d');
     });
 
+    for (const uri of [undefined, null, 42, {}]) {
+      it(`refuses ${String(uri)} (neither a string nor a URL) as invalid input`, () => {
+        const e = thrown(() => parseRequestUri(uri as never)) as HttpLib2Error;
+        expect(e).to.be.instanceOf(HttpLib2Error);
+        expect(e.code).to.equal('ERR_INVALID_REQUEST');
+        expect(e.message).to.match(/string or a URL/);
+      });
+    }
+
     it('refuses a space in the host as a malformed URI, not a relative one', () => {
       const e = thrown(() => parseRequestUri('http://a .test/')) as HttpLib2Error;
       expect(e).to.not.be.instanceOf(RelativeURIError);
