@@ -4,7 +4,7 @@
  * in-flight GETs. It never decides HTTP semantics itself, and a store that throws, rejects or returns
  * garbage never fails a request: it degrades to the network answer. Without a store it adds no work.
  */
-import { createHash } from 'node:crypto';
+import { scrypt } from 'node:crypto';
 import {
   ConnectionError, HttpLib2Error, ProxyError, RequestTimeout, ServerNotFoundError, TlsError,
 } from '../errors.js';
@@ -71,7 +71,7 @@ class CacheLayer {
 
   async send(req: HopRequest, ctx: RequestContext, store: CacheStore): Promise<Exchange> {
     const trace = new Trace(ctx);
-    const identity = identityOf(req, ctx);
+    const identity = await identityOf(req, ctx);
     const key = storeKey(req.url, identity);
     const exchange = req.method === 'GET' || req.method === 'HEAD'
       ? await this.#safe(req, ctx, store, key, identity, trace)
@@ -204,30 +204,49 @@ class CacheLayer {
 
 // DESIGN.md, Identity: a caller's Authorization is hashed (never stored in clear); registered
 // credentials are named by user, as if the response carried Vary: Authorization.
-function identityOf(req: HopRequest, ctx: RequestContext): string | null {
+async function identityOf(req: HopRequest, ctx: RequestContext): Promise<string | null> {
   const authorization = req.headers['authorization'];
-  if (authorization !== undefined) {
-    return `authorization:${createHash('sha256').update(authorization).digest('hex').slice(0, 32)}`;
-  }
+  if (authorization !== undefined) return `authorization:${await secretDigest(authorization)}`;
   if (ctx.credentials.size === 0) return null;
   const credential = ctx.credentials.match(req.url, ctx.requestedOrigins);
   return credential ? credentialIdentity(credential) : null;
 }
 
 // Computed once per registered credential, so a hit stays cheap.
-const CREDENTIAL_IDENTITIES = new WeakMap<Credential, string>();
+const CREDENTIAL_IDENTITIES = new WeakMap<Credential, Promise<string>>();
 
 // The user name alone would let a wrong password be served what the right one obtained (and keep
 // serving a 401 cached under that name after the password is corrected): the password is part of
-// the identity, hashed with the name as a caller's Authorization header is, never stored in clear.
-function credentialIdentity(credential: Credential): string {
+// the identity, never stored in clear.
+function credentialIdentity(credential: Credential): Promise<string> {
   let identity = CREDENTIAL_IDENTITIES.get(credential);
   if (identity === undefined) {
-    const digest = createHash('sha256').update(JSON.stringify([credential.name, credential.password])).digest('hex').slice(0, 32);
-    identity = `user:${encodeURIComponent(credential.name)}:${digest}`;
+    identity = secretDigest(JSON.stringify([credential.name, credential.password]))
+      .then((digest) => `user:${encodeURIComponent(credential.name)}:${digest}`);
     CREDENTIAL_IDENTITIES.set(credential, identity);
   }
   return identity;
+}
+
+// Store keys (and so cache file names) are readable by whoever reads the cache: a fast hash of a
+// password there could be brute-forced offline. scrypt (RFC 7914) makes each guess cost ~40 ms and
+// 16 MiB; it runs once per secret (memoised) in the thread pool. The salt is fixed so that every
+// process derives the same key for the same credentials and they share entries.
+const IDENTITY_SALT = 'httplib2-ts cache identity v1';
+const SCRYPT_OPTIONS = { N: 1 << 14, r: 8, p: 1 };
+const DIGESTS = new Map<string, Promise<string>>();
+const DIGEST_MEMO_LIMIT = 256;
+
+function secretDigest(secret: string): Promise<string> {
+  let digest = DIGESTS.get(secret);
+  if (digest === undefined) {
+    digest = new Promise<string>((resolve, reject) => {
+      scrypt(secret, IDENTITY_SALT, 16, SCRYPT_OPTIONS, (error, key) => (error ? reject(error) : resolve(key.toString('hex'))));
+    });
+    if (DIGESTS.size >= DIGEST_MEMO_LIMIT) DIGESTS.clear();
+    DIGESTS.set(secret, digest);
+  }
+  return digest;
 }
 
 /** The store key of a URI for an identity: the normalised URI, then the identity if any. */

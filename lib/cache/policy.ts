@@ -4,6 +4,7 @@
  * store, freshen or invalidate after an answer, and when to add If-Match. Each decision is a tagged
  * union with a `reason` for the trace. Never performs I/O, never reads the clock, never mutates input.
  */
+import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
 import { hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
@@ -125,12 +126,27 @@ function normaliseValue(value: string | undefined): string | null {
   return value === undefined ? null : value.trim().replace(/[ \t]*,[ \t]*/g, ', ').replace(/[ \t]+/g, ' ');
 }
 
+// Entries are written where others may read them, and credentials never go there (DESIGN.md,
+// Identity). Authorization already separates entries by identity key, so only its presence is
+// compared; other secrets are compared by digest (session cookies carry enough entropy for that).
+const IDENTITY_FIELDS = new Set(['authorization', 'proxy-authorization']);
+const SECRET_FIELDS = new Set(['cookie', 'x-wsse']);
+
+/** The form in which a Vary-selected request header is stored and compared. */
+function varyValue(name: string, value: string | undefined): string | null {
+  const v = normaliseValue(value);
+  if (v === null) return null;
+  if (IDENTITY_FIELDS.has(name)) return 'present';
+  if (SECRET_FIELDS.has(name)) return `sha256:${createHash('sha256').update(v).digest('hex')}`;
+  return v;
+}
+
 /** The request header values a response's Vary selects, to store with it; null for `Vary: *`. */
 export function selectVaryHeaders(responseHeaders: Readonly<HeaderRecord>, requestHeaders: Readonly<HeaderRecord>): Record<string, string | null> | null {
   const names = varyNames(responseHeaders['vary']);
   if (names === '*') return null;
   const out: Record<string, string | null> = Object.create(null);
-  for (const name of names) out[name] = normaliseValue(requestHeaders[name]);
+  for (const name of names) out[name] = varyValue(name, requestHeaders[name]);
   return out;
 }
 
@@ -139,7 +155,7 @@ export function varyMismatch(stored: StoredResponse, requestHeaders: Readonly<He
   const names = varyNames(stored.headers['vary']);
   if (names === '*') return '*';
   for (const name of names) {
-    if ((stored.vary[name] ?? null) !== normaliseValue(requestHeaders[name])) return name;
+    if ((stored.vary[name] ?? null) !== varyValue(name, requestHeaders[name])) return name;
   }
   return null;
 }

@@ -33,6 +33,9 @@ describe('cache identity', () => {
       if (!user) return reply(res, clock, 401, { 'www-authenticate': 'Basic realm="private"', 'cache-control': 'max-age=3600' }, 'who are you?');
       return reply(res, clock, 200, { 'cache-control': 'max-age=60' }, `secret of ${user}`);
     });
+    server.route('/varied', (req, res) => reply(res, clock, 200, { 'cache-control': 'max-age=60', vary: 'Authorization, Cookie' },
+      // The body names the caller without repeating the secrets, so a leak can only come from the cache.
+      `for ${req.headers.authorization === 'Bearer alice-token' ? 'alice' : 'someone'} in session ${req.headers.cookie === 'session=s3cr3t-a' ? 'A' : 'B'}`));
     server.route('/bearer', (req, res) => reply(res, clock, 200, { 'cache-control': 'max-age=60' }, `for ${req.headers.authorization ?? 'anyone'}`));
   });
   beforeEach(() => {
@@ -41,6 +44,35 @@ describe('cache identity', () => {
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((h) => h.close()));
+  });
+
+  it('keeps no password, nor a fast hash of one, in a store key or an entry', async () => {
+    const http = anHttp();
+    http.addCredentials('alice', 'pw-a');
+    const [res] = await http.request(server.url('/private'));
+    expect(res.status).to.equal(200);
+    const { createHash } = await import('node:crypto');
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+    const forbidden = ['pw-a', Buffer.from('alice:pw-a').toString('base64'), sha(JSON.stringify(['alice', 'pw-a'])),
+      sha(basic('alice', 'pw-a')), sha('alice:pw-a'), sha('pw-a')];
+    const stored = [...store.map.entries()].map(([k, v]) => `${k}\n${Buffer.from(v).toString('latin1')}`);
+    expect(stored.length).to.be.above(0);
+    for (const text of stored) for (const f of forbidden) expect(text).not.to.include(f);
+  });
+
+  it('stores Vary-selected Authorization and Cookie values only as presence or digest, and still tells them apart', async () => {
+    const http = anHttp();
+    const url = server.url('/varied');
+    const get = async (headers: Record<string, string>) => {
+      const [res, content] = await http.request(url, 'GET', null, headers);
+      return [res.fromcache, content.toString()];
+    };
+    const alice = { authorization: 'Bearer alice-token', cookie: 'session=s3cr3t-a' };
+    expect(await get(alice)).to.deep.equal([false, 'for alice in session A']);
+    expect(await get(alice)).to.deep.equal([true, 'for alice in session A']);
+    expect(await get({ ...alice, cookie: 'session=other' })).to.deep.equal([false, 'for alice in session B']);
+    const stored = [...store.map.values()].map((v) => Buffer.from(v).toString('latin1')).join('\n');
+    for (const secret of ['alice-token', 's3cr3t-a', 'session=other']) expect(stored).not.to.include(secret);
   });
 
   it("keys a caller's Authorization header by a hash: other tokens and anonymous requests miss", async () => {
