@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { Pool, type Dispatcher, type buildConnector } from 'undici';
+import { Client, Pool, type Dispatcher, type buildConnector } from 'undici';
 import { ProxyError, TlsError, mapError } from './errors.js';
 import type { ProxyInfo } from './proxy.js';
 import {
@@ -24,10 +24,17 @@ import { requestTarget } from './uri.js';
 
 const randomCnonce = (): string => randomBytes(16).toString('hex');
 
+// How long a proxy may take to answer CONNECT when the Http has no timeout of its own.
+const DEFAULT_TUNNEL_TIMEOUT_MS = 30_000;
+
 export class ProxyHop {
   readonly #proxy: ProxyInfo;
   readonly #credentials: ProxyCredentials | null;
   readonly #cnonce: () => string;
+  readonly #tunnelTimeout: number;
+  readonly #proxyTls: Readonly<Record<string, unknown>>;
+  // CONNECT attempts under way, destroyed with the hop.
+  readonly #connecting = new Set<Client>();
   // One pool of connections to the proxy, for forwarded requests and for CONNECTs (each CONNECT
   // takes its connection out of the pool as the tunnel).
   readonly #pool: Pool;
@@ -35,7 +42,14 @@ export class ProxyHop {
   #session: ProxySession;
 
   /** @param proxyTls the Http's CA settings, used to verify an https proxy itself (never a client certificate). */
-  constructor(proxy: ProxyInfo, proxyTls: Readonly<Record<string, unknown>>, cnonce: () => string = randomCnonce) {
+  constructor(
+    proxy: ProxyInfo,
+    proxyTls: Readonly<Record<string, unknown>>,
+    tunnelTimeout = DEFAULT_TUNNEL_TIMEOUT_MS,
+    cnonce: () => string = randomCnonce,
+  ) {
+    this.#tunnelTimeout = tunnelTimeout;
+    this.#proxyTls = proxyTls;
     this.#proxy = proxy;
     this.#credentials = proxy.user !== undefined ? { user: proxy.user, password: proxy.password ?? '' } : null;
     this.#cnonce = cnonce;
@@ -110,7 +124,7 @@ export class ProxyHop {
       if (auth.value !== null) headers['proxy-authorization'] = auth.value;
       let answer: Dispatcher.ConnectData;
       try {
-        answer = await this.#pool.connect({ path: authority, headers });
+        answer = await this.#connect(authority, headers);
       } catch (error) {
         throw this.#tlsFailure(error, authority);
       }
@@ -124,6 +138,27 @@ export class ProxyHop {
       socket.on('error', () => undefined).destroy();
       if (statusCode !== 407) throw new ProxyError(`The ${this.#where()} refused the request (${statusCode}) for ${authority}`);
       auth = this.#answer(header(answer.headers, 'proxy-authenticate'), auth, target, authority);
+    }
+  }
+
+  // One connection per CONNECT (it becomes the tunnel). The connector does not know the request's
+  // deadline, and undici's abort of a CONNECT leaves its socket open, so a proxy that never answers
+  // would hold a socket (and keep the process alive) until undici's 300 s headers timeout: the
+  // attempt gets a deadline of its own and its connection is destroyed when it passes.
+  async #connect(authority: string, headers: Record<string, string>): Promise<Dispatcher.ConnectData> {
+    const client = new Client(this.#proxy.url(), { connect: { ...this.#proxyTls } });
+    this.#connecting.add(client);
+    const timer = setTimeout(() => {
+      void client.destroy(new ProxyError(`The ${this.#where()} did not answer CONNECT ${authority} in ${this.#tunnelTimeout} ms`)).catch(() => undefined);
+    }, this.#tunnelTimeout);
+    timer.unref();
+    try {
+      return await client.connect({ path: authority, headers });
+    } finally {
+      clearTimeout(timer);
+      this.#connecting.delete(client);
+      // A successful CONNECT has handed its socket over as the tunnel; closing the client leaves it open.
+      void client.close().catch(() => undefined);
     }
   }
 
@@ -161,8 +196,10 @@ export class ProxyHop {
     return `${this.#proxy.protocol} proxy ${this.#proxy.host}:${this.#proxy.port}`;
   }
 
-  destroy(reason: Error): Promise<void> {
-    return this.#pool.destroy(reason).catch(() => undefined);
+  async destroy(reason: Error): Promise<void> {
+    const all = [this.#pool, ...this.#connecting];
+    this.#connecting.clear();
+    await Promise.all(all.map((d) => d.destroy(reason).catch(() => undefined)));
   }
 }
 

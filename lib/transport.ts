@@ -42,12 +42,14 @@ export class Transport {
   readonly #hops = new Map<string, ProxyHop>();
   #certificates: Registered[] = [];
   #closed = false;
+  readonly #timeout: number | undefined;
 
   /**
    * @param env where the proxy variables come from; read once, here, so no request consults the
    *   environment (the hot path) and a later change to it only affects Http instances built after.
    */
   constructor(options: HttpOptions, env: Readonly<Record<string, string | undefined>> = process.env) {
+    this.#timeout = options.timeout;
     // These TLS settings live only in this Transport's own agents: never in node:tls/https globals.
     this.#tls = {};
     if (options.ca !== undefined) this.#tls.ca = options.ca;
@@ -231,7 +233,7 @@ export class Transport {
     let hop = this.#hops.get(key);
     if (!hop) {
       // The proxy's own certificate is checked with this Http's CA settings, never the client certificate.
-      hop = new ProxyHop(proxy, { ...this.#tls });
+      hop = new ProxyHop(proxy, { ...this.#tls }, this.#timeout);
       this.#hops.set(key, hop);
     }
     return hop;

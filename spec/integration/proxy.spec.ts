@@ -255,7 +255,12 @@ describe('proxies', () => {
     });
 
     it('a proxy that never answers CONNECT: the request ends at its deadline and close() releases the tunnel attempt', async () => {
-      const stalled = net.createServer(() => undefined);
+      let tunnelClosed!: Promise<void>;
+      const stalled = net.createServer((socket) => {
+        // Read (and ignore) the CONNECT, so the client's hang-up is seen as it happens.
+        socket.resume();
+        tunnelClosed = new Promise((resolve) => socket.on('close', () => resolve()));
+      });
       track(stalled);
       await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
       const port = (stalled.address() as net.AddressInfo).port;
@@ -264,6 +269,9 @@ describe('proxies', () => {
       const e = await failure(http.request(secure.url('/stalled')));
       expect(e.name).to.equal('RequestTimeout');
       expect(secure.count()).to.equal(before);
+      // The unanswered CONNECT is given up by itself (bounded by the Http's timeout), not only by
+      // close(): a program that never closes its Http must still be able to exit.
+      await tunnelClosed;
       await http.close();
     });
 
