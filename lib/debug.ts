@@ -6,6 +6,7 @@
  */
 import type { Response } from './response.js';
 import type { Exchange, HopRequest, RequestContext, Send } from './types.js';
+import { redactUserinfo } from './uri.js';
 
 /** Receives one line of debug output at a time, without its newline. */
 export type DebugSink = (line: string) => void;
@@ -175,7 +176,3 @@ function describe(error: unknown): string {
   return `${typeof code === 'string' ? `${code} ` : ''}${redactUserinfo(error.message)}`;
 }
 
-// A URI the URL parser refused (and the error message quoting it) may still carry `user:password@`.
-function redactUserinfo(text: string): string {
-  return text.replace(/(\/\/[^/?#@:\s]*:)[^/?#]*@/g, '$1redacted@');
-}

@@ -23,7 +23,7 @@ import { nextHop } from './redirect.js';
 import { Response } from './response.js';
 import { Transport } from './transport.js';
 import type { Clock, Exchange, HopRequest, RequestContext, Send } from './types.js';
-import { originOf, parseRequestUri } from './uri.js';
+import { originOf, parseRequestUri, redactUserinfo } from './uri.js';
 import { openCache } from './cache/open.js';
 
 /** The options-object form of {@link Http.request}. */
@@ -160,8 +160,8 @@ export class Http {
     } catch (error) {
       const signal = deadline?.signal;
       const e = signal?.aborted && !(error instanceof HttpLib2Error && error.response)
-        ? mapError(signal.reason, String(uri))
-        : mapError(error, String(uri));
+        ? mapError(signal.reason, redactUserinfo(String(uri)))
+        : mapError(error, redactUserinfo(String(uri)));
       if (this.#debug) this.#debug(summaryLine(String(o.method ?? 'GET').toUpperCase(), uri, { error: e }, ctx));
       if (this.forceExceptionToStatusCode) return errorAsResponse(e);
       throw e;

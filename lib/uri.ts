@@ -21,7 +21,7 @@ export function parseRequestUri(uri: string | URL): URL {
   }
   const text = typeof uri === 'string' ? uri : uri.href;
   if (CONTROL.test(text)) {
-    throw new HttpLib2Error(`Invalid URI ${JSON.stringify(text)}: control characters are refused`, {
+    throw new HttpLib2Error(`Invalid URI ${JSON.stringify(redactUserinfo(text))}: control characters are refused`, {
       code: 'ERR_INVALID_REQUEST',
     });
   }
@@ -31,14 +31,14 @@ export function parseRequestUri(uri: string | URL): URL {
   } catch {
     // `http://exa mple/` has a scheme: it is malformed, not relative.
     if (HAS_SCHEME.test(text)) {
-      throw new HttpLib2Error(`Invalid URI ${JSON.stringify(text)}: it cannot be parsed`, { code: 'ERR_INVALID_REQUEST' });
+      throw new HttpLib2Error(`Invalid URI ${JSON.stringify(redactUserinfo(text))}: it cannot be parsed`, { code: 'ERR_INVALID_REQUEST' });
     }
-    throw new RelativeURIError(`Only absolute URIs are allowed. uri = ${text}`);
+    throw new RelativeURIError(`Only absolute URIs are allowed. uri = ${redactUserinfo(text)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new RelativeURIError(`Only absolute http and https URIs are allowed. uri = ${text}`);
+    throw new RelativeURIError(`Only absolute http and https URIs are allowed. uri = ${redactUserinfo(text)}`);
   }
-  if (!url.hostname) throw new RelativeURIError(`URI has no host. uri = ${text}`);
+  if (!url.hostname) throw new RelativeURIError(`URI has no host. uri = ${redactUserinfo(text)}`);
   return url;
 }
 
@@ -78,4 +78,12 @@ export function resolveLocation(location: string, base: URL): URL | null {
 /** The request target sent on the wire: path and query, never the fragment. */
 export function requestTarget(url: URL): string {
   return `${url.pathname || '/'}${url.search}`;
+}
+
+/**
+ * `text` with the password of any `user:password@` replaced, for messages and logs: error texts end
+ * up in logs and on terminals. Works on URIs the URL parser refused, too.
+ */
+export function redactUserinfo(text: string): string {
+  return text.replace(/(\/\/[^/?#@:\s]*:)[^/?#]*@/g, '$1redacted@');
 }

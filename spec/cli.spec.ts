@@ -169,7 +169,7 @@ describe('httplib2-ts CLI', () => {
     });
 
     it('prints the request and response heads on stderr with -v, keeping stdout to the body', async () => {
-      const r = await runCli(['-v', '-H', 'X-Custom: 1', '-u', 'ann:s3cret', server.url('/verbose?q=2')]);
+      const r = await runCli(['-v', '-H', 'X-Custom: 1', '-H', 'Cookie: session=c00kie', '-u', 'ann:s3cret', server.url('/verbose?q=2')]);
       expect(r.code).to.equal(0);
       expect(r.stdout.toString()).to.equal('GET /verbose?q=2 ');
       const lines = r.stderr.split('\n');
@@ -179,6 +179,8 @@ describe('httplib2-ts CLI', () => {
       expect(lines).to.include('< HTTP/1.1 200 OK');
       expect(lines).to.include('< x-seen-method: GET');
       expect(r.stderr).not.to.include('s3cret');
+      expect(lines).to.include('> Cookie: [redacted]');
+      expect(r.stderr).not.to.include('c00kie');
     });
 
     it('takes a URL without a scheme as http', async () => {

@@ -23,7 +23,7 @@ export function requestHead(method: string, url: URL, headers: Readonly<Record<s
   const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
   for (const [name, value] of Object.entries(headers)) {
     // Credentials stay off the terminal: -v output is often pasted into bug reports.
-    const shown = /^(authorization|proxy-authorization)$/i.test(name) ? '[redacted]' : value;
+    const shown = /^(authorization|proxy-authorization|cookie|x-wsse)$/i.test(name) ? '[redacted]' : value;
     lines.push(`${name}: ${shown}`);
   }
   return lines;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { HttpLib2Error, RelativeURIError } from '../../lib/errors.js';
-import { cacheKey, originOf, parseRequestUri, requestTarget, resolveLocation, sameOrigin } from '../../lib/uri.js';
+import { cacheKey, originOf, parseRequestUri, redactUserinfo, requestTarget, resolveLocation, sameOrigin } from '../../lib/uri.js';
 
 function thrown(f: () => unknown): unknown {
   try {
@@ -58,6 +58,21 @@ describe('URIs (RFC 3986, WHATWG URL)', () => {
       const e = thrown(() => parseRequestUri('http://a .test/')) as HttpLib2Error;
       expect(e).to.not.be.instanceOf(RelativeURIError);
       expect(e.code).to.equal('ERR_INVALID_REQUEST');
+    });
+  });
+
+  describe('error messages never quote a password', () => {
+    for (const uri of ['ftp://ann:s3cret@a.test/', 'http://ann:s3cret@exa mple/', 'http://ann:s3cret@a.test/\r\n', '//ann:s3cret@a.test/x']) {
+      it(`${JSON.stringify(uri)}`, () => {
+        const e = thrown(() => parseRequestUri(uri)) as Error;
+        expect(e).to.be.instanceOf(HttpLib2Error);
+        expect(e.message).not.to.include('s3cret');
+        expect(e.message).to.include('ann:redacted@');
+      });
+    }
+    it('redactUserinfo keeps everything but the password', () => {
+      expect(redactUserinfo('see http://ann:pw@h.test:81/p?q=1 and https://h.test/a@b'))
+        .to.equal('see http://ann:redacted@h.test:81/p?q=1 and https://h.test/a@b');
     });
   });
 
