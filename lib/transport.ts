@@ -13,6 +13,7 @@ import type { HttpOptions } from './options.js';
 import type { Exchange, HopRequest, RequestContext } from './types.js';
 import { originOf, requestTarget } from './uri.js';
 import { shouldRetry } from './retry.js';
+import { untilAborted } from './abort.js';
 
 /** A client certificate presented only to hosts of its domain. */
 export interface ClientCertificate {
@@ -103,7 +104,11 @@ export class Transport {
       // The deadline is ours (one total timeout); undici's per-phase timers stay as a backstop.
     });
     const pending = route.forward ? route.forward.forward(options, req) : route.dispatcher.request(options);
-    const data = await (ctx.signal ? untilAborted(pending, ctx.signal) : pending);
+    // undici acts on an abort only once the request is on a connection, so a TLS handshake that never
+    // completes, or a tunnel still being opened through a stalled proxy, would hold the request until
+    // undici's connect timeout: the signal is raced here (undici drops the request itself when the
+    // connection comes, or fails).
+    const data = await untilAborted(pending, ctx.signal);
     const response = new Response({
       status: data.statusCode,
       reason: data.statusText,
@@ -267,33 +272,6 @@ function proxyFailure(error: unknown, proxy: ProxyInfo): ProxyError | null {
   if (code.startsWith('UND_ERR_SOCKS5')) return new ProxyError(`The ${where} failed: ${text}`, { cause: error });
   if (PROXY_UNREACHABLE.has(code)) return new ProxyError(`Could not reach the ${where}: ${text || code}`, { cause: error });
   return null;
-}
-
-/**
- * undici acts on an abort only once the request is on a connection, so a TLS handshake that never
- * completes, or a tunnel still being opened through a stalled proxy, would hold the request until
- * undici's connect timeout: the signal is raced here (undici drops the request itself when the
- * connection comes, or fails).
- */
-function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    pending.catch(() => undefined);
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
 }
 
 function pairs(raw: readonly (string | Buffer)[]): Array<[string, string]> {

@@ -16,6 +16,7 @@ import { cacheKey } from '../uri.js';
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
 import { afterResponse, isErrorStatus, lookup, preconditionFor, type AfterDecision } from './policy.js';
 import type { CacheStore } from './store.js';
+import { untilAborted } from '../abort.js';
 
 /** One hop's decisions, collected for `Response.cacheStatus` and `ctx.trace`. */
 class Trace {
@@ -264,26 +265,6 @@ function backgroundContext(ctx: RequestContext): { ctx: RequestContext; dispose:
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new RequestTimeout(`Background revalidation timed out after ${timeout} ms`)), timeout);
   return { ctx: Object.freeze({ ...ctx, signal: controller.signal }), dispose: () => clearTimeout(timer) };
-}
-
-// Settles with `pending`, or rejects as soon as `signal` aborts (a coalesced waiter's own deadline).
-function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | null): Promise<T> {
-  if (signal === null) return pending;
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
 }
 
 function fingerprint(headers: Readonly<HeaderRecord>): string {
