@@ -3,15 +3,9 @@ import { Http, ProxyError, ProxyInfo, type HttpOptions } from '../../lib/index.j
 import { testCertificates, type TestCertificates } from '../helpers/certs.js';
 import { startProxy, type TestProxy } from '../helpers/proxy-server.js';
 import { startServer, type Handler, type TestServer } from '../helpers/server.js';
+import { rejection } from '../helpers/rejection.js';
 
-async function failure(p: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await p;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected the request to fail');
-}
+const failure = (p: Promise<unknown>) => rejection<Error & { code?: string }>(p);
 
 const echo: Handler = (req, res) => res.end(`origin saw ${req.method} ${req.url}`);
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

@@ -5,15 +5,9 @@ import { startProxy, type TestProxy } from '../helpers/proxy-server.js';
 import { startSocksProxy } from '../helpers/socks-server.js';
 import * as net from 'node:net';
 import { startServer, track, type Handler, type TestServer } from '../helpers/server.js';
+import { rejection } from '../helpers/rejection.js';
 
-async function failure(p: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await p;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected the request to fail');
-}
+const failure = (p: Promise<unknown>) => rejection<Error & { code?: string }>(p);
 
 const echo: Handler = (req, res) => res.end(`origin saw ${req.method} ${req.url}`);
 const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy', 'REQUEST_METHOD'];
