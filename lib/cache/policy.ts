@@ -375,6 +375,13 @@ function afterUnsafe(input: AfterInput): AfterDecision {
   return { kind: 'invalidate', reason: `invalidated: ${req.method} answered ${status}`, urls };
 }
 
+function lastModifiedDiffers(fresh: string | undefined, stored: string | undefined, now: number): boolean {
+  if (fresh === undefined || stored === undefined) return false;
+  const a = parseHttpDate(fresh, now);
+  const b = parseHttpDate(stored, now);
+  return a !== null && b !== null && a !== b;
+}
+
 function afterNotModified(input: AfterInput): AfterDecision {
   const { stored, headers } = input;
   // The caller's own conditional request (feedparser's etag/modified): the 304 is theirs.
@@ -384,6 +391,11 @@ function afterNotModified(input: AfterInput): AfterDecision {
   // §4.3.4: a 304 only updates the stored response its validator selects (weak comparison).
   if (newTag !== undefined && oldTag !== undefined && !weakEtagMatch(newTag, oldTag)) {
     return { kind: 'refetch', reason: `refetch: 304 ETag ${newTag} does not match stored ${oldTag}` };
+  }
+  // Without an ETag, Last-Modified is the validator that selects (§4.3.4): another date names
+  // another representation than the one stored.
+  if (newTag === undefined && lastModifiedDiffers(headers['last-modified'], stored.headers['last-modified'], input.responseTime)) {
+    return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}` };
   }
   const hop = hopByHopNames(headers['connection']);
   const merged: HeaderRecord = Object.assign(Object.create(null), stored.headers);

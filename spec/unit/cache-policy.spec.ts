@@ -361,6 +361,13 @@ describe('cache policy', () => {
       expect(weakEtagMatch('"a"', '"b"')).to.equal(false);
       expect(afterResponse(anAnswer(304, { etag: '"other"' }, { stored })).kind).to.equal('refetch');
     });
+    it('selects by Last-Modified when the 304 has no ETag: another date is another representation (§4.3.4)', () => {
+      const dated = aStored({ 'cache-control': 'max-age=60', 'last-modified': 'Sun, 01 Nov 2026 10:00:00 GMT' });
+      expect(afterResponse(anAnswer(304, { 'last-modified': 'Mon, 02 Nov 2026 10:00:00 GMT' }, { stored: dated })).kind).to.equal('refetch');
+      // The same instant in the obsolete RFC 850 form still selects it.
+      expect(afterResponse(anAnswer(304, { 'last-modified': 'Sunday, 01-Nov-26 10:00:00 GMT' }, { stored: dated })).kind).to.equal('freshen');
+      expect(afterResponse(anAnswer(304, {}, { stored: dated })).kind).to.equal('freshen');
+    });
     it('passes a 304 with no stored entry back as it is (a caller-made conditional request)', () => {
       expect(afterResponse(anAnswer(304, {})).kind).to.equal('pass');
     });
