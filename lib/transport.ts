@@ -185,7 +185,7 @@ export class Transport {
     const key = `${proxy ? `${proxy.key()}|${url.protocol}` : 'direct'}|${cert ? cert.id : ''}`;
     let dispatcher = this.#own.get(key);
     if (!dispatcher) {
-      dispatcher = this.#build(url, proxy, cert);
+      dispatcher = this.#build(proxy, cert);
       this.#own.set(key, dispatcher);
     }
     return { dispatcher, proxied: proxy !== null };
@@ -214,7 +214,7 @@ export class Transport {
     });
   }
 
-  #build(url: URL, proxy: ProxyInfo | null, cert: ClientCertificate | undefined): Dispatcher {
+  #build(proxy: ProxyInfo | null, cert: ClientCertificate | undefined): Dispatcher {
     const tls: Record<string, unknown> = { ...this.#tls };
     if (cert) {
       tls.key = cert.key;

@@ -10,9 +10,6 @@ import { testCertificates } from './helpers/certs.js';
 import { runCli, runCliInTty } from './helpers/cli.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
-// Anything a terminal would interpret: CSI sequences and carriage returns.
-const CONTROL = /\x1b|\r/;
-
 describe('httplib2-ts CLI', () => {
   let server: TestServer;
   let dir: string;

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { performance } from 'node:perf_hooks';
 import { MAX_CHALLENGE_ELEMENTS, MAX_CHALLENGE_LENGTH, parseAuthParams, parseChallenges, quote, type Challenge } from '../../lib/auth/challenge.js';
 
 const plain = (cs: Challenge[]) => cs.map((c) => ({ scheme: c.scheme, token68: c.token68, params: Object.fromEntries(c.params) }));
