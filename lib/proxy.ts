@@ -146,44 +146,133 @@ export function proxyForUrl(settings: ProxyEnvironment, url: URL): ProxyInfo | n
   return chosen;
 }
 
-/** Splits a NO_PROXY value into its entries. */
+/** Splits a NO_PROXY value into its entries (commas and whitespace separate them, as curl reads it). */
 export function noProxyEntries(value: string | undefined): string[] {
   if (!value) return [];
   return value.split(/[,\s]+/).map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/**
+ * One NO_PROXY entry, parsed: every host (`*`), a name and its subdomains, an address range, or
+ * nothing at all (an entry that cannot be read, such as a range after a name, never matches).
+ */
+type NoProxyRule =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'name'; readonly name: string; readonly port: string | undefined }
+  | { readonly kind: 'ip'; readonly bytes: Uint8Array; readonly bits: number; readonly port: string | undefined }
+  | { readonly kind: 'none' };
+
+const NONE: NoProxyRule = { kind: 'none' };
+
+/** An IPv4 address in strict dotted-quad form (as inet_pton reads it: no `127.1`, no leading zeros). */
+function ipv4Bytes(text: string): Uint8Array | null {
+  const parts = text.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255)) return null;
+  return Uint8Array.from(parts, Number);
+}
+
+/** The 16-bit groups of one side of `::` (an IPv4 tail counts as two), or null. */
+function ipv6Groups(side: string, v4Tail: boolean): number[] | null {
+  if (side === '') return [];
+  const groups: number[] = [];
+  const pieces = side.split(':');
+  for (const [i, piece] of pieces.entries()) {
+    const v4 = v4Tail && i === pieces.length - 1 && piece.includes('.') ? ipv4Bytes(piece) : null;
+    if (v4) groups.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+    else if (/^[0-9a-f]{1,4}$/i.test(piece)) groups.push(parseInt(piece, 16));
+    else return null;
+  }
+  return groups;
+}
+
+/** An IPv6 address in any RFC 4291 §2.2 text form (`::1`, `0:0:0:0:0:0:0:1`, `::ffff:1.2.3.4`), or null. */
+function ipv6Bytes(text: string): Uint8Array | null {
+  const sides = text.split('::');
+  if (sides.length > 2) return null;
+  const head = ipv6Groups(sides[0]!, sides.length === 1);
+  const tail = sides.length === 2 ? ipv6Groups(sides[1]!, true) : [];
+  if (!head || !tail) return null;
+  const missing = 8 - head.length - tail.length;
+  if (sides.length === 1 ? missing !== 0 : missing < 1) return null;
+  const groups = [...head, ...new Array<number>(sides.length === 2 ? missing : 0).fill(0), ...tail];
+  return Uint8Array.from(groups.flatMap((g) => [g >> 8, g & 0xff]));
+}
+
+function ipBytes(text: string): Uint8Array | null {
+  return text.includes(':') ? ipv6Bytes(text) : ipv4Bytes(text);
+}
+
+/** Splits `host:port`, `[v6]:port`, `[v6]` and a bare `v6` (whose colons are not a port) into host and port. */
+function splitPort(entry: string): { host: string; port: string | undefined } | null {
+  const bracketed = /^\[([^\]]*)\](.*)$/.exec(entry);
+  if (bracketed) {
+    const inside = bracketed[1]!;
+    const rest = bracketed[2]!;
+    if (rest === '') return { host: inside, port: undefined };
+    if (/^:\d+$/.test(rest)) return { host: inside, port: rest.slice(1) };
+    if (/^\/\d+$/.test(rest)) return { host: inside + rest, port: undefined }; // `[fd00::]/8`
+    return null;
+  }
+  const colons = entry.split(':').length - 1;
+  if (colons !== 1) return { host: entry, port: undefined };
+  const [host, port] = entry.split(':') as [string, string];
+  return /^\d+$/.test(port) ? { host, port } : null;
+}
 
 /**
- * NO_PROXY as curl reads it: `*` matches all; a name matches the host exactly or as a domain
- * suffix (`example.com` and `.example.com` both cover `a.example.com`); `host:port` also checks the
- * port; case-insensitive. An IP address matches only exactly: never by prefix or suffix, so
- * `127.0.0.2` does not cover `127.0.0.20` (CIDR ranges are not supported).
+ * Reads one NO_PROXY entry (already lower-cased). Trailing dots go (`localhost.` is `localhost`);
+ * a name's leading `.` or `*.` goes too, so `.example.com` covers `example.com` itself, as curl
+ * reads it; an address, bracketed or not, is compared as parsed bytes, with an optional `/bits`.
+ */
+function parseNoProxyEntry(entry: string): NoProxyRule {
+  if (entry === '*') return { kind: 'all' };
+  const split = splitPort(entry);
+  if (!split) return NONE;
+  const range = /^(.*)\/(\d{1,3})$/.exec(split.host);
+  if (split.host.includes('/') && !range) return NONE;
+  const host = (range ? range[1]! : split.host).replace(/\.$/, '');
+  const bytes = ipBytes(host);
+  if (bytes) {
+    const bits = range ? Number(range[2]) : bytes.length * 8;
+    return bits > bytes.length * 8 ? NONE : { kind: 'ip', bytes, bits, port: split.port };
+  }
+  const name = host.replace(/^\*?\./, '');
+  // A range after a name, or a name that is empty or still holds a wildcard, can match nothing.
+  return range || !name || name.includes('*') ? NONE : { kind: 'name', name, port: split.port };
+}
+
+/** True when the first `bits` bits of `address` are those of `network` (same family only). */
+function inRange(address: Uint8Array, network: Uint8Array, bits: number): boolean {
+  if (address.length !== network.length) return false;
+  for (let i = 0; i < bits; i += 8) {
+    const mask = bits - i >= 8 ? 0xff : (0xff << (8 - (bits - i))) & 0xff;
+    if ((address[i / 8]! & mask) !== (network[i / 8]! & mask)) return false;
+  }
+  return true;
+}
+
+/**
+ * NO_PROXY as curl (7.86+) reads it, case-insensitively; README's proxy section has the grammar.
+ * `*` matches every host. A name matches the host itself and its subdomains by whole labels
+ * (`example.com` and `.example.com` both cover `example.com` and `a.example.com`, never
+ * `badexample.com`), trailing dots ignored on both sides. A host that is an IP address is compared
+ * only with address entries, as parsed bytes: `0:0:0:0:0:0:0:1` is `[::1]`, and `10.0.0.0/8` or
+ * `fd00::/8` cover their ranges (`127.0.0.2` never covers `127.0.0.20`). An entry with a port
+ * (`host:port`, `[v6]:port`) matches that port only, as Go and Python read it; curl has no port syntax.
  */
 export function matchesNoProxy(url: URL, entries: readonly string[]): boolean {
-  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const hostname = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const address = ipBytes(hostname);
+  const host = address ? hostname : hostname.replace(/\.$/, '');
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const isIp = IPV4.test(host) || host.includes(':');
   for (const raw of entries) {
-    const entry = raw.toLowerCase();
-    if (entry === '*') return true;
-    let name = entry;
-    let entryPort: string | undefined;
-    // `host:port` and `[v6]:port`; a bare IPv6 address (`::1`) has colons but no port.
-    const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(entry);
-    if (m && !(entry.split(':').length > 2 && !entry.startsWith('['))) {
-      name = m[1]!;
-      entryPort = m[2];
-    }
-    name = name.replace(/^\[|\]$/g, '').replace(/^\*?\./, '.');
-    if (entryPort !== undefined && entryPort !== port) continue;
-    if (isIp) {
-      if (host === name) return true;
-    } else if (name.startsWith('.')) {
-      if (host.endsWith(name) || host === name.slice(1)) return true;
-    } else if (host === name || host.endsWith(`.${name}`)) {
-      return true;
-    }
+    const rule = parseNoProxyEntry(raw.toLowerCase());
+    if (rule.kind === 'all') return true;
+    if (rule.kind === 'none' || (rule.port !== undefined && rule.port !== port)) continue;
+    const hit = rule.kind === 'ip'
+      ? address !== null && inRange(address, rule.bytes, rule.bits)
+      : address === null && (host === rule.name || host.endsWith(`.${rule.name}`));
+    if (hit) return true;
   }
   return false;
 }

@@ -137,6 +137,78 @@ describe('NO_PROXY matching', () => {
     expect(bypass('[::1]:8080', 'http://[::1]:9/')).to.equal(false);
   });
 
+  // [NO_PROXY, URL, bypassed?] — curl 7.86+'s reading (lib/noproxy.c), plus ports as Go reads them.
+  const CASES: ReadonlyArray<readonly [string, string, boolean]> = [
+    // Trailing dots are dropped from entries and hosts alike.
+    ['localhost.', 'http://localhost/', true],
+    ['localhost', 'http://localhost./', true],
+    ['example.com.', 'http://a.example.com./', true],
+    ['.example.com.', 'http://example.com/', true],
+    ['example.com.', 'http://badexample.com/', false],
+    // A leading dot (or *.) is dropped too: the domain itself and its subdomains, by whole labels.
+    ['.example.com', 'http://example.com./', true],
+    ['*.example.com', 'http://example.com/', true],
+    ['example.com', 'http://a.b.example.com/', true],
+    ['example.com', 'http://example.com.evil/', false],
+    // IPv6 literals compare as parsed addresses, in any text form, with or without brackets.
+    ['0:0:0:0:0:0:0:1', 'http://[::1]/', true],
+    ['[0:0:0:0:0:0:0:1]', 'http://[::1]/', true],
+    ['[::1]', 'http://[0::1]/', true],
+    ['::1', 'http://[::2]/', false],
+    ['FD00:0000::0001', 'http://[fd00::1]/', true],
+    ['::ffff:127.0.0.1', 'http://[::ffff:7f00:1]/', true],
+    ['::ffff:127.0.0.1', 'http://127.0.0.1/', false],
+    ['127.0.0.1', 'http://[::ffff:127.0.0.1]/', false],
+    // IPv4 compares as parsed addresses too; the URL parser already writes 127.1 as 127.0.0.1.
+    ['127.0.0.1', 'http://127.1/', true],
+    ['127.0.0.1.', 'http://127.0.0.1/', true],
+    ['127.1', 'http://127.0.0.1/', false],
+    ['127.000.0.1', 'http://127.0.0.1/', false],
+    // CIDR ranges, IPv4 and IPv6, bracketed or not.
+    ['10.0.0.0/8', 'http://10.255.1.2/', true],
+    ['10.0.0.0/8', 'http://11.0.0.1/', false],
+    ['127.0.0.1/32', 'http://127.0.0.1/', true],
+    ['127.0.0.1/32', 'http://127.0.0.2/', false],
+    ['192.168.4.0/22', 'http://192.168.7.255/', true],
+    ['192.168.4.0/22', 'http://192.168.8.0/', false],
+    ['0.0.0.0/0', 'http://203.0.113.9/', true],
+    ['0.0.0.0/0', 'http://[::1]/', false],
+    ['fd00::/8', 'http://[fd12:3456::1]/', true],
+    ['fd00::/8', 'http://[fe80::1]/', false],
+    ['[fd00::]/8', 'http://[fdff::1]/', true],
+    ['2001:db8::/33', 'http://[2001:db8:7fff::1]/', true],
+    ['2001:db8::/33', 'http://[2001:db8:8000::1]/', false],
+    ['::1/128', 'http://[::1]/', true],
+    // A range never covers a name, nor a name an address; malformed ranges match nothing.
+    ['10.0.0.0/8', 'http://ten.example/', false],
+    ['localhost', 'http://127.0.0.1/', false],
+    ['10.0.0.0/33', 'http://10.0.0.1/', false],
+    ['::/129', 'http://[::1]/', false],
+    ['10.0.0.0/x', 'http://10.0.0.1/', false],
+    ['example.com/8', 'http://example.com/', false],
+    // * alone matches everything; as a word inside a name it is no wildcard.
+    ['*', 'http://[::1]/', true],
+    ['*', 'https://10.1.2.3/', true],
+    ['ex*.com', 'http://example.com/', false],
+    // host:port entries check the port (the scheme's default included), names and addresses alike.
+    ['localhost.:8080', 'http://localhost:8080/', true],
+    ['localhost:8080', 'http://localhost/', false],
+    ['10.0.0.0/8', 'http://10.0.0.1:9/', true],
+    ['10.0.0.0/8:8080', 'http://10.0.0.1:8080/', true],
+    ['10.0.0.0/8:8080', 'http://10.0.0.1:9/', false],
+    ['[fd00::/8]:443', 'https://[fd00::1]/', true],
+    ['[fd00::/8]:443', 'http://[fd00::1]/', false],
+    ['[::1]:443', 'https://[::1]/', true],
+    ['[::1]:443', 'http://[::1]/', false],
+    ['127.0.0.1:80', 'http://127.0.0.1/', true],
+  ];
+
+  for (const [noProxy, url, expected] of CASES) {
+    it(`NO_PROXY=${noProxy} ${expected ? 'covers' : 'does not cover'} ${url}`, () => {
+      expect(bypass(noProxy, url)).to.equal(expected);
+    });
+  }
+
   it('splits on commas and whitespace and ignores empty entries', () => {
     expect(noProxyEntries(' a.com,, B.org  c.net ')).to.deep.equal(['a.com', 'b.org', 'c.net']);
   });
