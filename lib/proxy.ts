@@ -6,6 +6,24 @@
 import { createHash } from 'node:crypto';
 import { HttpLib2Error } from './errors.js';
 
+/** What a proxy password is printed as, wherever a proxy URL or a ProxyInfo is shown. */
+const MASK = '****';
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * `text`, a proxy URL as written (parseable or not), with the password of its user info shown as
+ * `****`; the user name stays, to tell which account failed. The user info is taken to end at the
+ * last `@`: a password pasted unencoded may hold `/`, `?`, `#` or `@` (where a URI parser would stop
+ * early), and masking too much of a broken URL beats printing a secret.
+ */
+export function maskProxyPassword(text: string): string {
+  const start = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0].length ?? 0;
+  const at = text.lastIndexOf('@');
+  const colon = text.indexOf(':', start);
+  if (at < start || colon === -1 || colon > at) return text;
+  return `${text.slice(0, colon + 1)}${MASK}${text.slice(at)}`;
+}
+
 /** How an Http talks to the proxy itself: plain HTTP, TLS, or SOCKS5. */
 export type ProxyProtocol = 'http' | 'https' | 'socks5';
 
@@ -77,6 +95,30 @@ export class ProxyInfo {
     return `${this.protocol}://${host}:${this.port}`;
   }
 
+  /** The proxy's URL for messages and logs: `http://user:****@host:port`, never the password. */
+  toString(): string {
+    if (this.user === undefined) return this.url();
+    const userinfo = `${encodeURIComponent(this.user)}${this.password === undefined ? '' : `:${MASK}`}@`;
+    return this.url().replace('://', `://${userinfo}`);
+  }
+
+  /** What `JSON.stringify` writes (loggers serialise objects so): every field, the password as `****`. */
+  toJSON(): ProxyInfoInit {
+    return {
+      host: this.host,
+      port: this.port,
+      ...(this.user === undefined ? {} : { user: this.user }),
+      ...(this.password === undefined ? {} : { password: MASK }),
+      protocol: this.protocol,
+      bypassHosts: this.bypassHosts,
+    };
+  }
+
+  /** What `util.inspect` and `console.log` show: the fields of toJSON(), so never the password. */
+  [INSPECT](_depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
+    return `ProxyInfo ${inspect(this.toJSON(), options)}`;
+  }
+
   /** `Basic …` for Proxy-Authorization on the proxy hop only. */
   basicToken(): string {
     return `Basic ${Buffer.from(`${this.user ?? ''}:${this.password ?? ''}`, 'utf8').toString('base64')}`;
@@ -121,7 +163,10 @@ function parseOrError(value: string | undefined): ProxyInfo | HttpLib2Error | nu
   try {
     return parseProxyUrl(value);
   } catch (error) {
-    return error instanceof HttpLib2Error ? error : new HttpLib2Error(`Invalid proxy URL in the environment: ${String(error)}`, { code: 'ERR_PROXY', cause: error });
+    // A foreign error's text (and cause) could quote the value, password included: neither is kept.
+    return error instanceof HttpLib2Error
+      ? error
+      : new HttpLib2Error(`Invalid proxy URL in the environment: ${maskProxyPassword(value)}`, { code: 'ERR_PROXY' });
   }
 }
 
@@ -287,7 +332,8 @@ export function parseProxyUrl(value: string): ProxyInfo {
   try {
     u = new URL(withScheme);
   } catch {
-    throw new HttpLib2Error(`Invalid proxy URL in the environment: ${value}`, { code: 'ERR_PROXY' });
+    // No cause: the URL parser's TypeError carries the whole value (`input`), password included.
+    throw new HttpLib2Error(`Invalid proxy URL in the environment: ${maskProxyPassword(value)}`, { code: 'ERR_PROXY' });
   }
   const scheme = u.protocol.slice(0, -1).toLowerCase();
   const protocol = SCHEMES[scheme];

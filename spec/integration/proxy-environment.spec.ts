@@ -1,14 +1,17 @@
 /**
  * The proxy variables as a user sets them, end to end through a loopback proxy: NO_PROXY entries
  * read as curl reads them (address ranges, IPv6 in any text form) send the request straight to the
- * origin, and the proxy sees nothing.
+ * origin, and the proxy sees nothing; a proxy URL that cannot be parsed fails without printing its
+ * password.
  */
 import { expect } from 'chai';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Http, type HttpOptions } from '../../lib/index.js';
+import { inspect } from 'node:util';
+import { Http, HttpLib2Error, type HttpOptions } from '../../lib/index.js';
 import { testCertificates, type TestCertificates } from '../helpers/certs.js';
 import { startProxy } from '../helpers/proxy-server.js';
+import { rejection } from '../helpers/rejection.js';
 import { startServer, track, type Handler, type TestServer } from '../helpers/server.js';
 
 const echo: Handler = (req, res) => res.end(`origin saw ${req.method} ${req.url}`);
@@ -101,6 +104,25 @@ describe('proxy variables from the environment, end to end', () => {
       // What the proxy answers does not matter here: that it was asked, and the origin was not, does.
       expect(proxy.requests.map((q) => q.target)).to.deep.equal([origin.url('/v6-proxied')]);
       expect(origin.count()).to.equal(0);
+    });
+  });
+
+  describe('a proxy URL that cannot be parsed', () => {
+    it('HTTP_PROXY=http://user:secret@[bad host/ fails with the password masked in message, stack, causes and debug output', async () => {
+      const lines: string[] = [];
+      const client = clientUnderEnv({ HTTP_PROXY: 'http://user:secret@[bad host/' }, { debug: (line) => lines.push(line) });
+      const e = await rejection<HttpLib2Error>(client.request(plain.url('/never')));
+      expect(e).to.be.instanceOf(HttpLib2Error);
+      expect(e.code).to.equal('ERR_PROXY');
+      expect(e.message).to.include('http://user:****@[bad host/');
+      const shown: string[] = [];
+      for (let c: unknown = e; c; c = (c as { cause?: unknown }).cause) {
+        const err = c as Error;
+        shown.push(err.message, String(err.stack), inspect(err, { depth: 10 }));
+      }
+      expect(shown.join('\n')).not.to.include('secret');
+      expect(lines.join('\n')).not.to.include('secret');
+      expect(plain.requests.map((r) => r.url)).not.to.include('/never');
     });
   });
 });

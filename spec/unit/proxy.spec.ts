@@ -1,6 +1,8 @@
 import { expect } from 'chai';
+import { inspect } from 'node:util';
 import { HttpLib2Error, ProxyInfo } from '../../lib/index.js';
 import {
+  maskProxyPassword,
   matchesNoProxy,
   noProxyEntries,
   parseProxyUrl,
@@ -232,5 +234,72 @@ describe('ProxyInfo', () => {
     expect(() => new ProxyInfo({ host: 'p', port: 70000 })).to.throw(HttpLib2Error, /port/);
     expect(() => new ProxyInfo({ host: 'p', port: 1, protocol: 'ftp' as 'http' })).to.throw(HttpLib2Error, /protocol/);
     expect(() => new ProxyInfo({ host: 'p', port: 1, user: 'a\r\nX: y' })).to.throw(HttpLib2Error, /CR, LF/);
+  });
+});
+
+/** Everything an error shows: message, stack and inspect output along its whole cause chain. */
+function printed(error: unknown): string {
+  const out: string[] = [];
+  for (let e = error as { message?: unknown; stack?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    out.push(String(e.message), String(e.stack), inspect(e, { depth: 10 }));
+  }
+  return out.join('\n');
+}
+
+describe('proxy passwords are never printed', () => {
+  const MASKED: ReadonlyArray<readonly [string, string]> = [
+    ['http://user:secret@[bad host/', 'http://user:****@[bad host/'],
+    ['user:secret@proxy:3128', 'user:****@proxy:3128'],
+    ['socks5://user:secret@proxy', 'socks5://user:****@proxy'],
+    // Pasted unencoded, a password may hold what ends a URI's authority: all of it is masked.
+    ['http://user:se/cr#et?x@proxy:3128', 'http://user:****@proxy:3128'],
+    ['http://user:sec@ret@proxy:3128', 'http://user:****@proxy:3128'],
+    // Nothing to mask.
+    ['http://user@proxy:3128', 'http://user@proxy:3128'],
+    ['http://proxy:3128', 'http://proxy:3128'],
+    ['proxy:3128', 'proxy:3128'],
+  ];
+  for (const [written, shown] of MASKED) {
+    it(`maskProxyPassword shows ${written} as ${shown}`, () => {
+      expect(maskProxyPassword(written)).to.equal(shown);
+    });
+  }
+
+  for (const value of ['http://user:secret@[bad host/', 'http://user:secret#1@proxy:3128', 'http://user:secret@proxy:99999']) {
+    it(`a proxy variable that cannot be parsed (${value}) fails with the password masked in message, stack and causes`, () => {
+      const settings = readProxyEnvironment({ HTTP_PROXY: value });
+      let error: unknown;
+      try {
+        proxyForUrl(settings, u('http://a/'));
+      } catch (e) {
+        error = e;
+      }
+      expect(error).to.be.instanceOf(HttpLib2Error).with.property('code', 'ERR_PROXY');
+      expect((error as Error).message).to.include('user:****@');
+      expect(printed(error)).not.to.include('secret');
+    });
+  }
+
+  it('String(), JSON.stringify and util.inspect of a ProxyInfo show the password as ****', () => {
+    const p = new ProxyInfo({ host: 'proxy', port: 3128, user: 'us er', password: 'secret' });
+    expect(String(p)).to.equal('http://us%20er:****@proxy:3128');
+    expect(JSON.parse(JSON.stringify(p))).to.deep.equal({ host: 'proxy', port: 3128, user: 'us er', password: '****', protocol: 'http', bypassHosts: [] });
+    expect(inspect(p)).to.match(/^ProxyInfo \{/).and.include("password: '****'").and.not.include('secret');
+    expect(inspect({ nested: [p] }, { depth: 5 })).not.to.include('secret');
+    expect(`${p}`).not.to.include('secret');
+    // The password itself is still there for the proxy hop.
+    expect(p.password).to.equal('secret');
+  });
+
+  it('a ProxyInfo from an environment URL with credentials prints no password either', () => {
+    const p = parseProxyUrl('http://user:secret@[::1]:3128');
+    expect([String(p), JSON.stringify(p), inspect(p)].join()).not.to.include('secret');
+    expect(String(p)).to.equal('http://user:****@[::1]:3128');
+  });
+
+  it('a ProxyInfo without a password or a user prints as its URL', () => {
+    expect(String(new ProxyInfo({ host: 'p', port: 1, user: 'u' }))).to.equal('http://u@p:1');
+    expect(String(new ProxyInfo({ host: 'p', port: 1080, protocol: 'socks5' }))).to.equal('socks5://p:1080');
+    expect(inspect(new ProxyInfo({ host: 'p', port: 1 }))).not.to.include('password');
   });
 });
