@@ -66,6 +66,8 @@ function directoryOf(url: URL): string {
 export class CredentialStore {
   #items: readonly Credential[] = [];
   #spaces: Space[] = [];
+  // The identity standing for several candidates ({@link match}), by their registration indexes.
+  #together = new Map<string, Credential>();
   // What each session was advanced to (Digest: the next nonce count). A request answered after a
   // faster concurrent one remembers the newest successor of what it sent, never what it sent.
   readonly #successors = new WeakMap<AuthSession, AuthSession>();
@@ -86,6 +88,7 @@ export class CredentialStore {
   clear(): void {
     this.#items = [];
     this.#spaces = [];
+    this.#together.clear();
   }
 
   /** The credentials at this moment (a new array; later changes do not affect it). */
@@ -98,29 +101,48 @@ export class CredentialStore {
   }
 
   /**
-   * The credential that answers a challenge from `url`, or null: one registered for this host wins
-   * over one without a domain; among equals, the first registered.
+   * The credentials that may answer a challenge from `url`, in the order they are tried: the order
+   * they were registered in, whatever their domain (httplib2's `Credentials.iter`).
    */
-  match(url: URL, requestedOrigins: ReadonlySet<string>): Credential | null {
-    const applicable = this.#items.filter((c) => credentialApplies(c, url, requestedOrigins));
-    return applicable.find((c) => c.domain !== '') ?? applicable[0] ?? null;
+  candidates(url: URL, requestedOrigins: ReadonlySet<string>): readonly Credential[] {
+    return this.#items.filter((c) => credentialApplies(c, url, requestedOrigins));
   }
 
   /**
-   * The session to send pre-emptively to `url`: the deepest protection space containing it opened
-   * with the credential that would answer a challenge here now ({@link match}). The cache keys the
-   * answer by that credential (DESIGN.md, Identity), so an answer sent as anyone else (an earlier
-   * credential a more specific one has since overridden) would be stored under the wrong user.
+   * The credential an answer from `url` is keyed by in the cache (DESIGN.md, Identity), or null
+   * when none applies. With one candidate, that credential. With several, any of them may be the
+   * one the server accepts (each is tried in turn), so the key stands for all of them: a value named
+   * after the first candidate whose password field holds every candidate's name and password, in
+   * order. It is never sent; it is the same object while the registrations stay the same, so the
+   * cache derives its digest once.
+   */
+  match(url: URL, requestedOrigins: ReadonlySet<string>): Credential | null {
+    const candidates = this.candidates(url, requestedOrigins);
+    if (candidates.length <= 1) return candidates[0] ?? null;
+    const key = candidates.map((c) => this.#items.indexOf(c)).join(',');
+    let together = this.#together.get(key);
+    if (together === undefined) {
+      const password = JSON.stringify(candidates.map((c) => [c.name, c.password]));
+      together = Object.freeze({ name: candidates[0]!.name, password, domain: '' });
+      this.#together.set(key, together);
+    }
+    return together;
+  }
+
+  /**
+   * The session to send pre-emptively to `url`: the deepest protection space containing it that
+   * was opened with a credential that may answer here now ({@link candidates}), so an answer never
+   * goes where its credential no longer applies.
    */
   sessionFor(url: URL, requestedOrigins: ReadonlySet<string>): AuthSession | null {
-    const credential = this.match(url, requestedOrigins);
-    if (credential === null) return null;
+    const candidates = this.candidates(url, requestedOrigins);
+    if (candidates.length === 0) return null;
     const origin = originOf(url);
     const path = url.pathname || '/';
     let best: Space | null = null;
     for (const s of this.#spaces) {
       if (s.origin !== origin || !path.startsWith(s.path)) continue;
-      if (s.session.credential !== credential) continue;
+      if (!candidates.includes(s.session.credential)) continue;
       if (!best || s.path.length > best.path.length) best = s;
     }
     return best ? best.session : null;

@@ -108,6 +108,7 @@ describe('Digest against Apache httpd mod_auth_digest', function () {
     for (const sub of ['htdocs', 'htdocs/private', 'htdocs/private/files', 'davlock']) mkdirSync(join(dir, sub));
     chmodSync(join(dir, 'htdocs/private/files'), 0o777);
     chmodSync(join(dir, 'davlock'), 0o777);
+    writeFileSync(join(dir, 'htdocs/private/hello.txt'), 'hello');
     writeFileSync(join(dir, 'htdigest'), `${USER}:${REALM}:${createHash('md5').update(`${USER}:${REALM}:${PASSWORD}`).digest('hex')}\n`);
     chmodSync(join(dir, 'htdigest'), 0o644);
     const port = await freePort();
@@ -143,6 +144,16 @@ describe('Digest against Apache httpd mod_auth_digest', function () {
     http.addCredentials(USER, 'wrong');
     const [response] = await http.request(`${origin}/private/a`);
     expect(response.status).to.equal(401);
+  });
+
+  it('tries a wrong credential registered first, then the right one: 200 (httplib2 tries each in turn)', async () => {
+    http.addCredentials(USER, 'wrong');
+    http.addCredentials(USER, PASSWORD);
+    const [response, content] = await http.request(`${origin}/private/hello.txt`);
+    expect(response.status).to.equal(200);
+    expect(content.toString()).to.equal('hello');
+    const log = readFileSync(join(dir, 'access.log'), 'utf8').split('\n').filter((l) => l.includes('/private/hello.txt'));
+    expect(log).to.deep.equal(['GET /private/hello.txt 401', 'GET /private/hello.txt 401', 'GET /private/hello.txt 200']);
   });
 
   it('answers MD5 qop=auth, then several requests in a row on counted nonces', async () => {
