@@ -18,8 +18,16 @@ import {
   mapError,
 } from './errors.js';
 import { assertBodyFraming, assertValidMethod, normaliseHeaders, type HeaderRecord } from './headers.js';
-import { DEFAULT_MAX_BODY_SIZE, validateOptions, validateRedirections, validateRetries, type HttpOptions, type ResolvedSettings } from './options.js';
-import { nextHop } from './redirect.js';
+import {
+  DEFAULT_MAX_BODY_SIZE,
+  validateOptions,
+  validateRedirectCodes,
+  validateRedirections,
+  validateRetries,
+  type HttpOptions,
+  type ResolvedSettings,
+} from './options.js';
+import { DEFAULT_REDIRECT_CODES, nextHop } from './redirect.js';
 import { Response } from './response.js';
 import { Transport } from './transport.js';
 import type { Clock, Exchange, HopRequest, RequestContext, Send } from './types.js';
@@ -60,6 +68,12 @@ export class Http {
   followRedirects = true;
   /** Follow 3xx answers to every method. httplib2: `follow_all_redirects`. */
   followAllRedirects = false;
+  /**
+   * The statuses followed as redirects (a Set or an array of 3xx codes, read at each request).
+   * Remove 308 to get every 308 back, as httplib2 users do for resumable uploads.
+   * httplib2: `redirect_codes`. @default [300, 301, 302, 303, 307, 308]
+   */
+  redirectCodes: ReadonlySet<number> | readonly number[] = [...DEFAULT_REDIRECT_CODES];
   /** Keep Authorization, Cookie and X-WSSE on a redirect to another origin. httplib2: `forward_authorization_headers`. */
   forwardAuthorizationHeaders = false;
   /** Return errors as responses (500/408/400) instead of throwing. httplib2: `force_exception_to_status_code`. */
@@ -174,6 +188,7 @@ export class Http {
     const settings: ResolvedSettings = {
       followRedirects: this.followRedirects,
       followAllRedirects: this.followAllRedirects,
+      redirectCodes: validateRedirectCodes(this.redirectCodes),
       forwardAuthorizationHeaders: this.forwardAuthorizationHeaders,
       forceExceptionToStatusCode: this.forceExceptionToStatusCode,
       optimisticConcurrencyMethods: this.optimisticConcurrencyMethods.map((m) => m.toUpperCase()),
