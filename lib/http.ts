@@ -78,8 +78,11 @@ export class Http {
   forwardAuthorizationHeaders = false;
   /** Return errors as responses (500/408/400) instead of throwing. httplib2: `force_exception_to_status_code`. */
   forceExceptionToStatusCode = false;
-  /** Methods that carry If-Match with the cached ETag. httplib2: `optimistic_concurrency_methods`. */
-  optimisticConcurrencyMethods: string[] = ['PUT'];
+  /**
+   * Methods that carry If-Match with the cached strong ETag (lost-update protection).
+   * httplib2: `optimistic_concurrency_methods`. @default ['PUT', 'PATCH'] (httplib2 0.32)
+   */
+  optimisticConcurrencyMethods: string[] = ['PUT', 'PATCH'];
   /** Never send If-None-Match / If-Match from cached ETags. httplib2: `ignore_etag`. */
   ignoreEtag = false;
   /** Attempts for a connection-level failure (2 = one retry). httplib2: `RETRIES`. */
