@@ -3,7 +3,8 @@
  * optimistic-concurrency methods, `response.get('status')`, and how method tokens are sent.
  */
 import { expect } from 'chai';
-import { Http, MemoryCache } from '../../lib/index.js';
+import { Http, HttpLib2Error, MemoryCache } from '../../lib/index.js';
+import { startRawServer } from '../helpers/server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 describe('httplib2 parity', () => {
@@ -26,6 +27,43 @@ describe('httplib2 parity', () => {
     http = new Http(new MemoryCache());
   });
   afterEach(() => http.close());
+
+  describe("response.get('status') (httplib2's response['status'])", () => {
+    it('is the status code as a string, for answers from the server and from the cache', async () => {
+      const url = server.url('/status?etag=%22s%22');
+      const [first] = await http.request(url);
+      const [hit] = await http.request(url);
+      const [created] = await http.request(url, 'POST', 'x');
+      expect([first.get('status'), first.get('STATUS'), hit.fromcache, hit.get('status'), created.get('status')])
+        .to.deep.equal(['200', '200', true, '200', '204']);
+      expect(first.has('status')).to.equal(true);
+    });
+
+    it('is not a header: iteration, size and toHeaders() list only what the server sent', async () => {
+      const [response] = await http.request(server.url('/status-iter'));
+      expect([...response.keys()]).to.not.include('status');
+      expect(Object.keys(response.toHeaders())).to.not.include('status');
+      expect(response.size).to.equal([...response.keys()].length);
+    });
+
+    it("stands for the status even when the server sent a Status header (httplib2 writes over it)", async () => {
+      const raw = await startRawServer((socket) => {
+        socket.end('HTTP/1.1 404 Not Found\r\nStatus: 200 OK\r\nContent-Length: 0\r\n\r\n');
+      });
+      const [response] = await http.request(raw.url('/'));
+      expect([response.status, response.get('status')]).to.deep.equal([404, '404']);
+      expect(Object.keys(response.toHeaders())).to.not.include('status');
+    });
+
+    it("set('status') changes the status; anything but a three-digit code is refused", async () => {
+      const [response] = await http.request(server.url('/status-set'));
+      response.set('status', '404');
+      expect([response.status, response.get('status')]).to.deep.equal([404, '404']);
+      expect(() => response.set('status', 'OK')).to.throw(HttpLib2Error, /three-digit/);
+      expect(response.delete('status')).to.equal(false);
+      expect(response.get('status')).to.equal('404');
+    });
+  });
 
   describe('optimisticConcurrencyMethods (httplib2 0.32: PUT and PATCH)', () => {
     it('defaults to PUT and PATCH', () => {
