@@ -36,7 +36,11 @@ import { openCache } from './cache/open.js';
 
 /** The options-object form of {@link Http.request}. */
 export interface RequestOptions {
-  /** Any method token; upper-cased. @default 'GET' */
+  /**
+   * Any method token. The standard methods (GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE,
+   * PATCH) are upper-cased whatever their case; an extension method is sent exactly as given
+   * (method tokens are case-sensitive, RFC 9110 §9.1). @default 'GET'
+   */
   method?: string;
   /** The request body: text (sent as UTF-8) or bytes. @default null (no body) */
   body?: string | Uint8Array | null;
@@ -179,7 +183,7 @@ export class Http {
       const e = signal?.aborted && !(error instanceof HttpLib2Error && error.response)
         ? mapError(signal.reason, redactUserinfo(String(uri)))
         : mapError(error, redactUserinfo(String(uri)));
-      if (this.#debug) this.#debug(summaryLine(String(o.method ?? 'GET').toUpperCase(), uri, { error: e }, ctx));
+      if (this.#debug) this.#debug(summaryLine(normaliseMethod(String(o.method ?? 'GET')), uri, { error: e }, ctx));
       if (this.forceExceptionToStatusCode) return errorAsResponse(e);
       throw e;
     } finally {
@@ -194,7 +198,7 @@ export class Http {
       redirectCodes: validateRedirectCodes(this.redirectCodes),
       forwardAuthorizationHeaders: this.forwardAuthorizationHeaders,
       forceExceptionToStatusCode: this.forceExceptionToStatusCode,
-      optimisticConcurrencyMethods: this.optimisticConcurrencyMethods.map((m) => m.toUpperCase()),
+      optimisticConcurrencyMethods: this.optimisticConcurrencyMethods.map((m) => normaliseMethod(String(m))),
       ignoreEtag: this.ignoreEtag,
       retries: validateRetries(this.retries),
       timeout: this.#timeout,
@@ -266,8 +270,9 @@ function assertNever(x: never): never {
 
 function buildRequest(uri: string | URL, o: RequestOptions): HopRequest {
   const url = parseRequestUri(uri);
-  const method = String(o.method ?? 'GET').toUpperCase();
-  assertValidMethod(method);
+  const given = String(o.method ?? 'GET');
+  assertValidMethod(given); // before upper-casing: `poſt` must not become POST
+  const method = normaliseMethod(given);
   const headers: HeaderRecord = normaliseHeaders(o.headers);
   if (!('user-agent' in headers)) headers['user-agent'] = USER_AGENT;
   const body = o.body === undefined || o.body === null ? null
@@ -276,6 +281,17 @@ function buildRequest(uri: string | URL, o: RequestOptions): HopRequest {
     : invalidBody(o.body);
   assertBodyFraming(headers, body === null ? null : body.length);
   return { url, method, headers, body };
+}
+
+// RFC 9110 §9.1: method tokens are case-sensitive, so `PropFind` or `m-search` is sent as given (a
+// server may define it so; httplib2 sends every method as given). The standard methods are
+// upper-cased, as Fetch normalises its own: `get` can only mean GET, and the cache, redirect and
+// retry rules recognise them by their upper-case names.
+const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+function normaliseMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return STANDARD_METHODS.has(upper) ? upper : method;
 }
 
 function invalidBody(body: unknown): never {

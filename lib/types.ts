@@ -11,7 +11,7 @@ import type { CredentialStore } from './auth/credentials.js';
 /** One request on the wire (one hop of a redirect chain). Treated as read-only by every layer. */
 export interface HopRequest {
   readonly url: URL;
-  /** Upper-case as the caller gave it (methods are case-sensitive, RFC 9110 §9.1). */
+  /** A standard method upper-cased; an extension method exactly as given (case-sensitive, RFC 9110 §9.1). */
   readonly method: string;
   /** Lower-cased names, null prototype. */
   readonly headers: Readonly<HeaderRecord>;

@@ -96,4 +96,35 @@ describe('httplib2 parity', () => {
       }
     });
   });
+
+  describe('method tokens (RFC 9110 §9.1: case-sensitive)', () => {
+    const cases: Array<[string, string]> = [
+      ['get', 'GET'], ['Post', 'POST'], ['patch', 'PATCH'], ['delete', 'DELETE'], ['options', 'OPTIONS'],
+      ['m-search', 'm-search'], ['PropFind', 'PropFind'], ['PROPFIND', 'PROPFIND'], ['mkCol', 'mkCol'],
+    ];
+    for (const [given, sent] of cases) {
+      it(`sends ${JSON.stringify(given)} as ${JSON.stringify(sent)}`, async () => {
+        // A raw server: Node's own parser refuses extension methods that are not upper-case.
+        const raw = await startRawServer((socket) => socket.end('HTTP/1.1 204 No Content\r\n\r\n'));
+        const [response] = await http.request(raw.url('/m'), given);
+        expect(response.status).to.equal(204);
+        expect(raw.requests.map((r) => r.method)).to.deep.equal([sent]);
+      });
+    }
+
+    it('refuses a method that only upper-cases into a token (poſt) before anything is sent', async () => {
+      const raw = await startRawServer((socket) => socket.end('HTTP/1.1 204 No Content\r\n\r\n'));
+      const e = await http.request(raw.url('/m'), 'po\u017ft').then(() => null, (error: unknown) => error);
+      expect((e as HttpLib2Error).code).to.equal('ERR_INVALID_REQUEST');
+      expect(raw.connections()).to.equal(0);
+    });
+
+    it('matches optimisticConcurrencyMethods by the same rule (patch → PATCH)', async () => {
+      http.optimisticConcurrencyMethods = ['patch'];
+      const url = server.url('/doc-lower?etag=%22v1%22');
+      await http.request(url);
+      await http.request(url, 'Patch', 'x');
+      expect(server.requests.at(-1)!.headers['if-match']).to.equal('"v1"');
+    });
+  });
 });
