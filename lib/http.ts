@@ -121,7 +121,11 @@ export class Http {
     this.#send = withCache(withAuth(decoding(wire)));
   }
 
-  /** Registers credentials for 401 challenges; `domain` (`host` or `host:port`) limits where they apply. */
+  /**
+   * Registers credentials for 401 challenges. `domain` limits where they apply: `host`, `host:port`,
+   * or an origin `https://host[:port]` (that scheme, host and port only); '' answers the origins the
+   * caller asks for. Nothing answers after a redirect from https to http.
+   */
   addCredentials(name: string, password: string, domain = ''): void {
     this.#credentials.add(name, password, domain);
   }

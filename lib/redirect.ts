@@ -64,6 +64,7 @@ export function nextHop(req: HopRequest, response: Response, settings: Settings)
       method,
       body: dropBody ? null : req.body,
       headers: redirectHeaders(req, url, dropBody, settings.forwardAuthorizationHeaders),
+      ...(isDowngraded(req, url) ? { downgraded: true } : {}),
     },
   };
 }
@@ -82,13 +83,21 @@ export function redirectMethod(method: string, status: number): string {
   return method;
 }
 
+/**
+ * Whether the hop to `next` comes after an https → http hop of this request (this one or an earlier
+ * one). A credential is bound to the scheme it was meant for: once the chain has gone down to
+ * cleartext, a server that could redirect there cannot lead it back up to collect one either.
+ */
+export function isDowngraded(req: HopRequest, next: URL): boolean {
+  return req.downgraded === true || (req.url.protocol === 'https:' && next.protocol === 'http:');
+}
+
 /** The headers of the next hop: no credentials across origins or down to http, no stale conditionals. */
 export function redirectHeaders(req: HopRequest, next: URL, dropBody: boolean, forwardAuth: boolean): HopRequest['headers'] {
   const remove = [...CONDITIONAL_HEADERS];
   if (dropBody) remove.push(...BODY_HEADERS);
-  const downgrade = req.url.protocol === 'https:' && next.protocol === 'http:';
   const crossOrigin = !sameOrigin(req.url, next);
-  if (downgrade || (!forwardAuth && crossOrigin)) remove.push(...CREDENTIAL_HEADERS);
+  if (isDowngraded(req, next) || (!forwardAuth && crossOrigin)) remove.push(...CREDENTIAL_HEADERS);
   // A Host the caller set names the first server; another origin gets its own (undici derives it).
   if (crossOrigin) remove.push('host');
   return withHeaders(req.headers, {}, remove);

@@ -16,6 +16,11 @@ export interface HopRequest {
   /** Lower-cased names, null prototype. */
   readonly headers: Readonly<HeaderRecord>;
   readonly body: Buffer | null;
+  /**
+   * True once a hop of this request() went from https to http: nothing credential-like is sent on
+   * this hop or any later one (DESIGN.md, Auth). Set by the redirect decision only.
+   */
+  readonly downgraded?: boolean;
 }
 
 /** A response head with its decoded body. */

@@ -1,8 +1,9 @@
 /**
- * The credentials registered on an Http, each scoped to a domain or to the origins the caller asked
- * for, and the protection spaces where an earlier answer may be sent pre-emptively. Holds data and
- * answers scoping questions; the auth driver decides when to use them. It must never let credentials
- * without a domain answer an origin the caller did not ask for (one reached by a redirect).
+ * The credentials registered on an Http, each scoped to an origin, a domain or the origins the
+ * caller asked for, and the protection spaces where an earlier answer may be sent pre-emptively.
+ * Holds data and answers scoping questions; the auth driver decides when to use them. It must never
+ * let credentials without a domain answer an origin the caller did not ask for (one reached by a
+ * redirect), nor a credential bound to one scheme answer over another.
  */
 import { HttpLib2Error } from '../errors.js';
 import { originOf } from '../uri.js';
@@ -13,6 +14,11 @@ export interface Credential {
   readonly password: string;
   /** `host` or `host:port`, lower-cased; '' answers any origin the caller asked for. */
   readonly domain: string;
+  /**
+   * For a domain given in origin form (`https://host[:port]`), that origin (`originOf`): the
+   * credential answers it only, never another scheme or port.
+   */
+  readonly origin?: string;
 }
 
 /** One protection space that accepted an answer: later requests under `path` on `origin` reuse it. */
@@ -39,10 +45,12 @@ export function assertSafeCredential(credential: Pick<Credential, 'name' | 'pass
 }
 
 /**
- * True if `credential` may answer a challenge from `url`: its domain names the host (and the port,
- * when given), or it has no domain and the caller asked for this origin.
+ * True if `credential` may answer a challenge from `url`: its origin is the URL's, its domain names
+ * the host (and the port, when given), or it has no domain and the caller asked for this origin.
+ * (Whatever the domain, nothing answers after an https → http hop: the driver sees to that.)
  */
 export function credentialApplies(credential: Credential, url: URL, requestedOrigins: ReadonlySet<string>): boolean {
+  if (credential.origin !== undefined) return credential.origin === originOf(url);
   if (credential.domain === '') return requestedOrigins.has(originOf(url));
   const { host, port } = splitDomain(credential.domain);
   if (host !== url.hostname.toLowerCase()) return false;
@@ -54,6 +62,28 @@ function splitDomain(domain: string): { host: string; port: string | null } {
   const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(domain);
   if (!m) return { host: domain, port: null };
   return { host: m[1]!, port: m[2] ?? null };
+}
+
+// RFC 6454 §4: an origin is a scheme, a host and a port; `https://host` names port 443. A path,
+// query, fragment or user info would suggest a narrower scope than the one applied, so they are
+// refused rather than ignored.
+const ORIGIN_FORM = /^https?:\/\/[^/?#@\\]+\/?$/i;
+
+function parseOriginForm(domain: string): string | undefined {
+  if (!domain.includes('://')) return undefined;
+  let url: URL | null = null;
+  try {
+    if (ORIGIN_FORM.test(domain)) url = new URL(domain);
+  } catch {
+    // reported below
+  }
+  if (!url) {
+    throw new HttpLib2Error(
+      `addCredentials: domain ${JSON.stringify(domain)} is neither host, host:port nor an origin (http[s]://host[:port])`,
+      { code: 'ERR_INVALID_REQUEST' },
+    );
+  }
+  return originOf(url);
 }
 
 /** The directory part of a path: `/dir/index.html` → `/dir/`. */
@@ -81,7 +111,9 @@ export class CredentialStore {
         throw new HttpLib2Error(`addCredentials: ${what} contains CR, LF or NUL`, { code: 'ERR_INVALID_REQUEST' });
       }
     }
-    this.#items = [...this.#items, { name, password, domain: domain.toLowerCase() }];
+    const origin = parseOriginForm(domain);
+    const credential: Credential = { name, password, domain: domain.toLowerCase(), ...(origin !== undefined ? { origin } : {}) };
+    this.#items = [...this.#items, credential];
   }
 
   /** Forgets every credential and every protection space opened with them. */

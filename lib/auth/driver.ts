@@ -28,7 +28,8 @@ export function withAuth(next: Send, options: AuthLayerOptions = {}): Send {
   const cnonce = options.cnonce ?? randomCnonce;
   return async (req: HopRequest, ctx: RequestContext): Promise<Exchange> => {
     // The caller's own Authorization wins: we neither replace it nor answer challenges for it.
-    if ('authorization' in req.headers || ctx.credentials.size === 0) return next(req, ctx);
+    // After an https → http hop nothing credential-like goes out, whatever the domain (#18).
+    if ('authorization' in req.headers || ctx.credentials.size === 0 || req.downgraded) return next(req, ctx);
     const store = ctx.credentials;
     const entropy = (): Entropy => ({ cnonce: cnonce(), now: ctx.clock.now() });
     let session = store.sessionFor(req.url, ctx.requestedOrigins);

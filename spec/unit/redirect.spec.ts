@@ -189,6 +189,22 @@ describe('redirect decisions (RFC 9110 §15.4)', () => {
       }
     });
 
+    it('marks every hop after an https → http hop as downgraded, even back on https (#18)', () => {
+      const down = follow(aRequest({ url: 'https://a.test/s' }), aRedirect(302, 'http://a.test/p'));
+      expect(down.downgraded).to.equal(true);
+      const up = follow(down, aRedirect(302, 'https://a.test/q'));
+      expect(up.downgraded).to.equal(true);
+      expect(follow(up, aRedirect(302, '/r')).downgraded).to.equal(true);
+      expect(follow(aRequest({ url: 'http://a.test/s' }), aRedirect(302, 'https://a.test/p')).downgraded).to.equal(undefined);
+      expect(follow(aRequest({ url: 'https://a.test/s' }), aRedirect(302, 'https://b.test/p')).downgraded).to.equal(undefined);
+    });
+
+    it('drops credential headers on any hop of a downgraded chain, same origin or not', () => {
+      const req = { ...aRequest({ url: 'http://a.test/s', headers: secrets }), downgraded: true };
+      const next = follow(req, aRedirect(302, '/same'), { ...DEFAULTS, forwardAuthorizationHeaders: true });
+      expect(Object.keys(next.headers)).to.deep.equal(['x-other']);
+    });
+
     it('drops conditional headers computed for the old URI and a caller Host on another origin', () => {
       const headers = { 'if-none-match': '"e"', 'if-modified-since': 'x', host: 'a.test', 'x-other': '1' };
       expect(Object.keys(follow(aRequest({ headers }), aRedirect(302, '/same')).headers).sort()).to.deep.equal(['host', 'x-other']);
