@@ -4,7 +4,8 @@
  * in the pure modules it calls; this file only sequences them.
  */
 import { withAuth } from './auth/driver.js';
-import { CredentialStore } from './auth/credentials.js';
+import { CredentialStore, assertSafeCredential } from './auth/credentials.js';
+import { basicAuthorization } from './auth/basic.js';
 import { withCache } from './cache/driver.js';
 import { assertCacheStore, type CacheStore } from './cache/store.js';
 import { debugging, resolveDebug, summaryLine, type DebugSink } from './debug.js';
@@ -31,7 +32,7 @@ import { DEFAULT_REDIRECT_CODES, nextHop } from './redirect.js';
 import { Response } from './response.js';
 import { Transport } from './transport.js';
 import type { Clock, Exchange, HopRequest, RequestContext, Send } from './types.js';
-import { originOf, parseRequestUri, redactUserinfo } from './uri.js';
+import { originOf, parseRequestUri, redactUserinfo, splitUserinfo, type Userinfo } from './uri.js';
 import { openCache } from './cache/open.js';
 
 /** The options-object form of {@link Http.request}. */
@@ -174,20 +175,23 @@ export class Http {
     );
     let deadline: Deadline | undefined;
     let ctx: RequestContext | undefined;
+    let req: HopRequest | undefined;
     try {
       deadline = this.#deadline(o.signal);
-      const req = buildRequest(uri, o);
+      req = buildRequest(uri, o);
       const redirections = validateRedirections(o.redirections ?? 5);
       ctx = this.#context(req.url, deadline.signal, o.onProgress);
       const { response, content } = await this.#follow(req, ctx, redirections);
-      if (this.#debug) this.#debug(summaryLine(req.method, uri, { response }, ctx));
+      if (this.#debug) this.#debug(summaryLine(req.method, req.url, { response }, ctx));
       return [response, content];
     } catch (error) {
       const signal = deadline?.signal;
+      // Once parsed, the URI is shown without its user info; before, with the password masked.
+      const shown = req ? req.url.href : redactUserinfo(String(uri));
       const e = signal?.aborted && !(error instanceof HttpLib2Error && error.response)
-        ? mapError(signal.reason, redactUserinfo(String(uri)))
-        : mapError(error, redactUserinfo(String(uri)));
-      if (this.#debug) this.#debug(summaryLine(normaliseMethod(String(o.method ?? 'GET')), uri, { error: e }, ctx));
+        ? mapError(signal.reason, shown)
+        : mapError(error, shown);
+      if (this.#debug) this.#debug(summaryLine(normaliseMethod(String(o.method ?? 'GET')), req?.url ?? uri, { error: e }, ctx));
       if (this.forceExceptionToStatusCode) return errorAsResponse(e);
       throw e;
     } finally {
@@ -273,18 +277,29 @@ function assertNever(x: never): never {
 }
 
 function buildRequest(uri: string | URL, o: RequestOptions): HopRequest {
-  const url = parseRequestUri(uri);
+  const { url, userinfo } = splitUserinfo(parseRequestUri(uri));
   const given = String(o.method ?? 'GET');
   assertValidMethod(given); // before upper-casing: `poſt` must not become POST
   const method = normaliseMethod(given);
   const headers: HeaderRecord = normaliseHeaders(o.headers);
   if (!('user-agent' in headers)) headers['user-agent'] = USER_AGENT;
+  if (userinfo && !('authorization' in headers)) headers['authorization'] = userinfoAuthorization(userinfo);
   const body = o.body === undefined || o.body === null ? null
     : typeof o.body === 'string' ? Buffer.from(o.body, 'utf8')
     : ArrayBuffer.isView(o.body) ? Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength)
     : invalidBody(o.body);
   assertBodyFraming(headers, body === null ? null : body.length);
   return { url, method, headers, body };
+}
+
+// `http://user:pw@host/` sends Basic credentials up front, as curl, Node's http.request and Python's
+// requests do (httplib2 cannot request such a URI: it reads the user info as part of the host). They
+// are the caller's own Authorization from then on: sent on this origin only, dropped on a redirect to
+// another origin or down to http, a cache identity of their own, and no challenge answered for them.
+// An Authorization the caller set wins. Validated like addCredentials, with no secret in the message.
+function userinfoAuthorization(userinfo: Userinfo): string {
+  assertSafeCredential(userinfo);
+  return basicAuthorization(userinfo.name, userinfo.password);
 }
 
 // RFC 9110 §9.1: method tokens are case-sensitive, so `PropFind` or `m-search` is sent as given (a
