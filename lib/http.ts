@@ -4,8 +4,7 @@
  * in the pure modules it calls; this file only sequences them.
  */
 import { withAuth } from './auth/driver.js';
-import { CredentialStore, assertSafeCredential } from './auth/credentials.js';
-import { basicAuthorization } from './auth/basic.js';
+import { CredentialStore } from './auth/credentials.js';
 import { withCache } from './cache/driver.js';
 import { assertCacheStore, type CacheStore } from './cache/store.js';
 import { debugging, resolveDebug, summaryLine, type DebugSink } from './debug.js';
@@ -18,7 +17,7 @@ import {
   AbortError,
   mapError,
 } from './errors.js';
-import { assertBodyFraming, assertValidMethod, normaliseHeaders, type HeaderRecord } from './headers.js';
+import { buildRequest, normaliseMethod } from './first-hop.js';
 import {
   DEFAULT_MAX_BODY_SIZE,
   validateOptions,
@@ -32,7 +31,7 @@ import { DEFAULT_REDIRECT_CODES, nextHop } from './redirect.js';
 import { Response } from './response.js';
 import { Transport } from './transport.js';
 import type { Clock, Exchange, HopRequest, RequestContext, Send } from './types.js';
-import { originOf, parseRequestUri, redactUserinfo, splitUserinfo, type Userinfo } from './uri.js';
+import { originOf, redactUserinfo } from './uri.js';
 import { openCache } from './cache/open.js';
 
 /** The options-object form of {@link Http.request}. */
@@ -57,8 +56,6 @@ export interface RequestOptions {
    */
   onProgress?: (received: number, total: number | null) => void;
 }
-
-const USER_AGENT = 'httplib2-ts/0.1.0';
 
 /** The merged deadline/caller signal of one request() call, and how to release its timer. */
 interface Deadline {
@@ -274,47 +271,6 @@ export class Http {
 
 function assertNever(x: never): never {
   throw new Error(`unexpected decision ${JSON.stringify(x)}`);
-}
-
-function buildRequest(uri: string | URL, o: RequestOptions): HopRequest {
-  const { url, userinfo } = splitUserinfo(parseRequestUri(uri));
-  const given = String(o.method ?? 'GET');
-  assertValidMethod(given); // before upper-casing: `poſt` must not become POST
-  const method = normaliseMethod(given);
-  const headers: HeaderRecord = normaliseHeaders(o.headers);
-  if (!('user-agent' in headers)) headers['user-agent'] = USER_AGENT;
-  if (userinfo && !('authorization' in headers)) headers['authorization'] = userinfoAuthorization(userinfo);
-  const body = o.body === undefined || o.body === null ? null
-    : typeof o.body === 'string' ? Buffer.from(o.body, 'utf8')
-    : ArrayBuffer.isView(o.body) ? Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength)
-    : invalidBody(o.body);
-  assertBodyFraming(headers, body === null ? null : body.length);
-  return { url, method, headers, body };
-}
-
-// `http://user:pw@host/` sends Basic credentials up front, as curl, Node's http.request and Python's
-// requests do (httplib2 cannot request such a URI: it reads the user info as part of the host). They
-// are the caller's own Authorization from then on: sent on this origin only, dropped on a redirect to
-// another origin or down to http, a cache identity of their own, and no challenge answered for them.
-// An Authorization the caller set wins. Validated like addCredentials, with no secret in the message.
-function userinfoAuthorization(userinfo: Userinfo): string {
-  assertSafeCredential(userinfo);
-  return basicAuthorization(userinfo.name, userinfo.password);
-}
-
-// RFC 9110 §9.1: method tokens are case-sensitive, so `PropFind` or `m-search` is sent as given (a
-// server may define it so; httplib2 sends every method as given). The standard methods are
-// upper-cased, as Fetch normalises its own: `get` can only mean GET, and the cache, redirect and
-// retry rules recognise them by their upper-case names.
-const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
-
-function normaliseMethod(method: string): string {
-  const upper = method.toUpperCase();
-  return STANDARD_METHODS.has(upper) ? upper : method;
-}
-
-function invalidBody(body: unknown): never {
-  throw new HttpLib2Error(`Invalid body: expected a string or a Uint8Array, received ${typeof body}`, { code: 'ERR_INVALID_REQUEST' });
 }
 
 /** `forceExceptionToStatusCode`: httplib2 turns errors into responses instead of raising them. */
