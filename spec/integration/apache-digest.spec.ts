@@ -42,6 +42,17 @@ async function waitUntilListening(port: number, child: ChildProcess, log: string
   }
 }
 
+// Apache writes an access-log line after it has sent the response, so the last line may still be
+// on its way when the client has its answer: read until `count` lines match (bounded), then return.
+async function accessLog(dir: string, match: string, count: number): Promise<string[]> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const lines = readFileSync(join(dir, 'access.log'), 'utf8').split('\n').filter((l) => l.includes(match));
+    if (lines.length >= count || Date.now() > deadline) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function config(dir: string, port: number): string {
   const mod = (name: string, file: string) => `LoadModule ${name}_module ${MODULES}/mod_${file}.so`;
   return [
@@ -152,7 +163,7 @@ describe('Digest against Apache httpd mod_auth_digest', function () {
     const [response, content] = await http.request(`${origin}/private/hello.txt`);
     expect(response.status).to.equal(200);
     expect(content.toString()).to.equal('hello');
-    const log = readFileSync(join(dir, 'access.log'), 'utf8').split('\n').filter((l) => l.includes('/private/hello.txt'));
+    const log = await accessLog(dir, '/private/hello.txt', 3);
     expect(log).to.deep.equal(['GET /private/hello.txt 401', 'GET /private/hello.txt 401', 'GET /private/hello.txt 200']);
   });
 
@@ -165,7 +176,7 @@ describe('Digest against Apache httpd mod_auth_digest', function () {
     }
     // One challenge, then every request answered pre-emptively on the next nonce count: Apache
     // (AuthDigestNcCheck On) would refuse a repeated count with another 401.
-    const log = readFileSync(join(dir, 'access.log'), 'utf8').split('\n').filter((l) => l.includes('/private/echo/'));
+    const log = await accessLog(dir, '/private/echo/', 6);
     expect(log.filter((l) => l.endsWith(' 401'))).to.have.length(1);
     expect(log.filter((l) => l.endsWith(' 200'))).to.have.length(5);
   });
