@@ -17,18 +17,30 @@ import {
   AbortError,
   mapError,
 } from './errors.js';
-import { assertBodyFraming, assertValidMethod, normaliseHeaders, type HeaderRecord } from './headers.js';
-import { DEFAULT_MAX_BODY_SIZE, validateOptions, validateRedirections, validateRetries, type HttpOptions, type ResolvedSettings } from './options.js';
-import { nextHop } from './redirect.js';
+import { buildRequest, normaliseMethod } from './first-hop.js';
+import {
+  DEFAULT_MAX_BODY_SIZE,
+  validateOptions,
+  validateRedirectCodes,
+  validateRedirections,
+  validateRetries,
+  type HttpOptions,
+  type ResolvedSettings,
+} from './options.js';
+import { DEFAULT_REDIRECT_CODES, nextHop } from './redirect.js';
 import { Response } from './response.js';
 import { Transport } from './transport.js';
 import type { Clock, Exchange, HopRequest, RequestContext, Send } from './types.js';
-import { originOf, parseRequestUri, redactUserinfo } from './uri.js';
+import { originOf, redactUserinfo } from './uri.js';
 import { openCache } from './cache/open.js';
 
 /** The options-object form of {@link Http.request}. */
 export interface RequestOptions {
-  /** Any method token; upper-cased. @default 'GET' */
+  /**
+   * Any method token. The standard methods (GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE,
+   * PATCH) are upper-cased whatever their case; an extension method is sent exactly as given
+   * (method tokens are case-sensitive, RFC 9110 §9.1). @default 'GET'
+   */
   method?: string;
   /** The request body: text (sent as UTF-8) or bytes. @default null (no body) */
   body?: string | Uint8Array | null;
@@ -45,8 +57,6 @@ export interface RequestOptions {
   onProgress?: (received: number, total: number | null) => void;
 }
 
-const USER_AGENT = 'httplib2-ts/0.1.0';
-
 /** The merged deadline/caller signal of one request() call, and how to release its timer. */
 interface Deadline {
   readonly signal: AbortSignal | null;
@@ -60,12 +70,21 @@ export class Http {
   followRedirects = true;
   /** Follow 3xx answers to every method. httplib2: `follow_all_redirects`. */
   followAllRedirects = false;
+  /**
+   * The statuses followed as redirects (a Set or an array of 3xx codes, read at each request).
+   * Remove 308 to get every 308 back, as httplib2 users do for resumable uploads.
+   * httplib2: `redirect_codes`. @default [300, 301, 302, 303, 307, 308]
+   */
+  redirectCodes: ReadonlySet<number> | readonly number[] = [...DEFAULT_REDIRECT_CODES];
   /** Keep Authorization, Cookie and X-WSSE on a redirect to another origin. httplib2: `forward_authorization_headers`. */
   forwardAuthorizationHeaders = false;
   /** Return errors as responses (500/408/400) instead of throwing. httplib2: `force_exception_to_status_code`. */
   forceExceptionToStatusCode = false;
-  /** Methods that carry If-Match with the cached ETag. httplib2: `optimistic_concurrency_methods`. */
-  optimisticConcurrencyMethods: string[] = ['PUT'];
+  /**
+   * Methods that carry If-Match with the cached strong ETag (lost-update protection).
+   * httplib2: `optimistic_concurrency_methods`. @default ['PUT', 'PATCH'] (httplib2 0.32)
+   */
+  optimisticConcurrencyMethods: string[] = ['PUT', 'PATCH'];
   /** Never send If-None-Match / If-Match from cached ETags. httplib2: `ignore_etag`. */
   ignoreEtag = false;
   /** Attempts for a connection-level failure (2 = one retry). httplib2: `RETRIES`. */
@@ -100,7 +119,11 @@ export class Http {
     this.#send = withCache(withAuth(decoding(wire)));
   }
 
-  /** Registers credentials for 401 challenges; `domain` (`host` or `host:port`) limits where they apply. */
+  /**
+   * Registers credentials for 401 challenges. `domain` limits where they apply: `host`, `host:port`,
+   * or an origin `https://host[:port]` (that scheme, host and port only); '' answers the origins the
+   * caller asks for. Nothing answers after a redirect from https to http.
+   */
   addCredentials(name: string, password: string, domain = ''): void {
     this.#credentials.add(name, password, domain);
   }
@@ -149,20 +172,23 @@ export class Http {
     );
     let deadline: Deadline | undefined;
     let ctx: RequestContext | undefined;
+    let req: HopRequest | undefined;
     try {
       deadline = this.#deadline(o.signal);
-      const req = buildRequest(uri, o);
+      req = buildRequest(uri, o);
       const redirections = validateRedirections(o.redirections ?? 5);
       ctx = this.#context(req.url, deadline.signal, o.onProgress);
       const { response, content } = await this.#follow(req, ctx, redirections);
-      if (this.#debug) this.#debug(summaryLine(req.method, uri, { response }, ctx));
+      if (this.#debug) this.#debug(summaryLine(req.method, req.url, { response }, ctx));
       return [response, content];
     } catch (error) {
       const signal = deadline?.signal;
+      // Once parsed, the URI is shown without its user info; before, with the password masked.
+      const shown = req ? req.url.href : redactUserinfo(String(uri));
       const e = signal?.aborted && !(error instanceof HttpLib2Error && error.response)
-        ? mapError(signal.reason, redactUserinfo(String(uri)))
-        : mapError(error, redactUserinfo(String(uri)));
-      if (this.#debug) this.#debug(summaryLine(String(o.method ?? 'GET').toUpperCase(), uri, { error: e }, ctx));
+        ? mapError(signal.reason, shown)
+        : mapError(error, shown);
+      if (this.#debug) this.#debug(summaryLine(normaliseMethod(String(o.method ?? 'GET')), req?.url ?? uri, { error: e }, ctx));
       if (this.forceExceptionToStatusCode) return errorAsResponse(e);
       throw e;
     } finally {
@@ -174,9 +200,10 @@ export class Http {
     const settings: ResolvedSettings = {
       followRedirects: this.followRedirects,
       followAllRedirects: this.followAllRedirects,
+      redirectCodes: validateRedirectCodes(this.redirectCodes),
       forwardAuthorizationHeaders: this.forwardAuthorizationHeaders,
       forceExceptionToStatusCode: this.forceExceptionToStatusCode,
-      optimisticConcurrencyMethods: this.optimisticConcurrencyMethods.map((m) => m.toUpperCase()),
+      optimisticConcurrencyMethods: this.optimisticConcurrencyMethods.map((m) => normaliseMethod(String(m))),
       ignoreEtag: this.ignoreEtag,
       retries: validateRetries(this.retries),
       timeout: this.#timeout,
@@ -244,24 +271,6 @@ export class Http {
 
 function assertNever(x: never): never {
   throw new Error(`unexpected decision ${JSON.stringify(x)}`);
-}
-
-function buildRequest(uri: string | URL, o: RequestOptions): HopRequest {
-  const url = parseRequestUri(uri);
-  const method = String(o.method ?? 'GET').toUpperCase();
-  assertValidMethod(method);
-  const headers: HeaderRecord = normaliseHeaders(o.headers);
-  if (!('user-agent' in headers)) headers['user-agent'] = USER_AGENT;
-  const body = o.body === undefined || o.body === null ? null
-    : typeof o.body === 'string' ? Buffer.from(o.body, 'utf8')
-    : ArrayBuffer.isView(o.body) ? Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength)
-    : invalidBody(o.body);
-  assertBodyFraming(headers, body === null ? null : body.length);
-  return { url, method, headers, body };
-}
-
-function invalidBody(body: unknown): never {
-  throw new HttpLib2Error(`Invalid body: expected a string or a Uint8Array, received ${typeof body}`, { code: 'ERR_INVALID_REQUEST' });
 }
 
 /** `forceExceptionToStatusCode`: httplib2 turns errors into responses instead of raising them. */

@@ -48,6 +48,7 @@ export interface HttpOptions {
 export interface ResolvedSettings {
   readonly followRedirects: boolean;
   readonly followAllRedirects: boolean;
+  readonly redirectCodes: ReadonlySet<number>;
   readonly forwardAuthorizationHeaders: boolean;
   readonly forceExceptionToStatusCode: boolean;
   readonly optimisticConcurrencyMethods: readonly string[];
@@ -94,6 +95,19 @@ export function validateRedirections(redirections: unknown): number {
     throw bad('redirections', redirections, 'a non-negative integer');
   }
   return redirections as number;
+}
+
+/**
+ * Validates the redirectCodes attribute at request time (it is settable after construction): a Set
+ * or an array of 3xx status codes.
+ */
+export function validateRedirectCodes(codes: unknown): ReadonlySet<number> {
+  const list = codes instanceof Set ? [...(codes as Set<unknown>)] : Array.isArray(codes) ? codes : null;
+  if (list === null || !list.every((c) => Number.isInteger(c) && (c as number) >= 300 && (c as number) <= 399)) {
+    const shown = list === null ? String(codes) : `[${list.map(String).join(', ')}]`;
+    throw bad('redirectCodes', shown, 'a Set or an array of 3xx status codes');
+  }
+  return new Set(list as number[]);
 }
 
 /** Validates the retries attribute at request time (it is settable after construction). */

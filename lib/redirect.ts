@@ -8,10 +8,22 @@ import type { Response } from './response.js';
 import type { HopRequest } from './types.js';
 import { resolveLocation, sameOrigin } from './uri.js';
 
-export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([300, 301, 302, 303, 307, 308]);
+/** The statuses followed by default (httplib2 `REDIRECT_CODES`); `Http.redirectCodes` may remove some. */
+export const DEFAULT_REDIRECT_CODES: readonly number[] = [300, 301, 302, 303, 307, 308];
 
 // httplib2 follows redirects of these methods unless follow_all_redirects is set.
 const SAFE_TO_FOLLOW = new Set(['GET', 'HEAD']);
+
+// Statuses followed for every method: 303 is the POST-redirect-GET answer (RFC 9110 §15.4.4); 308
+// keeps the method and body by definition (§15.4.9), so nothing is changed behind the caller's back.
+// httplib2 follows both whatever the method.
+const FOLLOWED_FOR_EVERY_METHOD = new Set([303, 308]);
+
+// Statuses that may come without a Location and still be a complete answer for the caller: a 300 is
+// a list of choices (RFC 9110 §15.4.1); a 308 only SHOULD carry one (§15.4.9), and the 308 without
+// it in the wild is the "Resume Incomplete" of resumable uploads (Google's), which the caller reads.
+// httplib2 raises RedirectMissingLocation for that 308 unless 308 is removed from redirect_codes.
+const COMPLETE_WITHOUT_LOCATION = new Set([300, 308]);
 
 // Headers that carry an identity; they never reach another origin unless the caller asks.
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-wsse'];
@@ -27,14 +39,15 @@ export type RedirectDecision =
   | { readonly kind: 'missing-location' }
   | { readonly kind: 'follow'; readonly request: HopRequest };
 
-type Settings = Pick<ResolvedSettings, 'followRedirects' | 'followAllRedirects' | 'forwardAuthorizationHeaders'>;
+type Settings = Pick<ResolvedSettings, 'followRedirects' | 'followAllRedirects' | 'forwardAuthorizationHeaders' | 'redirectCodes'>;
 
 /** What to do with `response` to `req`: return it, follow it, or fail for want of a Location. */
 export function nextHop(req: HopRequest, response: Response, settings: Settings): RedirectDecision {
   if (!shouldFollow(req.method, response.status, settings)) return { kind: 'return' };
   const location = response.get('location');
-  // A 300 without Location is a list of choices for the caller to read (RFC 9110 §15.4.1).
-  if (location === undefined) return response.status === 300 ? { kind: 'return' } : { kind: 'missing-location' };
+  if (location === undefined) {
+    return COMPLETE_WITHOUT_LOCATION.has(response.status) ? { kind: 'return' } : { kind: 'missing-location' };
+  }
   const url = resolveLocation(location, req.url);
   // Only http and https are followed: file:, data:, javascript:... go back to the caller as they are.
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return { kind: 'return' };
@@ -51,16 +64,16 @@ export function nextHop(req: HopRequest, response: Response, settings: Settings)
       method,
       body: dropBody ? null : req.body,
       headers: redirectHeaders(req, url, dropBody, settings.forwardAuthorizationHeaders),
+      ...(isDowngraded(req, url) ? { downgraded: true } : {}),
     },
   };
 }
 
-/** Whether a status is followed for this method. */
+/** Whether a status is followed for this method (httplib2: after the method check, `redirect_codes`). */
 export function shouldFollow(method: string, status: number, settings: Settings): boolean {
-  if (!settings.followRedirects || !REDIRECT_STATUSES.has(status)) return false;
-  // 303 exists to send the client to a GET after a POST (RFC 9110 §15.4.4): httplib2 follows it always.
-  if (status === 303) return true;
-  return settings.followAllRedirects || SAFE_TO_FOLLOW.has(method.toUpperCase());
+  if (!settings.followRedirects || !settings.redirectCodes.has(status)) return false;
+  if (FOLLOWED_FOR_EVERY_METHOD.has(status)) return true;
+  return settings.followAllRedirects || SAFE_TO_FOLLOW.has(method);
 }
 
 /** 303 turns into GET (HEAD stays HEAD); 301/302 of a POST become GET as browsers do; 307/308 keep it. */
@@ -70,13 +83,21 @@ export function redirectMethod(method: string, status: number): string {
   return method;
 }
 
+/**
+ * Whether the hop to `next` comes after an https → http hop of this request (this one or an earlier
+ * one). A credential is bound to the scheme it was meant for: once the chain has gone down to
+ * cleartext, a server that could redirect there cannot lead it back up to collect one either.
+ */
+export function isDowngraded(req: HopRequest, next: URL): boolean {
+  return req.downgraded === true || (req.url.protocol === 'https:' && next.protocol === 'http:');
+}
+
 /** The headers of the next hop: no credentials across origins or down to http, no stale conditionals. */
 export function redirectHeaders(req: HopRequest, next: URL, dropBody: boolean, forwardAuth: boolean): HopRequest['headers'] {
   const remove = [...CONDITIONAL_HEADERS];
   if (dropBody) remove.push(...BODY_HEADERS);
-  const downgrade = req.url.protocol === 'https:' && next.protocol === 'http:';
   const crossOrigin = !sameOrigin(req.url, next);
-  if (downgrade || (!forwardAuth && crossOrigin)) remove.push(...CREDENTIAL_HEADERS);
+  if (isDowngraded(req, next) || (!forwardAuth && crossOrigin)) remove.push(...CREDENTIAL_HEADERS);
   // A Host the caller set names the first server; another origin gets its own (undici derives it).
   if (crossOrigin) remove.push('host');
   return withHeaders(req.headers, {}, remove);

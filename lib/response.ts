@@ -3,6 +3,12 @@
  * Response is a dict, plus status, reason, version, fromcache and the redirect chain.
  * It holds data only; it never performs I/O.
  */
+import { HttpLib2Error } from './errors.js';
+
+// httplib2's Response is a dict whose 'status' item is the status code as a string, written over any
+// header a server sent by that name. Here it is a view of `status`: read through get/has, never a
+// stored header, so iteration, `size` and toHeaders() list only the headers the server sent.
+const STATUS = 'status';
 
 /** Reason phrases for statuses whose server sent none (HTTP/2 has no reason phrase). */
 const REASONS: Record<number, string> = {
@@ -63,21 +69,36 @@ export class Response extends Map<string, string> {
     if (init.headers) addHeaders(this, init.headers);
   }
 
-  /** httplib2 compatibility: `response['status']` reads as a string there. */
+  /**
+   * The value of a header (any case), or undefined. `get('status')` is the status code as a string,
+   * as httplib2's `response['status']`.
+   */
   override get(name: string): string | undefined {
-    return super.get(name.toLowerCase());
+    const key = name.toLowerCase();
+    return key === STATUS ? String(this.status) : super.get(key);
   }
 
+  /** Whether the header is present; always true for `status` (see {@link get}). */
   override has(name: string): boolean {
-    return super.has(name.toLowerCase());
+    const key = name.toLowerCase();
+    return key === STATUS || super.has(key);
   }
 
+  /** Sets a header; `set('status', '404')` sets {@link status} (a three-digit code, else an error). */
   override set(name: string, value: string): this {
-    return super.set(name.toLowerCase(), value);
+    const key = name.toLowerCase();
+    if (key !== STATUS) return super.set(key, value);
+    if (!/^[1-9]\d\d$/.test(String(value))) {
+      throw new HttpLib2Error(`Invalid status ${JSON.stringify(value)}: expected a three-digit code`, { code: 'ERR_INVALID_REQUEST' });
+    }
+    this.status = Number(value);
+    return this;
   }
 
+  /** Removes a header; `status` is not a header and stays. */
   override delete(name: string): boolean {
-    return super.delete(name.toLowerCase());
+    const key = name.toLowerCase();
+    return key !== STATUS && super.delete(key);
   }
 
   /** The headers as a plain null-prototype object, for logging or re-sending. */
@@ -112,6 +133,7 @@ function addHeaders(
   for (const [rawName, rawValue] of entries) {
     if (rawValue === undefined) continue;
     const name = rawName.toLowerCase();
+    if (name === STATUS) continue; // a server's Status header never stands for the status (httplib2 overwrites it)
     const value = Array.isArray(rawValue) ? rawValue.join(', ') : rawValue;
     const prior = Map.prototype.get.call(target, name) as string | undefined;
     Map.prototype.set.call(target, name, prior === undefined ? value : `${prior}, ${value}`);

@@ -11,11 +11,16 @@ import type { CredentialStore } from './auth/credentials.js';
 /** One request on the wire (one hop of a redirect chain). Treated as read-only by every layer. */
 export interface HopRequest {
   readonly url: URL;
-  /** Upper-case as the caller gave it (methods are case-sensitive, RFC 9110 §9.1). */
+  /** A standard method upper-cased; an extension method exactly as given (case-sensitive, RFC 9110 §9.1). */
   readonly method: string;
   /** Lower-cased names, null prototype. */
   readonly headers: Readonly<HeaderRecord>;
   readonly body: Buffer | null;
+  /**
+   * True once a hop of this request() went from https to http: nothing credential-like is sent on
+   * this hop or any later one (DESIGN.md, Auth). Set by the redirect decision only.
+   */
+  readonly downgraded?: boolean;
 }
 
 /** A response head with its decoded body. */

@@ -42,6 +42,32 @@ export function parseRequestUri(uri: string | URL): URL {
   return url;
 }
 
+/** A user name and password written in a request URI's user info, percent-decoded. */
+export interface Userinfo {
+  readonly name: string;
+  readonly password: string;
+}
+
+/**
+ * Splits a request URI's user info from it: `http://user:pw@host/p` → `http://host/p` and
+ * `{ name: 'user', password: 'pw' }` (null when there is none). The URI without it is the one every
+ * layer sees, so the user info is never copied into a response header, an error or a log line.
+ */
+export function splitUserinfo(url: URL): { url: URL; userinfo: Userinfo | null } {
+  if (url.username === '' && url.password === '') return { url, userinfo: null };
+  let userinfo: Userinfo;
+  try {
+    userinfo = { name: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  } catch {
+    // The message names the fault, never the text: it holds a password.
+    throw new HttpLib2Error('Invalid user info in the URI: bad percent-encoding', { code: 'ERR_INVALID_REQUEST' });
+  }
+  const bare = new URL(url.href);
+  bare.username = '';
+  bare.password = '';
+  return { url: bare, userinfo };
+}
+
 /**
  * The cache key of a URI: scheme and host lower-cased (the URL parser does it), default port and
  * fragment dropped, empty path → `/`. Path and query keep their case and order: they name distinct

@@ -1,8 +1,9 @@
 /**
- * The credentials registered on an Http, each scoped to a domain or to the origins the caller asked
- * for, and the protection spaces where an earlier answer may be sent pre-emptively. Holds data and
- * answers scoping questions; the auth driver decides when to use them. It must never let credentials
- * without a domain answer an origin the caller did not ask for (one reached by a redirect).
+ * The credentials registered on an Http, each scoped to an origin, a domain or the origins the
+ * caller asked for, and the protection spaces where an earlier answer may be sent pre-emptively.
+ * Holds data and answers scoping questions; the auth driver decides when to use them. It must never
+ * let credentials without a domain answer an origin the caller did not ask for (one reached by a
+ * redirect), nor a credential bound to one scheme answer over another.
  */
 import { HttpLib2Error } from '../errors.js';
 import { originOf } from '../uri.js';
@@ -13,6 +14,11 @@ export interface Credential {
   readonly password: string;
   /** `host` or `host:port`, lower-cased; '' answers any origin the caller asked for. */
   readonly domain: string;
+  /**
+   * For a domain given in origin form (`https://host[:port]`), that origin (`originOf`): the
+   * credential answers it only, never another scheme or port.
+   */
+  readonly origin?: string;
 }
 
 /** One protection space that accepted an answer: later requests under `path` on `origin` reuse it. */
@@ -39,10 +45,12 @@ export function assertSafeCredential(credential: Pick<Credential, 'name' | 'pass
 }
 
 /**
- * True if `credential` may answer a challenge from `url`: its domain names the host (and the port,
- * when given), or it has no domain and the caller asked for this origin.
+ * True if `credential` may answer a challenge from `url`: its origin is the URL's, its domain names
+ * the host (and the port, when given), or it has no domain and the caller asked for this origin.
+ * (Whatever the domain, nothing answers after an https → http hop: the driver sees to that.)
  */
 export function credentialApplies(credential: Credential, url: URL, requestedOrigins: ReadonlySet<string>): boolean {
+  if (credential.origin !== undefined) return credential.origin === originOf(url);
   if (credential.domain === '') return requestedOrigins.has(originOf(url));
   const { host, port } = splitDomain(credential.domain);
   if (host !== url.hostname.toLowerCase()) return false;
@@ -56,6 +64,28 @@ function splitDomain(domain: string): { host: string; port: string | null } {
   return { host: m[1]!, port: m[2] ?? null };
 }
 
+// RFC 6454 §4: an origin is a scheme, a host and a port; `https://host` names port 443. A path,
+// query, fragment or user info would suggest a narrower scope than the one applied, so they are
+// refused rather than ignored.
+const ORIGIN_FORM = /^https?:\/\/[^/?#@\\]+\/?$/i;
+
+function parseOriginForm(domain: string): string | undefined {
+  if (!domain.includes('://')) return undefined;
+  let url: URL | null = null;
+  try {
+    if (ORIGIN_FORM.test(domain)) url = new URL(domain);
+  } catch {
+    // reported below
+  }
+  if (!url) {
+    throw new HttpLib2Error(
+      `addCredentials: domain ${JSON.stringify(domain)} is neither host, host:port nor an origin (http[s]://host[:port])`,
+      { code: 'ERR_INVALID_REQUEST' },
+    );
+  }
+  return originOf(url);
+}
+
 /** The directory part of a path: `/dir/index.html` → `/dir/`. */
 function directoryOf(url: URL): string {
   const path = url.pathname || '/';
@@ -66,6 +96,8 @@ function directoryOf(url: URL): string {
 export class CredentialStore {
   #items: readonly Credential[] = [];
   #spaces: Space[] = [];
+  // The identity standing for several candidates ({@link match}), by their registration indexes.
+  #together = new Map<string, Credential>();
   // What each session was advanced to (Digest: the next nonce count). A request answered after a
   // faster concurrent one remembers the newest successor of what it sent, never what it sent.
   readonly #successors = new WeakMap<AuthSession, AuthSession>();
@@ -79,13 +111,16 @@ export class CredentialStore {
         throw new HttpLib2Error(`addCredentials: ${what} contains CR, LF or NUL`, { code: 'ERR_INVALID_REQUEST' });
       }
     }
-    this.#items = [...this.#items, { name, password, domain: domain.toLowerCase() }];
+    const origin = parseOriginForm(domain);
+    const credential: Credential = { name, password, domain: domain.toLowerCase(), ...(origin !== undefined ? { origin } : {}) };
+    this.#items = [...this.#items, credential];
   }
 
   /** Forgets every credential and every protection space opened with them. */
   clear(): void {
     this.#items = [];
     this.#spaces = [];
+    this.#together.clear();
   }
 
   /** The credentials at this moment (a new array; later changes do not affect it). */
@@ -98,29 +133,48 @@ export class CredentialStore {
   }
 
   /**
-   * The credential that answers a challenge from `url`, or null: one registered for this host wins
-   * over one without a domain; among equals, the first registered.
+   * The credentials that may answer a challenge from `url`, in the order they are tried: the order
+   * they were registered in, whatever their domain (httplib2's `Credentials.iter`).
    */
-  match(url: URL, requestedOrigins: ReadonlySet<string>): Credential | null {
-    const applicable = this.#items.filter((c) => credentialApplies(c, url, requestedOrigins));
-    return applicable.find((c) => c.domain !== '') ?? applicable[0] ?? null;
+  candidates(url: URL, requestedOrigins: ReadonlySet<string>): readonly Credential[] {
+    return this.#items.filter((c) => credentialApplies(c, url, requestedOrigins));
   }
 
   /**
-   * The session to send pre-emptively to `url`: the deepest protection space containing it opened
-   * with the credential that would answer a challenge here now ({@link match}). The cache keys the
-   * answer by that credential (DESIGN.md, Identity), so an answer sent as anyone else (an earlier
-   * credential a more specific one has since overridden) would be stored under the wrong user.
+   * The credential an answer from `url` is keyed by in the cache (DESIGN.md, Identity), or null
+   * when none applies. With one candidate, that credential. With several, any of them may be the
+   * one the server accepts (each is tried in turn), so the key stands for all of them: a value named
+   * after the first candidate whose password field holds every candidate's name and password, in
+   * order. It is never sent; it is the same object while the registrations stay the same, so the
+   * cache derives its digest once.
+   */
+  match(url: URL, requestedOrigins: ReadonlySet<string>): Credential | null {
+    const candidates = this.candidates(url, requestedOrigins);
+    if (candidates.length <= 1) return candidates[0] ?? null;
+    const key = candidates.map((c) => this.#items.indexOf(c)).join(',');
+    let together = this.#together.get(key);
+    if (together === undefined) {
+      const password = JSON.stringify(candidates.map((c) => [c.name, c.password]));
+      together = Object.freeze({ name: candidates[0]!.name, password, domain: '' });
+      this.#together.set(key, together);
+    }
+    return together;
+  }
+
+  /**
+   * The session to send pre-emptively to `url`: the deepest protection space containing it that
+   * was opened with a credential that may answer here now ({@link candidates}), so an answer never
+   * goes where its credential no longer applies.
    */
   sessionFor(url: URL, requestedOrigins: ReadonlySet<string>): AuthSession | null {
-    const credential = this.match(url, requestedOrigins);
-    if (credential === null) return null;
+    const candidates = this.candidates(url, requestedOrigins);
+    if (candidates.length === 0) return null;
     const origin = originOf(url);
     const path = url.pathname || '/';
     let best: Space | null = null;
     for (const s of this.#spaces) {
       if (s.origin !== origin || !path.startsWith(s.path)) continue;
-      if (s.session.credential !== credential) continue;
+      if (!candidates.includes(s.session.credential)) continue;
       if (!best || s.path.length > best.path.length) best = s;
     }
     return best ? best.session : null;

@@ -1,16 +1,17 @@
 /**
  * The authentication layer, `withAuth(next)`: sends an earlier answer pre-emptively inside its
- * protection space, answers a 401 once with the strongest scheme offered, follows a stale nonce once,
- * and records what worked. It carries out what the pure schemes return; it must never loop on a wrong
- * password, never answer for an origin the credentials do not apply to, and never replace an
- * Authorization header the caller set.
+ * protection space, answers a 401 with each credential that applies in turn (the strongest scheme
+ * offered), follows a stale nonce once, and records what worked. It carries out what the pure schemes
+ * return; it must never try a credential twice on one request (no loop on a wrong password), never
+ * answer for an origin the credentials do not apply to, and never replace an Authorization header
+ * the caller set.
  */
 import { randomBytes } from 'node:crypto';
 import { UnimplementedDigestAuthOptionError, UnimplementedHmacDigestAuthOptionError } from '../errors.js';
 import { withHeaders } from '../headers.js';
 import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
 import { parseChallenges } from './challenge.js';
-import type { CredentialStore } from './credentials.js';
+import type { Credential, CredentialStore } from './credentials.js';
 import { strongestOffered, type AuthSession, type Entropy } from './scheme.js';
 
 /** Options of {@link withAuth}; tests inject the client nonce. */
@@ -27,11 +28,13 @@ export function withAuth(next: Send, options: AuthLayerOptions = {}): Send {
   const cnonce = options.cnonce ?? randomCnonce;
   return async (req: HopRequest, ctx: RequestContext): Promise<Exchange> => {
     // The caller's own Authorization wins: we neither replace it nor answer challenges for it.
-    if ('authorization' in req.headers || ctx.credentials.size === 0) return next(req, ctx);
+    // After an https → http hop nothing credential-like goes out, whatever the domain (#18).
+    if ('authorization' in req.headers || ctx.credentials.size === 0 || req.downgraded) return next(req, ctx);
     const store = ctx.credentials;
     const entropy = (): Entropy => ({ cnonce: cnonce(), now: ctx.clock.now() });
     let session = store.sessionFor(req.url, ctx.requestedOrigins);
-    let answered = false; // a session opened from this call's own challenge was tried
+    // Credentials already answered from a challenge on this request: each is tried once (httplib2).
+    const tried = new Set<Credential>();
     let renewed = false; // a stale nonce was followed once
     for (;;) {
       let sent: AuthSession | null = null;
@@ -60,18 +63,23 @@ export function withAuth(next: Send, options: AuthLayerOptions = {}): Send {
         }
         store.forget(sent);
       }
-      if (exchange.response.status !== 401 || answered) return exchange;
-      session = openFromChallenge(exchange, req, ctx, store);
+      if (exchange.response.status !== 401) return exchange;
+      session = openFromChallenge(exchange, req, ctx, store, tried);
       if (!session) return exchange;
-      answered = true;
+      tried.add(session.credential);
     }
   };
 }
 
-// The session answering a 401 from the strongest scheme offered, or null (no applicable credential,
-// nothing we implement, or a challenge we cannot answer — then no weaker scheme is tried).
-function openFromChallenge(exchange: Exchange, req: HopRequest, ctx: RequestContext, store: CredentialStore): AuthSession | null {
-  const credential = store.match(req.url, ctx.requestedOrigins);
+// The session answering a 401 with the next credential not yet tried (registration order, as
+// httplib2's `_auth_from_challenge` walks `credentials.iter(host)`), through the strongest scheme
+// offered; null when every applicable credential was tried, nothing offered is implemented, or the
+// challenge cannot be answered (then no weaker scheme is tried). Each 401 is read anew: a Digest
+// server sends a fresh nonce with each refusal.
+function openFromChallenge(
+  exchange: Exchange, req: HopRequest, ctx: RequestContext, store: CredentialStore, tried: ReadonlySet<Credential>,
+): AuthSession | null {
+  const credential = store.candidates(req.url, ctx.requestedOrigins).find((c) => !tried.has(c));
   if (!credential) return null;
   const offered = strongestOffered(parseChallenges(exchange.response.get('www-authenticate')));
   if (!offered) return null;

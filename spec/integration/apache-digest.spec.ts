@@ -42,6 +42,17 @@ async function waitUntilListening(port: number, child: ChildProcess, log: string
   }
 }
 
+// Apache writes an access-log line after it has sent the response, so the last line may still be
+// on its way when the client has its answer: read until `count` lines match (bounded), then return.
+async function accessLog(dir: string, match: string, count: number): Promise<string[]> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const lines = readFileSync(join(dir, 'access.log'), 'utf8').split('\n').filter((l) => l.includes(match));
+    if (lines.length >= count || Date.now() > deadline) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function config(dir: string, port: number): string {
   const mod = (name: string, file: string) => `LoadModule ${name}_module ${MODULES}/mod_${file}.so`;
   return [
@@ -108,6 +119,7 @@ describe('Digest against Apache httpd mod_auth_digest', function () {
     for (const sub of ['htdocs', 'htdocs/private', 'htdocs/private/files', 'davlock']) mkdirSync(join(dir, sub));
     chmodSync(join(dir, 'htdocs/private/files'), 0o777);
     chmodSync(join(dir, 'davlock'), 0o777);
+    writeFileSync(join(dir, 'htdocs/private/hello.txt'), 'hello');
     writeFileSync(join(dir, 'htdigest'), `${USER}:${REALM}:${createHash('md5').update(`${USER}:${REALM}:${PASSWORD}`).digest('hex')}\n`);
     chmodSync(join(dir, 'htdigest'), 0o644);
     const port = await freePort();
@@ -145,6 +157,16 @@ describe('Digest against Apache httpd mod_auth_digest', function () {
     expect(response.status).to.equal(401);
   });
 
+  it('tries a wrong credential registered first, then the right one: 200 (httplib2 tries each in turn)', async () => {
+    http.addCredentials(USER, 'wrong');
+    http.addCredentials(USER, PASSWORD);
+    const [response, content] = await http.request(`${origin}/private/hello.txt`);
+    expect(response.status).to.equal(200);
+    expect(content.toString()).to.equal('hello');
+    const log = await accessLog(dir, '/private/hello.txt', 3);
+    expect(log).to.deep.equal(['GET /private/hello.txt 401', 'GET /private/hello.txt 401', 'GET /private/hello.txt 200']);
+  });
+
   it('answers MD5 qop=auth, then several requests in a row on counted nonces', async () => {
     http.addCredentials(USER, PASSWORD);
     for (let i = 0; i < 5; i++) {
@@ -154,7 +176,7 @@ describe('Digest against Apache httpd mod_auth_digest', function () {
     }
     // One challenge, then every request answered pre-emptively on the next nonce count: Apache
     // (AuthDigestNcCheck On) would refuse a repeated count with another 401.
-    const log = readFileSync(join(dir, 'access.log'), 'utf8').split('\n').filter((l) => l.includes('/private/echo/'));
+    const log = await accessLog(dir, '/private/echo/', 6);
     expect(log.filter((l) => l.endsWith(' 401'))).to.have.length(1);
     expect(log.filter((l) => l.endsWith(' 200'))).to.have.length(5);
   });

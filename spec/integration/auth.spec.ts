@@ -239,6 +239,71 @@ describe('authentication against loopback servers', () => {
     });
   });
 
+  describe('several credentials (httplib2 tries each in turn)', () => {
+    const basicOf = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+    it('answers a 401 with each applicable credential in registration order until one is accepted', async () => {
+      const server = await basicServer('joe', 'secret');
+      http.addCredentials('fred', 'nope');
+      http.addCredentials('joe', 'secret');
+      const [r, c] = await http.request(server.url('/d/a'));
+      expect([r.status, c.toString()]).to.deep.equal([200, 'basic ok /d/a']);
+      expect(server.requests.map((q) => q.headers.authorization)).to.deep.equal([undefined, basicOf('fred', 'nope'), basicOf('joe', 'secret')]);
+      await http.request(server.url('/d/b'));
+      expect(authOf(server, 3)).to.equal(basicOf('joe', 'secret')); // the accepted one, pre-emptively
+      expect(server.count()).to.equal(4);
+    });
+
+    it('tries each wrong credential once, then gives the 401 back (never a loop)', async () => {
+      const server = await basicServer('joe', 'secret');
+      http.addCredentials('a', '1');
+      http.addCredentials('b', '2', '127.0.0.1');
+      http.addCredentials('c', '3', 'localhost'); // does not apply: never sent
+      const [r, c] = await http.request(server.url('/x'));
+      expect([r.status, c.toString()]).to.deep.equal([401, 'denied']);
+      expect(server.requests.map((q) => q.headers.authorization)).to.deep.equal([undefined, basicOf('a', '1'), basicOf('b', '2')]);
+    });
+
+    it('tries in registration order whatever the domain (httplib2 Credentials.iter)', async () => {
+      const server = await basicServer('joe', 'secret');
+      http.addCredentials('joe', 'secret');
+      http.addCredentials('fred', 'nope', '127.0.0.1');
+      const [r] = await http.request(server.url('/x'));
+      expect(r.status).to.equal(200);
+      expect(server.count()).to.equal(2);
+      expect(authOf(server, 1)).to.equal(basicOf('joe', 'secret'));
+    });
+
+    it('after a pre-emptive answer is refused, tries every credential again from the new challenge', async () => {
+      // httplib2's test_basic_two_credentials: the server changes which user it accepts.
+      let accepted = basicOf('joe', 'pw-joe');
+      const server = await startServer((req, res) => {
+        if (req.headers.authorization !== accepted) {
+          res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' });
+          return res.end('denied');
+        }
+        res.end('ok');
+      });
+      http.addCredentials('fred', 'pw-fred');
+      http.addCredentials('joe', 'pw-joe');
+      expect((await http.request(server.url('/p/1')))[0].status).to.equal(200);
+      accepted = basicOf('fred', 'pw-fred');
+      expect((await http.request(server.url('/p/2')))[0].status).to.equal(200);
+      expect(server.requests.slice(3).map((q) => q.headers.authorization)).to.deep.equal([basicOf('joe', 'pw-joe'), basicOf('fred', 'pw-fred')]);
+      expect(server.count()).to.equal(5);
+    });
+
+    it('answers each Digest refusal\'s fresh nonce with the next credential', async () => {
+      const { server } = await digestServer({ algorithms: ['SHA-256'], qop: 'auth' });
+      http.addCredentials('joe', 'wrong');
+      http.addCredentials('joe', 'secret');
+      const [r, c] = await http.request(server.url('/d/x'), 'POST', 'b');
+      expect([r.status, c.toString()]).to.deep.equal([200, 'hello joe POST b']);
+      expect(server.count()).to.equal(3);
+      expect(fields(authOf(server, 2))['nonce']).to.not.equal(fields(authOf(server, 1))['nonce']);
+    });
+  });
+
   describe('WSSE', () => {
     it('answers with X-WSSE whose PasswordDigest the server recomputes', async () => {
       const server = await startServer((req, res, body) => {

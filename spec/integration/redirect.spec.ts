@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Http, RedirectLimit, RedirectMissingLocation, type Response } from '../../lib/index.js';
+import { Http, HttpLib2Error, RedirectLimit, RedirectMissingLocation, type Response } from '../../lib/index.js';
 import { testCertificates } from '../helpers/certs.js';
 import { startServer, track, type TestServer } from '../helpers/server.js';
 import { rejection } from '../helpers/rejection.js';
@@ -77,12 +77,61 @@ describe('redirects (RFC 9110 §15.4, httplib2)', () => {
       expect(a.requests[before + 1]!.headers['content-type']).to.equal('text/plain');
     });
 
-    it(`returns ${status} to a POST as it is without followAllRedirects`, async () => {
+  }
+
+  it('returns 307 to a POST as it is without followAllRedirects', async () => {
+    const before = a.count();
+    const [response, content] = await client.request(to(a, '/again', 307), 'POST', 'x');
+    expect(response.status).to.equal(307);
+    expect(content.toString()).to.equal('redirect 307');
+    expect(a.count() - before).to.equal(1);
+  });
+
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND']) {
+    it(`follows 308 for ${method}, keeping the method and body (RFC 9110 §15.4.9, httplib2)`, async () => {
       const before = a.count();
-      const [response, content] = await client.request(to(a, '/again', status), 'POST', 'x');
-      expect(response.status).to.equal(status);
-      expect(content.toString()).to.equal(`redirect ${status}`);
-      expect(a.count() - before).to.equal(1);
+      const [response, content] = await client.request(to(a, '/moved', 308), method, 'the body', { 'content-type': 'text/plain' });
+      expect([response.status, content.toString()]).to.deep.equal([200, `${method} /moved the body`]);
+      expect(response.previous?.status).to.equal(308);
+      const hop = a.requests[before + 1]!;
+      expect([hop.method, hop.body.toString(), hop.headers['content-type']]).to.deep.equal([method, 'the body', 'text/plain']);
+    });
+  }
+
+  it('returns a 308 without Location to the caller (resumable uploads\' "Resume Incomplete"), never RedirectMissingLocation', async () => {
+    const upload = await startServer((_req, res) => {
+      res.writeHead(308, 'Resume Incomplete', { range: 'bytes=0-3' });
+      res.end();
+    });
+    for (const method of ['PUT', 'GET']) {
+      const [response] = await client.request(upload.url('/upload?id=1'), method, method === 'PUT' ? 'part' : null);
+      expect([response.status, response.reason, response.get('range')]).to.deep.equal([308, 'Resume Incomplete', 'bytes=0-3']);
+    }
+    expect(upload.count()).to.equal(2);
+  });
+
+  it('follows only the statuses in redirectCodes (httplib2 redirect_codes), read at each request', async () => {
+    client.redirectCodes = new Set([300, 301, 302, 303, 307]);
+    const before = a.count();
+    const [kept] = await client.request(to(a, '/final', 308));
+    expect([kept.status, kept.get('location')]).to.deep.equal([308, '/final']);
+    client.redirectCodes = [302];
+    const [followed] = await client.request(to(a, '/final', 302));
+    expect(followed.status).to.equal(200);
+    const [notFollowed] = await client.request(to(a, '/final', 301));
+    expect(notFollowed.status).to.equal(301);
+    expect(a.count() - before).to.equal(4);
+  });
+
+  for (const bad of [['308'], [3.5], [200], new Set([308, NaN]), '308', null]) {
+    it(`refuses redirectCodes = ${JSON.stringify(bad instanceof Set ? [...bad] : bad)} before anything is sent`, async () => {
+      const before = a.count();
+      (client as { redirectCodes: unknown }).redirectCodes = bad;
+      const e = (await rejection(client.request(to(a, '/final', 302)))) as HttpLib2Error;
+      expect(e).to.be.instanceOf(HttpLib2Error);
+      expect(e.code).to.equal('ERR_INVALID_REQUEST');
+      expect(e.message).to.match(/redirectCodes/);
+      expect(a.count()).to.equal(before);
     });
   }
 

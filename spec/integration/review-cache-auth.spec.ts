@@ -200,29 +200,50 @@ describe('cache and auth review', () => {
     const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
     const USERS: Record<string, string> = { [basic('alice', 'pw-a')]: 'alice', [basic('bob', 'pw-b')]: 'bob' };
 
-    it('never stores an answer obtained as one user under another user (a later, more specific credential)', async () => {
+    it('never stores an answer obtained as one user under another user (a later credential that also applies)', async () => {
       const p = path('who');
-      server.route(`${p}/one`, (req, res) => {
-        const user = USERS[req.headers.authorization ?? ''];
-        if (!user) return reply(res, clock, 401, { 'www-authenticate': 'Basic realm="x"' });
-        return reply(res, clock, 200, { 'cache-control': 'max-age=60' }, `secret of ${user}`);
-      });
-      server.route(`${p}/two`, (req, res) => {
-        const user = USERS[req.headers.authorization ?? ''];
-        if (!user) return reply(res, clock, 401, { 'www-authenticate': 'Basic realm="x"' });
-        return reply(res, clock, 200, { 'cache-control': 'max-age=60' }, `secret of ${user}`);
-      });
+      for (const leaf of ['one', 'two']) {
+        server.route(`${p}/${leaf}`, (req, res) => {
+          const user = USERS[req.headers.authorization ?? ''];
+          if (!user) return reply(res, clock, 401, { 'www-authenticate': 'Basic realm="x"' });
+          return reply(res, clock, 200, { 'cache-control': 'max-age=60' }, `secret of ${user}`);
+        });
+      }
       const http = anHttp();
       http.addCredentials('alice', 'pw-a');
       expect((await http.request(server.url(`${p}/one`)))[1].toString()).to.equal('secret of alice');
-      // bob's credential names the host, so bob is who this Http is for there from now on.
+      // Both apply now; alice, registered first and already accepted here, answers pre-emptively.
       http.addCredentials('bob', 'pw-b', '127.0.0.1');
       const [two, twoBody] = await http.request(server.url(`${p}/two`));
-      expect([two.status, twoBody.toString()]).to.deep.equal([200, 'secret of bob']);
+      expect([two.status, twoBody.toString()]).to.deep.equal([200, 'secret of alice']);
       const bobOnly = anHttp();
       bobOnly.addCredentials('bob', 'pw-b', '127.0.0.1');
       const [again, againBody] = await bobOnly.request(server.url(`${p}/two`));
-      expect([again.fromcache, againBody.toString()]).to.deep.equal([true, 'secret of bob']);
+      expect([again.fromcache, againBody.toString()]).to.deep.equal([false, 'secret of bob']);
+    });
+
+    it('keys an answer by every credential that could have obtained it (a wrong one tried first)', async () => {
+      const p = path('pair');
+      const url = server.route(p, (req, res) => {
+        const user = USERS[req.headers.authorization ?? ''];
+        if (!user) return reply(res, clock, 401, { 'www-authenticate': 'Basic realm="x"' });
+        return reply(res, clock, 200, { 'cache-control': 'max-age=60' }, `secret of ${user}`);
+      });
+      const both = anHttp();
+      both.addCredentials('alice', 'wrong');
+      both.addCredentials('bob', 'pw-b');
+      expect((await both.request(url))[1].toString()).to.equal('secret of bob');
+      const [hit] = await both.request(url);
+      expect(hit.fromcache).to.equal(true);
+      // The same user name with the wrong password alone must not be served bob's answer.
+      const wrongOnly = anHttp();
+      wrongOnly.addCredentials('alice', 'wrong');
+      const [refused, refusedBody] = await wrongOnly.request(url);
+      expect([refused.status, refused.fromcache, refusedBody.toString()]).to.deep.equal([401, false, '']);
+      const same = anHttp();
+      same.addCredentials('alice', 'wrong');
+      same.addCredentials('bob', 'pw-b');
+      expect((await same.request(url))[0].fromcache).to.equal(true);
     });
   });
 });

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { nextHop, redirectMethod, shouldFollow } from '../../lib/redirect.js';
+import { DEFAULT_REDIRECT_CODES, nextHop, redirectMethod, shouldFollow } from '../../lib/redirect.js';
 import { Response } from '../../lib/response.js';
 import type { HopRequest } from '../../lib/types.js';
 
-const DEFAULTS = { followRedirects: true, followAllRedirects: false, forwardAuthorizationHeaders: false };
+const DEFAULTS = { followRedirects: true, followAllRedirects: false, forwardAuthorizationHeaders: false, redirectCodes: new Set(DEFAULT_REDIRECT_CODES) };
 
 function aRequest(overrides: Omit<Partial<HopRequest>, 'url'> & { url?: URL | string } = {}): HopRequest {
   const headers: Record<string, string> = Object.create(null);
@@ -34,8 +34,10 @@ describe('redirect decisions (RFC 9110 §15.4)', () => {
       ['GET', 304, false], ['GET', 305, false], ['GET', 306, false], ['GET', 200, false], ['GET', 399, false],
       // §15.4.4: 303 sends the client to a GET, whatever the method was.
       ['POST', 303, true], ['PUT', 303, true],
-      ['POST', 301, false], ['POST', 302, false], ['POST', 307, false], ['POST', 308, false],
-      ['PUT', 307, false], ['DELETE', 302, false], ['PATCH', 308, false],
+      // §15.4.9: 308 keeps the method and body, so httplib2 follows it for every method.
+      ['POST', 308, true], ['PUT', 308, true], ['PATCH', 308, true], ['DELETE', 308, true], ['PROPFIND', 308, true],
+      ['POST', 301, false], ['POST', 302, false], ['POST', 307, false],
+      ['PUT', 307, false], ['DELETE', 302, false], ['PATCH', 307, false],
     ];
     for (const [method, status, expected] of table) {
       it(`${expected ? 'follows' : 'does not follow'} ${status} to ${method}`, () => {
@@ -48,6 +50,17 @@ describe('redirect decisions (RFC 9110 §15.4)', () => {
       for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'PROPFIND']) {
         for (const status of [301, 302, 307, 308]) expect(shouldFollow(method, status, all), `${method} ${status}`).to.equal(true);
       }
+    });
+
+    it('follows only the statuses in redirectCodes (httplib2 redirect_codes)', () => {
+      const no308 = { ...DEFAULTS, redirectCodes: new Set([300, 301, 302, 303, 307]) };
+      expect(shouldFollow('GET', 308, no308)).to.equal(false);
+      expect(shouldFollow('PUT', 308, no308)).to.equal(false);
+      expect(shouldFollow('GET', 301, no308)).to.equal(true);
+      expect(nextHop(aRequest({ method: 'PUT' }), aRedirect(308, '/next'), no308)).to.deep.equal({ kind: 'return' });
+      const no303 = { ...DEFAULTS, redirectCodes: new Set([308]) };
+      expect(shouldFollow('POST', 303, no303)).to.equal(false);
+      expect(shouldFollow('POST', 308, no303)).to.equal(true);
     });
 
     it('follows nothing when followRedirects is false', () => {
@@ -139,6 +152,12 @@ describe('redirect decisions (RFC 9110 §15.4)', () => {
     it('reports a missing Location, except on 300 which is a list of choices', () => {
       expect(nextHop(aRequest(), aRedirect(302), DEFAULTS)).to.deep.equal({ kind: 'missing-location' });
       expect(nextHop(aRequest(), aRedirect(300), DEFAULTS)).to.deep.equal({ kind: 'return' });
+      // A 308 without Location ("Resume Incomplete" of resumable uploads) is the caller's to read.
+      expect(nextHop(aRequest({ method: 'PUT' }), aRedirect(308), DEFAULTS)).to.deep.equal({ kind: 'return' });
+      expect(nextHop(aRequest(), aRedirect(308), DEFAULTS)).to.deep.equal({ kind: 'return' });
+      for (const status of [301, 303, 307]) {
+        expect(nextHop(aRequest(), aRedirect(status), DEFAULTS), String(status)).to.deep.equal({ kind: 'missing-location' });
+      }
     });
   });
 
@@ -168,6 +187,22 @@ describe('redirect decisions (RFC 9110 §15.4)', () => {
         const next = follow(req, aRedirect(302, 'http://a.test/s'), { ...DEFAULTS, forwardAuthorizationHeaders: forward });
         expect(Object.keys(next.headers), String(forward)).to.deep.equal(['x-other']);
       }
+    });
+
+    it('marks every hop after an https → http hop as downgraded, even back on https (#18)', () => {
+      const down = follow(aRequest({ url: 'https://a.test/s' }), aRedirect(302, 'http://a.test/p'));
+      expect(down.downgraded).to.equal(true);
+      const up = follow(down, aRedirect(302, 'https://a.test/q'));
+      expect(up.downgraded).to.equal(true);
+      expect(follow(up, aRedirect(302, '/r')).downgraded).to.equal(true);
+      expect(follow(aRequest({ url: 'http://a.test/s' }), aRedirect(302, 'https://a.test/p')).downgraded).to.equal(undefined);
+      expect(follow(aRequest({ url: 'https://a.test/s' }), aRedirect(302, 'https://b.test/p')).downgraded).to.equal(undefined);
+    });
+
+    it('drops credential headers on any hop of a downgraded chain, same origin or not', () => {
+      const req = { ...aRequest({ url: 'http://a.test/s', headers: secrets }), downgraded: true };
+      const next = follow(req, aRedirect(302, '/same'), { ...DEFAULTS, forwardAuthorizationHeaders: true });
+      expect(Object.keys(next.headers)).to.deep.equal(['x-other']);
     });
 
     it('drops conditional headers computed for the old URI and a caller Host on another origin', () => {

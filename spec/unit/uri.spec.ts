@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { HttpLib2Error, RelativeURIError } from '../../lib/errors.js';
-import { cacheKey, originOf, parseRequestUri, redactUserinfo, requestTarget, resolveLocation, sameOrigin } from '../../lib/uri.js';
+import { cacheKey, originOf, parseRequestUri, redactUserinfo, requestTarget, resolveLocation, sameOrigin, splitUserinfo } from '../../lib/uri.js';
 
 function thrown(f: () => unknown): unknown {
   try {
@@ -73,6 +73,31 @@ describe('URIs (RFC 3986, WHATWG URL)', () => {
     it('redactUserinfo keeps everything but the password', () => {
       expect(redactUserinfo('see http://ann:pw@h.test:81/p?q=1 and https://h.test/a@b'))
         .to.equal('see http://ann:redacted@h.test:81/p?q=1 and https://h.test/a@b');
+    });
+  });
+
+  describe('splitUserinfo: the user info leaves the URI every layer sees', () => {
+    it('returns the URI without it and the decoded name and password', () => {
+      const { url, userinfo } = splitUserinfo(new URL('http://a%40b:p%3Aw%C3%A9@h.test:81/p?q#f'));
+      expect(url.href).to.equal('http://h.test:81/p?q#f');
+      expect(userinfo).to.deep.equal({ name: 'a@b', password: 'p:wé' });
+    });
+
+    it('leaves a URI without user info as it is', () => {
+      const given = new URL('https://h.test/');
+      expect(splitUserinfo(given)).to.deep.equal({ url: given, userinfo: null });
+    });
+
+    it('never changes the URL it was given', () => {
+      const given = new URL('http://u:p@h.test/');
+      splitUserinfo(given);
+      expect(given.href).to.equal('http://u:p@h.test/');
+    });
+
+    it('refuses bad percent-encoding without quoting the password', () => {
+      const e = thrown(() => splitUserinfo(new URL('http://u:s3cret%zz@h.test/'))) as HttpLib2Error;
+      expect(e.code).to.equal('ERR_INVALID_REQUEST');
+      expect(e.message).to.not.include('s3cret');
     });
   });
 
