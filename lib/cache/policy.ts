@@ -173,20 +173,43 @@ function isWeakEtag(tag: string): boolean {
   return tag.trim().startsWith('W/');
 }
 
+/**
+ * The stored ETag without the suffix Apache adds for the content coding its body arrived in, or null
+ * when it carries none. Apache's mod_deflate (`DeflateAlterETag AddSuffix`, its default) and
+ * mod_brotli append `-gzip` / `-br` inside the quotes of the tag of the variant they encoded, but
+ * evaluate If-None-Match and If-Match against the handler's own tag, without the suffix: the tag as
+ * received never matches there (Apache PR 45023), and its 304s carry the tag without the suffix.
+ */
+export function codingVariantBase(headers: Readonly<HeaderRecord>): string | null {
+  const etag = headers['etag']?.trim();
+  // The decoding layer keeps the coding it removed as `-content-encoding`.
+  const codings = (headers['-content-encoding'] ?? headers['content-encoding'])?.split(',');
+  const coding = codings?.[codings.length - 1]!.trim().toLowerCase();
+  if (etag === undefined || !coding) return null;
+  const suffix = `-${coding}"`;
+  const opening = etag.indexOf('"');
+  if (!etag.endsWith(suffix) || etag.length - suffix.length <= opening + 1) return null;
+  return `${etag.slice(0, -suffix.length)}"`;
+}
+
 /** The conditional headers that revalidate `stored` (RFC 9111 §4.3.1) and how they are named in the trace. */
 export function validatorsFor(stored: StoredResponse, req: HopRequest, settings: PolicySettings): { headers: HeaderRecord; via: string } {
   const headers: HeaderRecord = Object.create(null);
   const via: string[] = [];
   const etag = stored.headers['etag'];
+  const lastModified = stored.headers['last-modified'];
+  // DESIGN.md, Apache's -gzip ETags: a tag Apache never matches is left out when Last-Modified can
+  // validate instead (If-None-Match would make the server ignore If-Modified-Since, RFC 9110
+  // §13.1.3), and the unsuffixed tag is not sent either: the server never sent it for this variant.
+  const unmatchable = lastModified !== undefined && codingVariantBase(stored.headers) !== null;
   // A caller's own validators are kept as they are (httplib2: only adds what is missing).
-  if (etag !== undefined && !settings.ignoreEtag && !('if-none-match' in req.headers)) {
+  if (etag !== undefined && !settings.ignoreEtag && !('if-none-match' in req.headers) && !unmatchable) {
     headers['if-none-match'] = etag;
     via.push('If-None-Match');
   }
-  const lastModified = stored.headers['last-modified'];
   if (lastModified !== undefined && !('if-modified-since' in req.headers)) {
     headers['if-modified-since'] = lastModified;
-    via.push('If-Modified-Since');
+    via.push(unmatchable ? `If-Modified-Since (not the coding variant's ETag ${etag}, which Apache never matches)` : 'If-Modified-Since');
   }
   return { headers, via: via.length ? via.join(' and ') : 'an unconditional request (no validator)' };
 }
@@ -388,8 +411,10 @@ function afterNotModified(input: AfterInput): AfterDecision {
   if (stored === null) return { kind: 'pass', reason: 'pass: 304 with no stored entry goes back as is' };
   const newTag = headers['etag'];
   const oldTag = stored.headers['etag'];
-  // §4.3.4: a 304 only updates the stored response its validator selects (weak comparison).
-  if (newTag !== undefined && oldTag !== undefined && !weakEtagMatch(newTag, oldTag)) {
+  // §4.3.4: a 304 only updates the stored response its validator selects (weak comparison). Apache
+  // answers for its coding variant with the tag it compared, the stored one without its suffix.
+  const base = codingVariantBase(stored.headers);
+  if (newTag !== undefined && oldTag !== undefined && !weakEtagMatch(newTag, oldTag) && !(base !== null && weakEtagMatch(newTag, base))) {
     return { kind: 'refetch', reason: `refetch: 304 ETag ${newTag} does not match stored ${oldTag}` };
   }
   // Without an ETag, Last-Modified is the validator that selects (§4.3.4): another date names
@@ -478,9 +503,14 @@ export function preconditionFor(req: HopRequest, stored: StoredResponse | null, 
   if (!settings.optimisticConcurrencyMethods.includes(req.method)) return { kind: 'none', reason: null };
   if (settings.ignoreEtag) return { kind: 'none', reason: 'no If-Match: ignoreEtag' };
   if ('if-match' in req.headers) return { kind: 'none', reason: 'no If-Match added: the caller set one' };
-  const etag = stored?.headers['etag'];
-  if (etag === undefined) return { kind: 'none', reason: 'no If-Match: no stored ETag' };
+  const storedTag = stored?.headers['etag'];
+  if (stored === null || storedTag === undefined) return { kind: 'none', reason: 'no If-Match: no stored ETag' };
+  // DESIGN.md, Apache's -gzip ETags: the PUT replaces the resource, whose own tag is the one Apache
+  // compares; the coding variant's tag would fail every PUT with 412.
+  const base = codingVariantBase(stored.headers);
+  const etag = base ?? storedTag;
   // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag could never match.
   if (isWeakEtag(etag)) return { kind: 'none', reason: `no If-Match: stored ETag ${etag} is weak` };
-  return { kind: 'if-match', etag, reason: `If-Match: ${etag} (lost-update protection)` };
+  const why = base === null ? '' : `, the resource's tag under the coding variant's ${storedTag}`;
+  return { kind: 'if-match', etag, reason: `If-Match: ${etag} (lost-update protection${why})` };
 }

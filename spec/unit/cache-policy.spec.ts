@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { parseDirectives } from '../../lib/cache/directives.js';
 import {
-  afterResponse, currentAge, freshnessLifetime, lookup, parseAge, preconditionFor, weakEtagMatch,
+  afterResponse, codingVariantBase, currentAge, freshnessLifetime, lookup, parseAge, preconditionFor, weakEtagMatch,
   type AfterInput, type LookupDecision, type StoredResponse,
 } from '../../lib/cache/policy.js';
 import type { HopRequest } from '../../lib/types.js';
@@ -176,6 +176,39 @@ describe('cache policy', () => {
     it("keeps the caller's own validators", () => {
       const d = look(aStored({ etag: '"x"' }), 1, { 'if-none-match': '"mine"' });
       expect(d.kind === 'revalidate' && 'if-none-match' in d.headers).to.equal(false);
+    });
+  });
+
+  describe("Apache's -gzip ETags (DESIGN.md)", () => {
+    const LM = 'Sun, 01 Nov 2026 10:00:00 GMT';
+    const gzipVariant = aStored({ etag: '"7de-66-gzip"', '-content-encoding': 'gzip', 'last-modified': LM });
+    it('recognises the tag of a coding variant by the suffix of the coding its body arrived in', () => {
+      expect(codingVariantBase(gzipVariant.headers)).to.equal('"7de-66"');
+      expect(codingVariantBase(headers({ etag: 'W/"x-br"', '-content-encoding': 'br' }))).to.equal('W/"x"');
+      expect(codingVariantBase(headers({ etag: '"x-gzip"', 'content-encoding': 'lzma, gzip' }))).to.equal('"x"');
+      // Not a coding variant: no coding, another coding, or nothing before the suffix.
+      expect(codingVariantBase(headers({ etag: '"x-gzip"' }))).to.equal(null);
+      expect(codingVariantBase(headers({ etag: '"x-gzip"', '-content-encoding': 'br' }))).to.equal(null);
+      expect(codingVariantBase(headers({ etag: '"-gzip"', '-content-encoding': 'gzip' }))).to.equal(null);
+    });
+    it('revalidates with If-Modified-Since alone: neither the tag Apache never matches nor one it never sent', () => {
+      const d = look(gzipVariant, 1);
+      expect(d.kind === 'revalidate' && { ...d.headers }).to.deep.equal({ 'if-modified-since': LM });
+    });
+    it('sends the tag as received when there is no Last-Modified to validate with', () => {
+      const d = look(aStored({ etag: '"x-gzip"', '-content-encoding': 'gzip' }), 1);
+      expect(d.kind === 'revalidate' && { ...d.headers }).to.deep.equal({ 'if-none-match': '"x-gzip"' });
+    });
+    it("takes a 304 carrying the tag without the suffix as the stored variant's, and keeps it", () => {
+      const d = afterResponse(anAnswer(304, { etag: '"7de-66"' }, { stored: gzipVariant }));
+      expect(d.kind).to.equal('freshen');
+      expect(d.kind === 'freshen' && d.stored.headers['etag']).to.equal('"7de-66"');
+      expect(afterResponse(anAnswer(304, { etag: '"7de-66-gzip"' }, { stored: gzipVariant })).kind).to.equal('freshen');
+      expect(afterResponse(anAnswer(304, { etag: '"7de-67"' }, { stored: gzipVariant })).kind).to.equal('refetch');
+    });
+    it("puts the resource's own tag in If-Match", () => {
+      expect(preconditionFor(aRequest({}, 'PUT'), gzipVariant, SETTINGS)).to.include({ kind: 'if-match', etag: '"7de-66"' });
+      expect(preconditionFor(aRequest({}, 'PUT'), aStored({ etag: 'W/"7de-66-gzip"', '-content-encoding': 'gzip' }), SETTINGS).kind).to.equal('none');
     });
   });
 
