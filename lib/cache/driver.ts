@@ -8,7 +8,7 @@ import { scrypt } from 'node:crypto';
 import {
   ConnectionError, HttpLib2Error, ProxyError, RequestTimeout, ServerNotFoundError, TlsError,
 } from '../errors.js';
-import { withHeaders, type HeaderRecord } from '../headers.js';
+import { endToEnd, hasHopByHop, withHeaders, type HeaderRecord } from '../headers.js';
 import { Response } from '../response.js';
 import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
 import type { Credential } from '../auth/credentials.js';
@@ -281,7 +281,8 @@ function fromEntry(entry: CacheEntry, method: string, age: number): Exchange {
     status: entry.status,
     reason: entry.reason,
     version: entry.version,
-    headers: entry.headers,
+    // Entries are stored end to end (RFC 9111 §3.1); one written before that rule is filtered here.
+    headers: hasHopByHop(entry.headers) ? endToEnd(entry.headers) : entry.headers,
     fromcache: true,
   });
   response.set('age', ageValue(age));

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
-import { hopByHopNames, type HeaderRecord } from '../headers.js';
+import { endToEnd, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
 import type { ResolvedSettings } from '../options.js';
 import type { HopRequest } from '../types.js';
@@ -391,7 +391,8 @@ export function afterResponse(input: AfterInput): AfterDecision {
     if (input.stored !== null || input.replaces === true) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, urls: [req.url] };
     return { kind: 'pass', reason: `not stored: ${refusal}` };
   }
-  const stored = storedFrom(input, input.headers);
+  // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
+  const stored = storedFrom(input, endToEnd(input.headers));
   return { kind: 'store', reason: `stored: ${freshnessLifetime(stored).source}`, stored };
 }
 
@@ -434,7 +435,7 @@ function afterNotModified(input: AfterInput): AfterDecision {
     return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}` };
   }
   const hop = hopByHopNames(headers['connection']);
-  const merged: HeaderRecord = Object.assign(Object.create(null), stored.headers);
+  const merged: HeaderRecord = endToEnd(stored.headers);
   // The stored Age and Date describe the old response at its old response_time, which the freshened
   // entry no longer has: an Age the 304 does not repeat would be counted again on top of the new
   // times (§5.1: Age is the time since the origin last validated it — just now), and so would an old

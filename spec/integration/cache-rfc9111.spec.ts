@@ -84,4 +84,30 @@ describe('cache: RFC 9111 required points', () => {
       expect([fallback.fromcache, fallback.get('age')]).to.deep.equal([true, '90']);
     });
   });
+
+  describe('§3.1 hop-by-hop fields are never stored nor served', () => {
+    it('leaves out the fields Connection lists and the hop-by-hop set', async () => {
+      const r = serve('hop', 200, {
+        'cache-control': 'max-age=60',
+        connection: 'X-Session-Hint, x-route',
+        'x-session-hint': 'node-7',
+        'x-route': 'blue',
+        'keep-alive': 'timeout=5',
+        'proxy-authenticate': 'Basic realm="proxy"',
+        'x-end-to-end': 'kept',
+      });
+      const [first] = await http.request(r.url);
+      expect(first.fromcache).to.equal(false);
+      const stored = [...store.map.values()].map((v) => Buffer.from(v).toString('latin1')).join('\n');
+      for (const name of ['x-session-hint', 'x-route', 'keep-alive', 'proxy-authenticate', 'connection']) {
+        expect(stored.toLowerCase(), `${name} stored`).not.to.include(`"${name}"`);
+      }
+      const [hit] = await http.request(r.url);
+      expect(hit.fromcache).to.equal(true);
+      for (const name of ['x-session-hint', 'x-route', 'keep-alive', 'proxy-authenticate', 'connection']) {
+        expect(hit.has(name), `${name} served`).to.equal(false);
+      }
+      expect(hit.get('x-end-to-end')).to.equal('kept');
+    });
+  });
 });
