@@ -466,8 +466,6 @@ function storageRefusal(input: AfterInput): string | null {
   // §3.3: a 206 is only combined by caches that store ranges; none was asked for here.
   if (status === 206) return '206 to a request without Range';
   if (varyNames(headers['vary']) === '*') return 'Vary: *';
-  // The decoding layer leaves Content-Encoding only on a body it could not decode.
-  if (headers['content-encoding'] !== undefined) return `undecodable Content-Encoding ${headers['content-encoding']}`;
   const declared = headers['content-length'];
   if (declared !== undefined && /^[0-9]+$/.test(declared.trim()) && Number(declared) !== bodyLength) {
     return `truncated body (${bodyLength} of ${declared} bytes)`;

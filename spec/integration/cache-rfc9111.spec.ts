@@ -110,4 +110,16 @@ describe('cache: RFC 9111 required points', () => {
       expect(hit.get('x-end-to-end')).to.equal('kept');
     });
   });
+
+  describe('§3 a content coding the client does not decode', () => {
+    it('is stored and served with its Content-Encoding, like any other answer', async () => {
+      const coded = Buffer.from([0x5d, 0, 0, 0x80, 0, 0xff, 0xff, 0x01, 0x02]);
+      const r = serve('lzma', 200, { 'cache-control': 'max-age=60', 'content-encoding': 'lzma', 'content-type': 'text/plain' }, coded);
+      const [first, body] = await http.request(r.url);
+      expect([first.fromcache, first.get('content-encoding'), body.equals(coded)]).to.deep.equal([false, 'lzma', true]);
+      const [hit, cached] = await http.request(r.url);
+      expect([hit.fromcache, hit.get('content-encoding'), cached.equals(coded)]).to.deep.equal([true, 'lzma', true]);
+      expect(r.hits()).to.equal(1);
+    });
+  });
 });

@@ -158,10 +158,7 @@ describe('cache (RFC 9111)', () => {
       expect(store.map.size).to.equal(0);
     });
 
-    it('stores nothing from a body it could not decode', async () => {
-      const r = serve('lzma', { 'cache-control': 'max-age=60', 'content-encoding': 'lzma' }, 'raw');
-      const [res] = await http.request(r.url);
-      expect(res.cacheStatus).to.include('not stored: undecodable Content-Encoding lzma');
+    it('stores nothing from a body it failed to decode', async () => {
       const broken = serve('badgzip', { 'cache-control': 'max-age=60', 'content-encoding': 'gzip' }, 'not gzip');
       let error: unknown;
       await http.request(broken.url).catch((e: unknown) => (error = e));

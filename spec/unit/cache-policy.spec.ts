@@ -337,8 +337,11 @@ describe('cache policy', () => {
     it('stores nothing from a 206 to a request without Range', () => {
       expect(afterResponse(anAnswer(206, { 'cache-control': 'max-age=60' })).kind).to.equal('pass');
     });
-    it('stores nothing from a body still encoded or shorter than its Content-Length', () => {
-      expect(afterResponse(anAnswer(200, { 'cache-control': 'max-age=60', 'content-encoding': 'lzma' })).kind).to.equal('pass');
+    it('stores a body in a coding the client does not decode, with its Content-Encoding', () => {
+      const d = afterResponse(anAnswer(200, { 'cache-control': 'max-age=60', 'content-encoding': 'lzma', 'content-length': '3' }, { bodyLength: 3 }));
+      expect(d.kind === 'store' && d.stored.headers['content-encoding']).to.equal('lzma');
+    });
+    it('stores nothing from a body shorter than its Content-Length', () => {
       expect(afterResponse(anAnswer(200, { 'cache-control': 'max-age=60', 'content-length': '10' }, { bodyLength: 4 })).reason).to.equal('not stored: truncated body (4 of 10 bytes)');
     });
     it('stores nothing with Vary: *', () => {
