@@ -14,6 +14,7 @@ import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
 import type { Credential } from '../auth/credentials.js';
 import { cacheKey } from '../uri.js';
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
+import { selectRange } from './range.js';
 import { afterResponse, ageValue, currentAge, isErrorStatus, lookup, preconditionFor, type AfterDecision } from './policy.js';
 import type { CacheStore } from './store.js';
 import { untilAborted } from '../abort.js';
@@ -82,15 +83,14 @@ class CacheLayer {
   }
 
   async #safe(req: HopRequest, ctx: RequestContext, store: CacheStore, key: string, identity: string | null, trace: Trace): Promise<Exchange> {
-    // Range requests never read the store (RFC 9111 §3.3 is not implemented: no partial entries).
-    const entry = 'range' in req.headers ? null : await read(store, key, trace);
+    const entry = await read(store, key, trace);
     const decision = lookup({ req, stored: entry, identity, now: ctx.clock.now(), settings: ctx.settings });
     trace.note(decision.reason);
     switch (decision.kind) {
       case 'bypass':
         return this.#next(req, ctx);
       case 'fresh':
-        return fromEntry(entry!, req.method, decision.age);
+        return fromEntry(entry!, req, decision.age, ctx.clock.now(), trace);
       case 'unsatisfiable':
         return gatewayTimeout();
       case 'miss':
@@ -100,8 +100,10 @@ class CacheLayer {
         if (!decision.background) return this.#coalesced(req, ctx, store, key, identity, trace, origin);
         // RFC 5861 §3: answer now, revalidate behind the answer; failures only cost freshness.
         const behind = backgroundContext(ctx);
-        this.#coalesced(req, behind.ctx, store, key, identity, new Trace(ctx), origin).catch(() => undefined).finally(behind.dispose);
-        return fromEntry(entry!, req.method, decision.age);
+        // The entry is revalidated whole, whatever slice this caller asked for.
+        const whole = 'range' in req.headers ? { ...req, headers: withHeaders(req.headers, {}, ['range', 'if-range']) } : req;
+        this.#coalesced(whole, behind.ctx, store, key, identity, new Trace(ctx), origin).catch(() => undefined).finally(behind.dispose);
+        return fromEntry(entry!, req, decision.age, ctx.clock.now(), trace);
       }
       default:
         return assertNever(decision);
@@ -147,14 +149,14 @@ class CacheLayer {
       // RFC 5861 §4, also for an origin that cannot be reached at all (refused, reset, timed out).
       if (entry && origin.staleIfError && isOriginFailure(error)) {
         trace.note(`stale-if-error: served stale after ${(error as HttpLib2Error).code}`);
-        return fromEntry(entry, req.method, currentAge(entry, ctx.clock.now()));
+        return fromEntry(entry, req, currentAge(entry, ctx.clock.now()), ctx.clock.now(), trace);
       }
       throw error;
     }
     const { response, content } = exchange;
     if (entry && origin.staleIfError && isErrorStatus(response.status)) {
       trace.note(`stale-if-error: served stale after ${response.status}`);
-      return fromEntry(entry, req.method, currentAge(entry, ctx.clock.now()));
+      return fromEntry(entry, req, currentAge(entry, ctx.clock.now()), ctx.clock.now(), trace);
     }
     const after = afterResponse({
       req, key, identity, status: response.status, reasonPhrase: response.reason, version: response.version,
@@ -174,7 +176,7 @@ class CacheLayer {
         // The stored body stays as it was: a 304 has none (RFC 9111 §4.3.4).
         const freshened: CacheEntry = { ...after.stored, body: entry!.body };
         await write(store, key, freshened, trace);
-        return fromEntry(freshened, req.method, currentAge(freshened, ctx.clock.now()));
+        return fromEntry(freshened, req, currentAge(freshened, ctx.clock.now()), ctx.clock.now(), trace);
       }
       case 'invalidate':
         await Promise.all(after.urls.flatMap((url) => {
@@ -275,8 +277,9 @@ function copy(exchange: Exchange): Exchange {
   return { response: exchange.response.clone(), content: exchange.content };
 }
 
-// Every answer served from the cache carries its current age (RFC 9111 §5.1), computed at this serve.
-function fromEntry(entry: CacheEntry, method: string, age: number): Exchange {
+// Every answer served from the cache carries its current age (RFC 9111 §5.1), computed at this serve;
+// a GET with Range gets its slice of a stored 200 (RFC 9110 §14), the entry itself staying whole.
+function fromEntry(entry: CacheEntry, req: HopRequest, age: number, now: number, trace: Trace): Exchange {
   const response = new Response({
     status: entry.status,
     reason: entry.reason,
@@ -286,8 +289,33 @@ function fromEntry(entry: CacheEntry, method: string, age: number): Exchange {
     fromcache: true,
   });
   response.set('age', ageValue(age));
+  if (req.method === 'HEAD') return { response, content: EMPTY };
+  if (entry.status === 200 && req.headers['range'] !== undefined) return ranged(response, entry.body, req, now, trace);
   // A copy per caller: the entry's body is a view of the store's bytes, which later hits reuse.
-  return { response, content: method === 'HEAD' ? EMPTY : Buffer.from(entry.body) };
+  return { response, content: Buffer.from(entry.body) };
+}
+
+function ranged(whole: Response, body: Buffer, req: HopRequest, now: number, trace: Trace): Exchange {
+  const selection = selectRange(req.headers, whole.toHeaders(), body.length, now);
+  trace.note(selection.reason);
+  switch (selection.kind) {
+    case 'whole':
+      return { response: whole, content: Buffer.from(body) };
+    case 'slice': {
+      const content = Buffer.from(body.subarray(selection.start, selection.end + 1));
+      const response = whole.clone({ status: 206, reason: 'Partial Content' });
+      response.set('content-range', `bytes ${selection.start}-${selection.end}/${body.length}`);
+      response.set('content-length', String(content.length));
+      return { response, content };
+    }
+    case 'unsatisfiable': {
+      // RFC 9110 §15.5.17: a 416 names the current length.
+      const headers = { 'content-range': `bytes */${body.length}`, 'content-length': '0', age: whole.get('age')! };
+      return { response: new Response({ status: 416, reason: 'Range Not Satisfiable', headers, fromcache: true }), content: EMPTY };
+    }
+    default:
+      return assertNever(selection);
+  }
 }
 
 // RFC 9111 §5.2.1.7: only-if-cached with nothing usable.

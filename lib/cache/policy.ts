@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
 import { endToEnd, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
+import { rangeNeedsOrigin } from './range.js';
 import type { ResolvedSettings } from '../options.js';
 import type { HopRequest } from '../types.js';
 import { resolveLocation, sameOrigin } from '../uri.js';
@@ -269,8 +270,11 @@ export interface LookupInput {
 export function lookup(input: LookupInput): LookupDecision {
   const { req, stored, identity, now, settings } = input;
   if (req.method !== 'GET' && req.method !== 'HEAD') return { kind: 'bypass', reason: `bypass: ${req.method} is not served from the cache` };
-  // RFC 9111 §3.3 leaves ranges to caches that store partial content; this one does not.
-  if ('range' in req.headers) return { kind: 'bypass', reason: 'bypass: Range request' };
+  // RFC 9110 §14: a single range is answered from a complete stored 200 (the driver slices it);
+  // entries are never partial (RFC 9111 §3.3 is not implemented), so a miss asks the origin as is.
+  const range = req.method === 'GET' ? req.headers['range'] : undefined;
+  const rangeBypass = range === undefined || stored === null ? null : rangeNeedsOrigin(range, stored.headers);
+  if (rangeBypass !== null) return { kind: 'bypass', reason: `bypass: Range request: ${rangeBypass}` };
   const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
   const unusable = unusableReason(stored, req, identity);
   if (unusable !== null || stored === null) {
@@ -463,8 +467,8 @@ function storageRefusal(input: AfterInput): string | null {
   if (reqCc.noStore) return 'request no-store';
   if (resCc.noStore) return 'no-store';
   if (status < 200) return `status ${status} is not final`;
-  // §3.3: a 206 is only combined by caches that store ranges; none was asked for here.
-  if (status === 206) return '206 to a request without Range';
+  // §3.3: a 206 is only combined by caches that store ranges; this one keeps whole responses only.
+  if (status === 206) return '206 (partial content is never stored)';
   if (varyNames(headers['vary']) === '*') return 'Vary: *';
   const declared = headers['content-length'];
   if (declared !== undefined && /^[0-9]+$/.test(declared.trim()) && Number(declared) !== bodyLength) {

@@ -122,4 +122,92 @@ describe('cache: RFC 9111 required points', () => {
       expect(r.hits()).to.equal(1);
     });
   });
+
+  describe('RFC 9110 §14 Range answered from a complete stored 200', () => {
+    const BODY = '0123456789';
+    let r: { url: string; path: string; hits: () => number };
+    beforeEach(async () => {
+      r = serve('range', 200, { 'cache-control': 'max-age=60', etag: '"r1"', 'content-type': 'text/plain' }, BODY);
+      await http.request(r.url);
+    });
+    const ranged = async (range: string, more: Record<string, string> = {}) => {
+      const [res, content] = await http.request(r.url, 'GET', null, { range, ...more });
+      return { res, text: content.toString() };
+    };
+
+    it('answers a single range with a 206 and the right Content-Range, without a request', async () => {
+      const cases: Array<[string, string, string]> = [
+        ['bytes=2-5', '2345', 'bytes 2-5/10'],
+        ['bytes=7-', '789', 'bytes 7-9/10'],
+        ['bytes=-3', '789', 'bytes 7-9/10'],
+        ['bytes=5-100', '56789', 'bytes 5-9/10'],
+        ['bytes=-20', BODY, 'bytes 0-9/10'],
+        ['Bytes = 0-0', '0', 'bytes 0-0/10'],
+      ];
+      for (const [range, text, contentRange] of cases) {
+        const { res, text: got } = await ranged(range);
+        expect([res.status, res.fromcache, got, res.get('content-range'), res.get('content-length')], range)
+          .to.deep.equal([206, true, text, contentRange, String(text.length)]);
+        expect(res.get('age'), range).to.equal('0');
+        expect(res.get('etag')).to.equal('"r1"');
+      }
+      expect(r.hits()).to.equal(1);
+    });
+
+    it('answers 416 with the current length when no byte can be sent', async () => {
+      for (const range of ['bytes=10-', 'bytes=10-20', 'bytes=-0']) {
+        const { res, text } = await ranged(range);
+        expect([res.status, res.fromcache, text, res.get('content-range')], range).to.deep.equal([416, true, '', 'bytes */10']);
+      }
+      expect(r.hits()).to.equal(1);
+    });
+
+    it('answers the whole 200 when the Range is invalid or If-Range does not match', async () => {
+      for (const [range, more] of [['bytes=5-2', {}], ['lines=1-2', {}], ['bytes=0-1', { 'if-range': '"r0"' }]] as const) {
+        const { res, text } = await ranged(range, more);
+        expect([res.status, res.fromcache, text], range).to.deep.equal([200, true, BODY]);
+      }
+      const { res } = await ranged('bytes=0-1', { 'if-range': '"r1"' });
+      expect(res.status).to.equal(206);
+      expect(r.hits()).to.equal(1);
+    });
+
+    it('sends several ranges to the origin and keeps the stored entry whole', async () => {
+      const { res } = await ranged('bytes=0-1,4-5');
+      expect(res.fromcache).to.equal(false);
+      expect(r.hits()).to.equal(2);
+      const [whole, content] = await http.request(r.url);
+      expect([whole.status, whole.fromcache, content.toString()]).to.deep.equal([200, true, BODY]);
+    });
+
+    it('revalidates a stale entry first, then answers the range from it', async () => {
+      const p = `/range-stale-${++n}`;
+      const url = server.route(p, (req, res) => (req.headers['if-none-match'] === '"s1"'
+        ? reply(res, clock, 304, { 'cache-control': 'max-age=60', etag: '"s1"' })
+        : reply(res, clock, 200, { 'cache-control': 'max-age=60', etag: '"s1"' }, BODY)));
+      await http.request(url);
+      clock.advance(120);
+      const [res, content] = await http.request(url, 'GET', null, { range: 'bytes=1-3' });
+      expect([res.status, res.fromcache, content.toString(), res.get('content-range')]).to.deep.equal([206, true, '123', 'bytes 1-3/10']);
+      const hits = server.hits(p);
+      expect(hits).to.have.length(2);
+      expect(hits[1]!.headers['if-none-match']).to.equal('"s1"');
+      // The entry was freshened, and is still whole.
+      const [whole, all] = await http.request(url);
+      expect([whole.status, whole.fromcache, all.toString()]).to.deep.equal([200, true, BODY]);
+      expect(server.hits(p)).to.have.length(2);
+    });
+
+    it('sends a range of a body stored decoded to the origin: its bytes are counted in the coded form', async () => {
+      const { gzipSync } = await import('node:zlib');
+      const p = `/range-gzip-${++n}`;
+      const url = server.route(p, (req, res) => (req.headers.range
+        ? reply(res, clock, 206, { 'content-range': 'bytes 0-1/30' }, 'xy')
+        : reply(res, clock, 200, { 'cache-control': 'max-age=60', 'content-encoding': 'gzip' }, gzipSync(BODY))));
+      await http.request(url);
+      const [res, content] = await http.request(url, 'GET', null, { range: 'bytes=0-1' });
+      expect([res.status, res.fromcache, content.toString()]).to.deep.equal([206, false, 'xy']);
+      expect(server.hits(p)).to.have.length(2);
+    });
+  });
 });

@@ -314,8 +314,10 @@ describe('cache policy', () => {
     it('sends HEAD for a stale entry to the origin as it is', () => {
       expect(look(aStored({ etag: '"v"' }), 1, {}, 'HEAD').kind).to.equal('miss');
     });
-    it('bypasses requests with Range and unsafe methods', () => {
-      expect(look(aStored({ 'cache-control': 'max-age=60' }), 1, { range: 'bytes=0-1' }).kind).to.equal('bypass');
+    it('looks a single Range up like any GET; several ranges and unsafe methods bypass', () => {
+      expect(look(aStored({ 'cache-control': 'max-age=60' }), 1, { range: 'bytes=0-1' }).kind).to.equal('fresh');
+      expect(look(aStored({ etag: '"v"' }), 1, { range: 'bytes=0-1' }).kind).to.equal('revalidate');
+      expect(look(aStored({ 'cache-control': 'max-age=60' }), 1, { range: 'bytes=0-1,3-4' }).kind).to.equal('bypass');
       expect(look(aStored({ 'cache-control': 'max-age=60' }), 1, {}, 'POST').kind).to.equal('bypass');
     });
   });
@@ -334,7 +336,7 @@ describe('cache policy', () => {
     it('stores nothing for a request with no-store (§5.2.1.5)', () => {
       expect(afterResponse(anAnswer(200, { 'cache-control': 'max-age=60' }, { req: aRequest({ 'cache-control': 'no-store' }) })).reason).to.equal('not stored: request no-store');
     });
-    it('stores nothing from a 206 to a request without Range', () => {
+    it('stores nothing from a 206 (§3.3: entries are whole)', () => {
       expect(afterResponse(anAnswer(206, { 'cache-control': 'max-age=60' })).kind).to.equal('pass');
     });
     it('stores a body in a coding the client does not decode, with its Content-Encoding', () => {
