@@ -138,6 +138,22 @@ describe('cache (RFC 9111)', () => {
       await http.request(r.url);
       expect((await http.request(r.url, 'GET', null, { 'cache-control': 'only-if-cached' }))[0].status).to.equal(200);
     });
+
+    it('only-if-cached on an Http without a cache answers 504 without contacting the server (httplib2)', async () => {
+      const h = new Http(null, { clock });
+      try {
+        const r = serve('oic-nocache', { 'cache-control': 'max-age=60' });
+        for (const cc of ['only-if-cached', 'max-age=0, Only-If-Cached']) {
+          const [res, content] = await h.request(r.url, 'GET', null, { 'cache-control': cc });
+          expect([res.status, res.fromcache, content.length], cc).to.deep.equal([504, false, 0]);
+        }
+        expect(r.hits()).to.equal(0);
+        expect((await h.request(r.url, 'GET', null, { 'cache-control': 'no-cache' }))[0].status).to.equal(200);
+        expect(r.hits()).to.equal(1);
+      } finally {
+        await h.close();
+      }
+    });
   });
 
   describe('§3 what is stored', () => {
