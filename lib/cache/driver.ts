@@ -4,14 +4,13 @@
  * in-flight GETs. It never decides HTTP semantics itself, and a store that throws, rejects or returns
  * garbage never fails a request: it degrades to the network answer. Without a store it adds no work.
  */
-import { scrypt } from 'node:crypto';
 import {
   ConnectionError, HttpLib2Error, ProxyError, RequestTimeout, ServerNotFoundError, TlsError,
 } from '../errors.js';
 import { endToEnd, hasHopByHop, withHeaders, type HeaderRecord } from '../headers.js';
 import { Response } from '../response.js';
 import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
-import type { Credential } from '../auth/credentials.js';
+import type { IdentityDigests } from '../identity.js';
 import { cacheKey } from '../uri.js';
 import { parseDirectives } from './directives.js';
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
@@ -57,10 +56,11 @@ const NO_HEADERS: HeaderRecord = Object.create(null);
 
 /**
  * Wraps `next` with the private cache of `ctx.cache` (RFC 9111). One instance per Http: it holds the
- * requests in flight so that identical concurrent GETs share one upstream request.
+ * requests in flight so that identical concurrent GETs share one upstream request, and computes
+ * request identities with the Http's `identities` (which `clearCredentials()` and `close()` empty).
  */
-export function withCache(next: Send): Send {
-  const layer = new CacheLayer(next);
+export function withCache(next: Send, identities: IdentityDigests): Send {
+  const layer = new CacheLayer(next, identities);
   // The uncached path: a property read and a header lookup (the benchmark compares it with raw undici).
   return (req, ctx) => (ctx.cache !== null ? layer.send(req, ctx, ctx.cache)
     : req.headers['cache-control'] === undefined ? next(req, ctx) : withoutCache(next, req, ctx));
@@ -74,14 +74,16 @@ function withoutCache(next: Send, req: HopRequest, ctx: RequestContext): Promise
 
 class CacheLayer {
   readonly #next: Send;
+  readonly #identities: IdentityDigests;
   readonly #flights = new Map<string, Flight>();
-  constructor(next: Send) {
+  constructor(next: Send, identities: IdentityDigests) {
     this.#next = next;
+    this.#identities = identities;
   }
 
   async send(req: HopRequest, ctx: RequestContext, store: CacheStore): Promise<Exchange> {
     const trace = new Trace(ctx);
-    const identity = await identityOf(req, ctx);
+    const identity = await this.#identityOf(req, ctx, store);
     const key = storeKey(req.url, identity);
     const exchange = req.method === 'GET' || req.method === 'HEAD'
       ? await this.#safe(req, ctx, store, key, identity, trace)
@@ -202,6 +204,14 @@ class CacheLayer {
     }
   }
 
+  // DESIGN.md, Identity: a caller's Authorization, else the registered credential that applies here,
+  // as if the response carried Vary: Authorization; digested by lib/identity.ts, never kept in clear.
+  #identityOf(req: HopRequest, ctx: RequestContext, store: CacheStore): Promise<string | null> | null {
+    const authorization = req.headers['authorization'];
+    const credential = authorization === undefined && ctx.credentials.size > 0 ? ctx.credentials.match(req.url, ctx.requestedOrigins) : null;
+    return this.#identities.identify({ authorization, credential }, store);
+  }
+
   // Every method but GET and HEAD: If-Match from the stored ETag, then invalidation (RFC 9111 §4.4).
   async #unsafe(req: HopRequest, ctx: RequestContext, store: CacheStore, key: string, identity: string | null, trace: Trace): Promise<Exchange> {
     const wantsEtag = ctx.settings.optimisticConcurrencyMethods.includes(req.method);
@@ -211,53 +221,6 @@ class CacheLayer {
     const add = precondition.kind === 'if-match' ? { 'if-match': precondition.etag } : NO_HEADERS;
     return this.#origin(req, ctx, store, key, identity, trace, { entry: null, add, via: '', staleIfError: false });
   }
-}
-
-// DESIGN.md, Identity: a caller's Authorization is hashed (never stored in clear); registered
-// credentials are named by user, as if the response carried Vary: Authorization.
-async function identityOf(req: HopRequest, ctx: RequestContext): Promise<string | null> {
-  const authorization = req.headers['authorization'];
-  if (authorization !== undefined) return `authorization:${await secretDigest(authorization)}`;
-  if (ctx.credentials.size === 0) return null;
-  const credential = ctx.credentials.match(req.url, ctx.requestedOrigins);
-  return credential ? credentialIdentity(credential) : null;
-}
-
-// Computed once per registered credential, so a hit stays cheap.
-const CREDENTIAL_IDENTITIES = new WeakMap<Credential, Promise<string>>();
-
-// The user name alone would let a wrong password be served what the right one obtained (and keep
-// serving a 401 cached under that name after the password is corrected): the password is part of
-// the identity, never stored in clear.
-function credentialIdentity(credential: Credential): Promise<string> {
-  let identity = CREDENTIAL_IDENTITIES.get(credential);
-  if (identity === undefined) {
-    identity = secretDigest(JSON.stringify([credential.name, credential.password]))
-      .then((digest) => `user:${encodeURIComponent(credential.name)}:${digest}`);
-    CREDENTIAL_IDENTITIES.set(credential, identity);
-  }
-  return identity;
-}
-
-// Store keys (and so cache file names) are readable by whoever reads the cache: a fast hash of a
-// password there could be brute-forced offline. scrypt (RFC 7914) makes each guess cost ~40 ms and
-// 16 MiB; it runs once per secret (memoised) in the thread pool. The salt is fixed so that every
-// process derives the same key for the same credentials and they share entries.
-const IDENTITY_SALT = 'httplib2-ts cache identity v1';
-const SCRYPT_OPTIONS = { N: 1 << 14, r: 8, p: 1 };
-const DIGESTS = new Map<string, Promise<string>>();
-const DIGEST_MEMO_LIMIT = 256;
-
-function secretDigest(secret: string): Promise<string> {
-  let digest = DIGESTS.get(secret);
-  if (digest === undefined) {
-    digest = new Promise<string>((resolve, reject) => {
-      scrypt(secret, IDENTITY_SALT, 16, SCRYPT_OPTIONS, (error, key) => (error ? reject(error) : resolve(key.toString('hex'))));
-    });
-    if (DIGESTS.size >= DIGEST_MEMO_LIMIT) DIGESTS.clear();
-    DIGESTS.set(secret, digest);
-  }
-  return digest;
 }
 
 /** The store key of a URI for an identity: the normalised URI, then the identity if any. */
