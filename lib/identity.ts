@@ -1,6 +1,6 @@
 /**
- * Who asked, for the cache key (DESIGN.md, Identity): a digest of the request's credentials that keeps
- * no secret and costs a request nothing measurable. Passwords the library holds go through scrypt once
+ * Who asked, for the cache key (DESIGN.md, Identity): a digest of the request's credentials and
+ * cookies that keeps no secret and costs a request nothing measurable. Passwords the library holds go through scrypt once
  * per credential; high-entropy headers (tokens, signatures) through HMAC-SHA-256. Both are keyed by a
  * random key kept in the cache store itself. Memos live in an {@link IdentityDigests} owned by one
  * Http, are keyed by objects or keyed digests (never by a secret), and are emptied by `clear()`.
@@ -19,6 +19,10 @@ export interface IdentityInput {
   readonly authorization: string | undefined;
   /** The registered credential that would answer a challenge for this URI, if any. */
   readonly credential: PasswordCredential | null;
+  /** The caller's Cookie header, if any: a session cookie identifies a user as Authorization does. */
+  readonly cookie: string | undefined;
+  /** The caller's own X-WSSE header, if any (a WSSE UsernameToken signature). */
+  readonly wsse: string | undefined;
 }
 
 /** The part of a cache store the identity key is kept in. */
@@ -60,10 +64,11 @@ export class IdentityDigests {
   /**
    * The identity of a request for the cache key of `store`, or null for an anonymous request: the
    * caller's Authorization (scrypt for Basic, which carries a password; HMAC for any other scheme),
-   * else the registered credential (its user name, with a scrypt digest of name and password).
+   * else the registered credential (its user name, with a scrypt digest of name and password); then
+   * HMACs of the caller's X-WSSE and Cookie.
    */
   identify(input: IdentityInput, store: KeyStore): Promise<string | null> | null {
-    if (input.authorization === undefined && input.credential === null) return null;
+    if (input.authorization === undefined && input.credential === null && input.cookie === undefined && input.wsse === undefined) return null;
     return this.#identify(input, this.#digests(store));
   }
 
@@ -75,9 +80,16 @@ export class IdentityDigests {
 
   async #identify(input: IdentityInput, digests: StoreDigests): Promise<string> {
     const key = await digests.key;
-    if (input.authorization !== undefined) return `authorization:${await this.#authorization(input.authorization, key, digests)}`;
-    const credential = input.credential!;
-    return `user:${encodeURIComponent(credential.name)}:${await credentialDigest(credential, key, digests)}`;
+    const parts: string[] = [];
+    if (input.authorization !== undefined) parts.push(`authorization:${await this.#authorization(input.authorization, key, digests)}`);
+    else if (input.credential !== null) {
+      const { name } = input.credential;
+      parts.push(`user:${encodeURIComponent(name)}:${await credentialDigest(input.credential, key, digests)}`);
+    }
+    // Session cookies and WSSE tokens are random values, not passwords: a keyed hash, no KDF.
+    if (input.wsse !== undefined) parts.push(`x-wsse:${hmac(key, 'x-wsse', input.wsse)}`);
+    if (input.cookie !== undefined) parts.push(`cookie:${hmac(key, 'cookie', input.cookie)}`);
+    return parts.join(' ');
   }
 
   #digests(store: KeyStore): StoreDigests {

@@ -7,7 +7,7 @@
 import {
   ConnectionError, HttpLib2Error, ProxyError, RequestTimeout, ServerNotFoundError, TlsError,
 } from '../errors.js';
-import { endToEnd, hasHopByHop, withHeaders, type HeaderRecord } from '../headers.js';
+import { withHeaders, type HeaderRecord } from '../headers.js';
 import { Response } from '../response.js';
 import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
 import type { IdentityDigests } from '../identity.js';
@@ -15,7 +15,9 @@ import { cacheKey } from '../uri.js';
 import { parseDirectives } from './directives.js';
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
 import { selectRange } from './range.js';
-import { afterResponse, ageValue, currentAge, isErrorStatus, lookup, preconditionFor, type AfterDecision } from './policy.js';
+import {
+  afterResponse, ageValue, currentAge, hasUnstorable, isErrorStatus, lookup, NEVER_STORED, preconditionFor, storableHeaders, type AfterDecision,
+} from './policy.js';
 import type { CacheStore } from './store.js';
 import { untilAborted } from '../abort.js';
 
@@ -186,7 +188,13 @@ class CacheLayer {
         // The stored body stays as it was: a 304 has none (RFC 9111 §4.3.4).
         const freshened: CacheEntry = { ...after.stored, body: entry!.body };
         await write(store, key, freshened, trace);
-        return fromEntry(freshened, req, currentAge(freshened, ctx.clock.now()), ctx.clock.now(), trace);
+        const served = fromEntry(freshened, req, currentAge(freshened, ctx.clock.now()), ctx.clock.now(), trace);
+        // The 304 answered this request: its cookies are this caller's, though never stored.
+        for (const name of NEVER_STORED) {
+          const value = exchange.response.get(name);
+          if (value !== undefined) served.response.set(name, value);
+        }
+        return served;
       }
       case 'invalidate':
         await Promise.all(after.urls.flatMap((url) => {
@@ -205,11 +213,12 @@ class CacheLayer {
   }
 
   // DESIGN.md, Identity: a caller's Authorization, else the registered credential that applies here,
-  // as if the response carried Vary: Authorization; digested by lib/identity.ts, never kept in clear.
+  // and the caller's Cookie and X-WSSE, as if the response carried Vary on them; digested by
+  // lib/identity.ts, never kept in clear.
   #identityOf(req: HopRequest, ctx: RequestContext, store: CacheStore): Promise<string | null> | null {
-    const authorization = req.headers['authorization'];
+    const { authorization, cookie, 'x-wsse': wsse } = req.headers;
     const credential = authorization === undefined && ctx.credentials.size > 0 ? ctx.credentials.match(req.url, ctx.requestedOrigins) : null;
-    return this.#identities.identify({ authorization, credential }, store);
+    return this.#identities.identify({ authorization, credential, cookie, wsse }, store);
   }
 
   // Every method but GET and HEAD: If-Match from the stored ETag, then invalidation (RFC 9111 §4.4).
@@ -240,8 +249,12 @@ function backgroundContext(ctx: RequestContext): { ctx: RequestContext; dispose:
   return { ctx: Object.freeze({ ...ctx, signal: controller.signal }), dispose: () => clearTimeout(timer) };
 }
 
+// The fields the identity digests are left out: the store key already tells them apart, and an
+// in-flight map keyed by a session cookie or a token would hold that secret.
+const IDENTIFIED = new Set(['authorization', 'cookie', 'x-wsse']);
+
 function fingerprint(headers: Readonly<HeaderRecord>): string {
-  return JSON.stringify(Object.keys(headers).sort().map((k) => [k, headers[k]]));
+  return JSON.stringify(Object.keys(headers).filter((k) => !IDENTIFIED.has(k)).sort().map((k) => [k, headers[k]]));
 }
 
 function copy(exchange: Exchange): Exchange {
@@ -255,8 +268,8 @@ function fromEntry(entry: CacheEntry, req: HopRequest, age: number, now: number,
     status: entry.status,
     reason: entry.reason,
     version: entry.version,
-    // Entries are stored end to end (RFC 9111 §3.1); one written before that rule is filtered here.
-    headers: hasHopByHop(entry.headers) ? endToEnd(entry.headers) : entry.headers,
+    // Entries are stored end to end, without Set-Cookie; one written before those rules is filtered here.
+    headers: hasUnstorable(entry.headers) ? storableHeaders(entry.headers) : entry.headers,
     fromcache: true,
   });
   response.set('age', ageValue(age));

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
-import { endToEnd, hopByHopNames, type HeaderRecord } from '../headers.js';
+import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
 import { rangeNeedsOrigin } from './range.js';
 import type { ResolvedSettings } from '../options.js';
@@ -47,6 +47,9 @@ const PERMANENT_REDIRECTS = new Set([301, 308]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 // RFC 9111 §3.2: a 304 never replaces what describes the stored body itself.
 const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', '-content-encoding', 'content-range', 'transfer-encoding']);
+// DESIGN.md, Identity: a cookie set for one caller is theirs alone; entries keep the response without
+// it, as Chromium's disk cache persists headers without cookies.
+export const NEVER_STORED: readonly string[] = ['set-cookie', 'set-cookie2'];
 // RFC 5861 §4: "an error is any situation that would result in a 500, 502, 503 or 504".
 const ERROR_STATUSES = new Set([500, 502, 503, 504]);
 
@@ -118,6 +121,21 @@ export function currentAge(stored: StoredResponse, now: number): number {
  */
 export function ageValue(currentAgeSeconds: number): string {
   return String(Math.min(Math.max(0, Math.floor(currentAgeSeconds)), 2147483648));
+}
+
+/**
+ * The head a stored response keeps: its end-to-end fields (RFC 9111 §3.1) without Set-Cookie and
+ * Set-Cookie2 (DESIGN.md, Identity).
+ */
+export function storableHeaders(headers: Readonly<HeaderRecord>): HeaderRecord {
+  const out = endToEnd(headers);
+  for (const name of NEVER_STORED) delete out[name];
+  return out;
+}
+
+/** True if a head holds a field {@link storableHeaders} would leave out. */
+export function hasUnstorable(headers: Readonly<HeaderRecord>): boolean {
+  return hasHopByHop(headers) || NEVER_STORED.some((name) => name in headers);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,7 +414,7 @@ export function afterResponse(input: AfterInput): AfterDecision {
     return { kind: 'pass', reason: `not stored: ${refusal}` };
   }
   // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
-  const stored = storedFrom(input, endToEnd(input.headers));
+  const stored = storedFrom(input, storableHeaders(input.headers));
   return { kind: 'store', reason: `stored: ${freshnessLifetime(stored).source}`, stored };
 }
 
@@ -439,7 +457,7 @@ function afterNotModified(input: AfterInput): AfterDecision {
     return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}` };
   }
   const hop = hopByHopNames(headers['connection']);
-  const merged: HeaderRecord = endToEnd(stored.headers);
+  const merged: HeaderRecord = storableHeaders(stored.headers);
   // The stored Age and Date describe the old response at its old response_time, which the freshened
   // entry no longer has: an Age the 304 does not repeat would be counted again on top of the new
   // times (§5.1: Age is the time since the origin last validated it — just now), and so would an old
@@ -448,7 +466,7 @@ function afterNotModified(input: AfterInput): AfterDecision {
   delete merged['age'];
   if (headers['date'] === undefined) delete merged['date'];
   for (const [name, value] of Object.entries(headers)) {
-    if (!hop.has(name) && !NOT_UPDATED_BY_304.has(name)) merged[name] = value;
+    if (!hop.has(name) && !NOT_UPDATED_BY_304.has(name) && !NEVER_STORED.includes(name)) merged[name] = value;
   }
   const freshened: StoredResponse = {
     ...stored,

@@ -364,6 +364,12 @@ describe('cache policy', () => {
       const d = afterResponse(anAnswer(200, { 'cache-control': 'no-store' }, { stored: aStored({ etag: '"v"' }) }));
       expect(d.kind).to.equal('invalidate');
     });
+    it('stores the answer without Set-Cookie or Set-Cookie2 (DESIGN.md, Identity)', () => {
+      const d = afterResponse(anAnswer(200, { 'cache-control': 'max-age=60', 'set-cookie': 'sid=1', 'set-cookie2': 'x=1', etag: '"v"' }));
+      expect(d.kind === 'store' && { ...d.stored.headers }).to.deep.equal({ 'cache-control': 'max-age=60', etag: '"v"' });
+      const freshened = afterResponse(anAnswer(304, { etag: '"v"', 'set-cookie': 'sid=2' }, { stored: aStored({ etag: '"v"', 'set-cookie': 'old=1' }) }));
+      expect(freshened.kind === 'freshen' && ('set-cookie' in freshened.stored.headers)).to.equal(false);
+    });
     it('records the Vary-selected request headers and the identity', () => {
       const d = afterResponse(anAnswer(200, { 'cache-control': 'max-age=60', vary: 'Accept-Language, Accept' }, { req: aRequest({ 'accept-language': 'en  ,  fr' }), identity: 'user:alice' }));
       expect(d.kind === 'store' && { ...d.stored.vary }).to.deep.equal({ 'accept-language': 'en, fr', accept: null });
