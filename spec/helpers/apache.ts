@@ -28,8 +28,12 @@ export interface ApacheServer {
   readonly origin: string;
   /** The ServerRoot; the DocumentRoot is `htdocs` in it. */
   readonly dir: string;
-  /** The access log, one entry per line, in `logFormat`. */
-  accessLog(): string[];
+  /**
+   * The access log lines `select` keeps, once there are at least `count` of them. Apache writes a
+   * request's line after sending the answer, so a client may see the answer first: this waits for
+   * the line (readiness, bounded at 5 s), never a fixed time.
+   */
+  accessLog(select: (line: string) => boolean, count: number): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -90,6 +94,19 @@ function config(dir: string, port: number, options: ApacheOptions): string {
   ].join('\n');
 }
 
+async function accessLog(path: string, select: (line: string) => boolean, count: number): Promise<string[]> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '' && select(l));
+    } catch { /* not written yet */ }
+    if (lines.length >= count) return lines;
+    if (Date.now() > deadline) throw new Error(`the access log has ${lines.length} of the ${count} lines expected:\n${lines.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Starts Apache with `options`; the caller stops it (after()). */
 export async function startApache(options: ApacheOptions): Promise<ApacheServer> {
   const dir = mkdtempSync(join(tmpdir(), 'httplib2-ts-apache-'));
@@ -118,7 +135,7 @@ export async function startApache(options: ApacheOptions): Promise<ApacheServer>
   return {
     origin: `http://127.0.0.1:${port}`,
     dir,
-    accessLog: () => readFileSync(join(dir, 'access.log'), 'utf8').split('\n').filter((l) => l !== ''),
+    accessLog: (select, count) => accessLog(join(dir, 'access.log'), select, count),
     stop,
   };
 }

@@ -86,7 +86,7 @@ describe('Digest against Apache httpd mod_auth_digest', function () {
     // One challenge, then every request answered pre-emptively on the next nonce count: Apache
     // (AuthDigestNcCheck On) would refuse a repeated count with another 401.
     // The access log has one line per request (method, path, status): count the 401 round trips.
-    const log = apache.accessLog().filter((l) => l.includes('/private/echo/'));
+    const log = await apache.accessLog((l) => l.includes('/private/echo/'), 6);
     expect(log.filter((l) => l.endsWith(' 401'))).to.have.length(1);
     expect(log.filter((l) => l.endsWith(' 200'))).to.have.length(5);
   });
