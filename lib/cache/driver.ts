@@ -2,7 +2,8 @@
  * The cache layer, `withCache(next)`: reads the stored entry, asks the pure policy what to do, and
  * carries it out (serve, revalidate, store, freshen, invalidate, add If-Match), coalescing identical
  * in-flight GETs. It never decides HTTP semantics itself, and a store that throws, rejects or returns
- * garbage never fails a request: it degrades to the network answer. Without a store it adds no work.
+ * garbage never fails a request: it degrades to the network answer. Without a store it adds no work
+ * but answering only-if-cached.
  */
 import {
   ConnectionError, HttpLib2Error, ProxyError, RequestTimeout, ServerNotFoundError, TlsError,
