@@ -1,10 +1,12 @@
 // `npm run bench`: httplib2-ts against raw undici.request and its peers, on a loopback server that
 // runs in its own process. See bench/README.md for what each row means.
 //
-//   node bench/run.js [--quick] [--only=http,decode,cache] [--rounds=N] [--ms=N] [--json=FILE]
+//   node bench/run.js [--quick] [--only=http,decode,cache,identity] [--rounds=N] [--ms=N] [--json=FILE]
 //
 // Every loop is bounded by time; the server and this process stop by themselves.
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as nodeHttp from 'node:http';
 import { tmpdir, cpus } from 'node:os';
@@ -13,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { Agent, request } from 'undici';
-import { compare, paired, printTable, columns } from './measure.js';
+import { compare, median, paired, printTable, columns } from './measure.js';
 import { SIZES, gzipBodies } from './payloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -29,7 +31,7 @@ const opts = {
   durationMs: Number(value('ms') ?? (quick ? 60 : 150)),
   warmupMs: quick ? 100 : 300,
 };
-const only = new Set((value('only') ?? 'http,decode,cache').split(','));
+const only = new Set((value('only') ?? 'http,decode,cache,identity').split(','));
 const jsonOut = value('json');
 
 const watchdog = setTimeout(() => {
@@ -304,6 +306,54 @@ if (only.has('cache')) {
     const vs = paired(file, p);
     targets.push({ what: `FileCache hit faster than ${p.name}`, value: vs.ratio, cpu: vs.cpu, goal: 1 });
   }
+}
+
+// ---------------------------------------------------------------- 4. identity digest
+// A GET whose caller Authorization changes every request (request signing, rotating tokens) against
+// the same GET without one, through an Http with a FileCache, so the cache computes an identity for
+// each: 60 uncached GETs each way per run (/1k is never stored), runs alternating which goes first.
+if (only.has('identity')) {
+  const url = `${base}/1k`;
+  const h = new Http(join(scratch, 'identity'));
+  closers.unshift(() => h.close());
+  const GETS = 60;
+  const runs = quick ? 5 : 9;
+  const sixty = async (signed) => {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < GETS; i++) {
+      const headers = signed ? { authorization: `Bearer ${randomBytes(24).toString('base64url')}` } : {};
+      const [response, content] = await h.request(url, 'GET', null, headers);
+      if (response.status !== 200 || content.length !== 1024) throw new Error(`identity bench: status ${response.status}`);
+    }
+    const cpu = process.cpuUsage(cpu0);
+    return { ms: performance.now() - t0, cpuUs: cpu.user + cpu.system };
+  };
+  log(`identity: ${runs} runs of ${GETS} uncached GETs each way`);
+  await sixty(false);
+  await sixty(true);
+  const plain = [];
+  const signed = [];
+  for (let run = 0; run < runs; run++) {
+    if (run % 2 === 0) {
+      plain.push(await sixty(false));
+      signed.push(await sixty(true));
+    } else {
+      signed.push(await sixty(true));
+      plain.push(await sixty(false));
+    }
+  }
+  const ratios = signed.map((r, i) => r.ms / plain[i].ms);
+  const cpuRatios = signed.map((r, i) => r.cpuUs / plain[i].cpuUs);
+  const cost = median(ratios);
+  const cpuCost = median(cpuRatios);
+  const perGet = (list) => `${((median(list.map((r) => r.ms)) / GETS) * 1000).toFixed(0)} µs, CPU ${(median(list.map((r) => r.cpuUs)) / GETS).toFixed(0)} µs`;
+  console.log(`\nIdentity digest: ${GETS} uncached GETs each way through an Http with a FileCache, median of ${runs} runs (cost = time with / time without, per run)`);
+  console.log(`  GET without Authorization                 ${perGet(plain)} per GET`);
+  console.log(`  GET with a new Authorization each request ${perGet(signed)} per GET`);
+  console.log(`  cost ${cost.toFixed(2)}x (per-run ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}x), CPU ${cpuCost.toFixed(2)}x`);
+  report.sections.identity = { gets: GETS, runs, plain, signed, cost, cpuCost };
+  targets.push({ what: 'GET with a new Authorization each request costs <= 1.5x a GET without one (speed ratio >= 0.67x)', value: 1 / cost, cpu: 1 / cpuCost, goal: 1 / 1.5 });
 }
 
 // ---------------------------------------------------------------- targets

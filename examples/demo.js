@@ -123,7 +123,7 @@ try {
   [response] = await http.request(member);
   console.log(`   client: GET ${response.status} ${response.reason}, ETag ${response.get('etag')} (stored again)`);
 
-  // 7. What the cache keeps on disk: one file per stored response.
+  // 7. What the cache keeps on disk: one file per stored response, and the key of its identity digests.
   const files = readdirSync(dir).sort();
   console.log(`\n7. The cache directory holds ${files.length} file${files.length === 1 ? '' : 's'}:`);
   for (const name of files) console.log(`   ${n(statSync(join(dir, name)).size).padStart(6)} B  ${name}`);

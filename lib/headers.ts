@@ -94,3 +94,20 @@ export function hopByHopNames(connection: string | undefined): Set<string> {
   }
   return names;
 }
+
+/**
+ * The end-to-end fields of a response head (RFC 9110 §7.6.1): a copy without the hop-by-hop set and
+ * the fields its Connection lists. A cache never stores nor serves the others (RFC 9111 §3.1).
+ */
+export function endToEnd(headers: Readonly<HeaderRecord>): HeaderRecord {
+  const hop = hopByHopNames(headers['connection']);
+  const out: HeaderRecord = Object.create(null);
+  for (const name of Object.keys(headers)) if (!hop.has(name)) out[name] = headers[name]!;
+  return out;
+}
+
+/** True if the head has a hop-by-hop field (the fixed set; Connection names the others). */
+export function hasHopByHop(headers: Readonly<HeaderRecord>): boolean {
+  for (const name of HOP_BY_HOP) if (name in headers) return true;
+  return false;
+}

@@ -6,6 +6,7 @@
 import { withAuth } from './auth/driver.js';
 import { CredentialStore } from './auth/credentials.js';
 import { withCache } from './cache/driver.js';
+import { IdentityDigests } from './identity.js';
 import { assertCacheStore, type CacheStore } from './cache/store.js';
 import { debugging, resolveDebug, summaryLine, type DebugSink } from './debug.js';
 import { decoding } from './decode.js';
@@ -92,6 +93,8 @@ export class Http {
 
   readonly #transport: Transport;
   readonly #credentials = new CredentialStore();
+  // Cache identity digests and what they memoise: emptied with the credentials and on close().
+  readonly #identities = new IdentityDigests();
   readonly #cache: CacheStore | null;
   readonly #send: Send;
   readonly #clock: Clock;
@@ -116,7 +119,7 @@ export class Http {
     // headers every layer added (If-None-Match, Authorization, Accept-Encoding) and the raw answer.
     this.#debug = resolveDebug(options.debug, process.env['DEBUG']);
     const wire = this.#debug ? debugging(this.#transport.send, this.#debug) : this.#transport.send;
-    this.#send = withCache(withAuth(decoding(wire)));
+    this.#send = withCache(withAuth(decoding(wire)), this.#identities);
   }
 
   /**
@@ -131,6 +134,7 @@ export class Http {
   /** Forgets every registered name and password and the authorizations learnt from them (client certificates stay, as in httplib2). */
   clearCredentials(): void {
     this.#credentials.clear();
+    this.#identities.clear();
   }
 
   /** Presents this client certificate (PEM key and cert) to hosts of `domain` only. */
@@ -140,6 +144,7 @@ export class Http {
 
   /** Releases the pooled sockets; later requests fail with an error. */
   async close(): Promise<void> {
+    this.#identities.clear();
     await this.#transport.close();
   }
 

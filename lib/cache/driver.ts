@@ -2,19 +2,23 @@
  * The cache layer, `withCache(next)`: reads the stored entry, asks the pure policy what to do, and
  * carries it out (serve, revalidate, store, freshen, invalidate, add If-Match), coalescing identical
  * in-flight GETs. It never decides HTTP semantics itself, and a store that throws, rejects or returns
- * garbage never fails a request: it degrades to the network answer. Without a store it adds no work.
+ * garbage never fails a request: it degrades to the network answer. Without a store it adds no work
+ * but answering only-if-cached.
  */
-import { scrypt } from 'node:crypto';
 import {
   ConnectionError, HttpLib2Error, ProxyError, RequestTimeout, ServerNotFoundError, TlsError,
 } from '../errors.js';
 import { withHeaders, type HeaderRecord } from '../headers.js';
 import { Response } from '../response.js';
 import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
-import type { Credential } from '../auth/credentials.js';
+import type { IdentityDigests } from '../identity.js';
 import { cacheKey } from '../uri.js';
+import { parseDirectives } from './directives.js';
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
-import { afterResponse, isErrorStatus, lookup, preconditionFor, type AfterDecision } from './policy.js';
+import { selectRange } from './range.js';
+import {
+  afterResponse, ageValue, currentAge, hasUnstorable, isErrorStatus, lookup, NEVER_STORED, preconditionFor, storableHeaders, type AfterDecision,
+} from './policy.js';
 import type { CacheStore } from './store.js';
 import { untilAborted } from '../abort.js';
 
@@ -55,24 +59,34 @@ const NO_HEADERS: HeaderRecord = Object.create(null);
 
 /**
  * Wraps `next` with the private cache of `ctx.cache` (RFC 9111). One instance per Http: it holds the
- * requests in flight so that identical concurrent GETs share one upstream request.
+ * requests in flight so that identical concurrent GETs share one upstream request, and computes
+ * request identities with the Http's `identities` (which `clearCredentials()` and `close()` empty).
  */
-export function withCache(next: Send): Send {
-  const layer = new CacheLayer(next);
-  // The uncached path: one property read, nothing else (the benchmark compares it with raw undici).
-  return (req, ctx) => (ctx.cache === null ? next(req, ctx) : layer.send(req, ctx, ctx.cache));
+export function withCache(next: Send, identities: IdentityDigests): Send {
+  const layer = new CacheLayer(next, identities);
+  // The uncached path: a property read and a header lookup (the benchmark compares it with raw undici).
+  return (req, ctx) => (ctx.cache !== null ? layer.send(req, ctx, ctx.cache)
+    : req.headers['cache-control'] === undefined ? next(req, ctx) : withoutCache(next, req, ctx));
+}
+
+// RFC 9111 §5.2.1.7, as httplib2 answers it without a cache: only-if-cached has nothing to be served
+// from, so it is a 504 and no request.
+function withoutCache(next: Send, req: HopRequest, ctx: RequestContext): Promise<Exchange> {
+  return parseDirectives(req.headers['cache-control']).onlyIfCached ? Promise.resolve(gatewayTimeout()) : next(req, ctx);
 }
 
 class CacheLayer {
   readonly #next: Send;
+  readonly #identities: IdentityDigests;
   readonly #flights = new Map<string, Flight>();
-  constructor(next: Send) {
+  constructor(next: Send, identities: IdentityDigests) {
     this.#next = next;
+    this.#identities = identities;
   }
 
   async send(req: HopRequest, ctx: RequestContext, store: CacheStore): Promise<Exchange> {
     const trace = new Trace(ctx);
-    const identity = await identityOf(req, ctx);
+    const identity = await this.#identityOf(req, ctx, store);
     const key = storeKey(req.url, identity);
     const exchange = req.method === 'GET' || req.method === 'HEAD'
       ? await this.#safe(req, ctx, store, key, identity, trace)
@@ -82,15 +96,14 @@ class CacheLayer {
   }
 
   async #safe(req: HopRequest, ctx: RequestContext, store: CacheStore, key: string, identity: string | null, trace: Trace): Promise<Exchange> {
-    // Range requests never read the store (RFC 9111 §3.3 is not implemented: no partial entries).
-    const entry = 'range' in req.headers ? null : await read(store, key, trace);
+    const entry = await read(store, key, trace);
     const decision = lookup({ req, stored: entry, identity, now: ctx.clock.now(), settings: ctx.settings });
     trace.note(decision.reason);
     switch (decision.kind) {
       case 'bypass':
         return this.#next(req, ctx);
       case 'fresh':
-        return fromEntry(entry!, req.method);
+        return fromEntry(entry!, req, decision.age, ctx.clock.now(), trace);
       case 'unsatisfiable':
         return gatewayTimeout();
       case 'miss':
@@ -100,8 +113,10 @@ class CacheLayer {
         if (!decision.background) return this.#coalesced(req, ctx, store, key, identity, trace, origin);
         // RFC 5861 §3: answer now, revalidate behind the answer; failures only cost freshness.
         const behind = backgroundContext(ctx);
-        this.#coalesced(req, behind.ctx, store, key, identity, new Trace(ctx), origin).catch(() => undefined).finally(behind.dispose);
-        return fromEntry(entry!, req.method);
+        // The entry is revalidated whole, whatever slice this caller asked for.
+        const whole = 'range' in req.headers ? { ...req, headers: withHeaders(req.headers, {}, ['range', 'if-range']) } : req;
+        this.#coalesced(whole, behind.ctx, store, key, identity, new Trace(ctx), origin).catch(() => undefined).finally(behind.dispose);
+        return fromEntry(entry!, req, decision.age, ctx.clock.now(), trace);
       }
       default:
         return assertNever(decision);
@@ -147,14 +162,14 @@ class CacheLayer {
       // RFC 5861 §4, also for an origin that cannot be reached at all (refused, reset, timed out).
       if (entry && origin.staleIfError && isOriginFailure(error)) {
         trace.note(`stale-if-error: served stale after ${(error as HttpLib2Error).code}`);
-        return fromEntry(entry, req.method);
+        return fromEntry(entry, req, currentAge(entry, ctx.clock.now()), ctx.clock.now(), trace);
       }
       throw error;
     }
     const { response, content } = exchange;
     if (entry && origin.staleIfError && isErrorStatus(response.status)) {
       trace.note(`stale-if-error: served stale after ${response.status}`);
-      return fromEntry(entry, req.method);
+      return fromEntry(entry, req, currentAge(entry, ctx.clock.now()), ctx.clock.now(), trace);
     }
     const after = afterResponse({
       req, key, identity, status: response.status, reasonPhrase: response.reason, version: response.version,
@@ -174,7 +189,13 @@ class CacheLayer {
         // The stored body stays as it was: a 304 has none (RFC 9111 §4.3.4).
         const freshened: CacheEntry = { ...after.stored, body: entry!.body };
         await write(store, key, freshened, trace);
-        return fromEntry(freshened, req.method);
+        const served = fromEntry(freshened, req, currentAge(freshened, ctx.clock.now()), ctx.clock.now(), trace);
+        // The 304 answered this request: its cookies are this caller's, though never stored.
+        for (const name of NEVER_STORED) {
+          const value = exchange.response.get(name);
+          if (value !== undefined) served.response.set(name, value);
+        }
+        return served;
       }
       case 'invalidate':
         await Promise.all(after.urls.flatMap((url) => {
@@ -192,6 +213,15 @@ class CacheLayer {
     }
   }
 
+  // DESIGN.md, Identity: a caller's Authorization, else the registered credential that applies here,
+  // and the caller's Cookie and X-WSSE, as if the response carried Vary on them; digested by
+  // lib/identity.ts, never kept in clear.
+  #identityOf(req: HopRequest, ctx: RequestContext, store: CacheStore): Promise<string | null> | null {
+    const { authorization, cookie, 'x-wsse': wsse } = req.headers;
+    const credential = authorization === undefined && ctx.credentials.size > 0 ? ctx.credentials.match(req.url, ctx.requestedOrigins) : null;
+    return this.#identities.identify({ authorization, credential, cookie, wsse }, store);
+  }
+
   // Every method but GET and HEAD: If-Match from the stored ETag, then invalidation (RFC 9111 §4.4).
   async #unsafe(req: HopRequest, ctx: RequestContext, store: CacheStore, key: string, identity: string | null, trace: Trace): Promise<Exchange> {
     const wantsEtag = ctx.settings.optimisticConcurrencyMethods.includes(req.method);
@@ -201,53 +231,6 @@ class CacheLayer {
     const add = precondition.kind === 'if-match' ? { 'if-match': precondition.etag } : NO_HEADERS;
     return this.#origin(req, ctx, store, key, identity, trace, { entry: null, add, via: '', staleIfError: false });
   }
-}
-
-// DESIGN.md, Identity: a caller's Authorization is hashed (never stored in clear); registered
-// credentials are named by user, as if the response carried Vary: Authorization.
-async function identityOf(req: HopRequest, ctx: RequestContext): Promise<string | null> {
-  const authorization = req.headers['authorization'];
-  if (authorization !== undefined) return `authorization:${await secretDigest(authorization)}`;
-  if (ctx.credentials.size === 0) return null;
-  const credential = ctx.credentials.match(req.url, ctx.requestedOrigins);
-  return credential ? credentialIdentity(credential) : null;
-}
-
-// Computed once per registered credential, so a hit stays cheap.
-const CREDENTIAL_IDENTITIES = new WeakMap<Credential, Promise<string>>();
-
-// The user name alone would let a wrong password be served what the right one obtained (and keep
-// serving a 401 cached under that name after the password is corrected): the password is part of
-// the identity, never stored in clear.
-function credentialIdentity(credential: Credential): Promise<string> {
-  let identity = CREDENTIAL_IDENTITIES.get(credential);
-  if (identity === undefined) {
-    identity = secretDigest(JSON.stringify([credential.name, credential.password]))
-      .then((digest) => `user:${encodeURIComponent(credential.name)}:${digest}`);
-    CREDENTIAL_IDENTITIES.set(credential, identity);
-  }
-  return identity;
-}
-
-// Store keys (and so cache file names) are readable by whoever reads the cache: a fast hash of a
-// password there could be brute-forced offline. scrypt (RFC 7914) makes each guess cost ~40 ms and
-// 16 MiB; it runs once per secret (memoised) in the thread pool. The salt is fixed so that every
-// process derives the same key for the same credentials and they share entries.
-const IDENTITY_SALT = 'httplib2-ts cache identity v1';
-const SCRYPT_OPTIONS = { N: 1 << 14, r: 8, p: 1 };
-const DIGESTS = new Map<string, Promise<string>>();
-const DIGEST_MEMO_LIMIT = 256;
-
-function secretDigest(secret: string): Promise<string> {
-  let digest = DIGESTS.get(secret);
-  if (digest === undefined) {
-    digest = new Promise<string>((resolve, reject) => {
-      scrypt(secret, IDENTITY_SALT, 16, SCRYPT_OPTIONS, (error, key) => (error ? reject(error) : resolve(key.toString('hex'))));
-    });
-    if (DIGESTS.size >= DIGEST_MEMO_LIMIT) DIGESTS.clear();
-    DIGESTS.set(secret, digest);
-  }
-  return digest;
 }
 
 /** The store key of a URI for an identity: the normalised URI, then the identity if any. */
@@ -267,24 +250,57 @@ function backgroundContext(ctx: RequestContext): { ctx: RequestContext; dispose:
   return { ctx: Object.freeze({ ...ctx, signal: controller.signal }), dispose: () => clearTimeout(timer) };
 }
 
+// The fields the identity digests are left out: the store key already tells them apart, and an
+// in-flight map keyed by a session cookie or a token would hold that secret.
+const IDENTIFIED = new Set(['authorization', 'cookie', 'x-wsse']);
+
 function fingerprint(headers: Readonly<HeaderRecord>): string {
-  return JSON.stringify(Object.keys(headers).sort().map((k) => [k, headers[k]]));
+  return JSON.stringify(Object.keys(headers).filter((k) => !IDENTIFIED.has(k)).sort().map((k) => [k, headers[k]]));
 }
 
 function copy(exchange: Exchange): Exchange {
   return { response: exchange.response.clone(), content: exchange.content };
 }
 
-function fromEntry(entry: CacheEntry, method: string): Exchange {
+// Every answer served from the cache carries its current age (RFC 9111 §5.1), computed at this serve;
+// a GET with Range gets its slice of a stored 200 (RFC 9110 §14), the entry itself staying whole.
+function fromEntry(entry: CacheEntry, req: HopRequest, age: number, now: number, trace: Trace): Exchange {
   const response = new Response({
     status: entry.status,
     reason: entry.reason,
     version: entry.version,
-    headers: entry.headers,
+    // Entries are stored end to end, without Set-Cookie; one written before those rules is filtered here.
+    headers: hasUnstorable(entry.headers) ? storableHeaders(entry.headers) : entry.headers,
     fromcache: true,
   });
+  response.set('age', ageValue(age));
+  if (req.method === 'HEAD') return { response, content: EMPTY };
+  if (entry.status === 200 && req.headers['range'] !== undefined) return ranged(response, entry.body, req, now, trace);
   // A copy per caller: the entry's body is a view of the store's bytes, which later hits reuse.
-  return { response, content: method === 'HEAD' ? EMPTY : Buffer.from(entry.body) };
+  return { response, content: Buffer.from(entry.body) };
+}
+
+function ranged(whole: Response, body: Buffer, req: HopRequest, now: number, trace: Trace): Exchange {
+  const selection = selectRange(req.headers, whole.toHeaders(), body.length, now);
+  trace.note(selection.reason);
+  switch (selection.kind) {
+    case 'whole':
+      return { response: whole, content: Buffer.from(body) };
+    case 'slice': {
+      const content = Buffer.from(body.subarray(selection.start, selection.end + 1));
+      const response = whole.clone({ status: 206, reason: 'Partial Content' });
+      response.set('content-range', `bytes ${selection.start}-${selection.end}/${body.length}`);
+      response.set('content-length', String(content.length));
+      return { response, content };
+    }
+    case 'unsatisfiable': {
+      // RFC 9110 §15.5.17: a 416 names the current length.
+      const headers = { 'content-range': `bytes */${body.length}`, 'content-length': '0', age: whole.get('age')! };
+      return { response: new Response({ status: 416, reason: 'Range Not Satisfiable', headers, fromcache: true }), content: EMPTY };
+    }
+    default:
+      return assertNever(selection);
+  }
 }
 
 // RFC 9111 §5.2.1.7: only-if-cached with nothing usable.

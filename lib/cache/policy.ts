@@ -6,8 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
-import { hopByHopNames, type HeaderRecord } from '../headers.js';
+import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
+import { rangeNeedsOrigin } from './range.js';
 import type { ResolvedSettings } from '../options.js';
 import type { HopRequest } from '../types.js';
 import { resolveLocation, sameOrigin } from '../uri.js';
@@ -46,6 +47,9 @@ const PERMANENT_REDIRECTS = new Set([301, 308]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 // RFC 9111 §3.2: a 304 never replaces what describes the stored body itself.
 const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', '-content-encoding', 'content-range', 'transfer-encoding']);
+// DESIGN.md, Identity: a cookie set for one caller is theirs alone; entries keep the response without
+// it, as Chromium's disk cache persists headers without cookies.
+export const NEVER_STORED: readonly string[] = ['set-cookie', 'set-cookie2'];
 // RFC 5861 §4: "an error is any situation that would result in a 500, 502, 503 or 504".
 const ERROR_STATUSES = new Set([500, 502, 503, 504]);
 
@@ -111,6 +115,29 @@ export function currentAge(stored: StoredResponse, now: number): number {
   return correctedInitialAge + residentTime;
 }
 
+/**
+ * RFC 9111 §5.1, §4.2.3: the Age a response served from the cache carries, its current age in whole
+ * seconds (delta-seconds, clamped to 2^31 as §1.2.2 asks).
+ */
+export function ageValue(currentAgeSeconds: number): string {
+  return String(Math.min(Math.max(0, Math.floor(currentAgeSeconds)), 2147483648));
+}
+
+/**
+ * The head a stored response keeps: its end-to-end fields (RFC 9111 §3.1) without Set-Cookie and
+ * Set-Cookie2 (DESIGN.md, Identity).
+ */
+export function storableHeaders(headers: Readonly<HeaderRecord>): HeaderRecord {
+  const out = endToEnd(headers);
+  for (const name of NEVER_STORED) delete out[name];
+  return out;
+}
+
+/** True if a head holds a field {@link storableHeaders} would leave out. */
+export function hasUnstorable(headers: Readonly<HeaderRecord>): boolean {
+  return hasHopByHop(headers) || NEVER_STORED.some((name) => name in headers);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Vary (RFC 9111 §4.1)
 
@@ -173,20 +200,43 @@ function isWeakEtag(tag: string): boolean {
   return tag.trim().startsWith('W/');
 }
 
+/**
+ * The stored ETag without the suffix Apache adds for the content coding its body arrived in, or null
+ * when it carries none. Apache's mod_deflate (`DeflateAlterETag AddSuffix`, its default) and
+ * mod_brotli append `-gzip` / `-br` inside the quotes of the tag of the variant they encoded, but
+ * evaluate If-None-Match and If-Match against the handler's own tag, without the suffix: the tag as
+ * received never matches there (Apache PR 45023), and its 304s carry the tag without the suffix.
+ */
+export function codingVariantBase(headers: Readonly<HeaderRecord>): string | null {
+  const etag = headers['etag']?.trim();
+  // The decoding layer keeps the coding it removed as `-content-encoding`.
+  const codings = (headers['-content-encoding'] ?? headers['content-encoding'])?.split(',');
+  const coding = codings?.[codings.length - 1]!.trim().toLowerCase();
+  if (etag === undefined || !coding) return null;
+  const suffix = `-${coding}"`;
+  const opening = etag.indexOf('"');
+  if (!etag.endsWith(suffix) || etag.length - suffix.length <= opening + 1) return null;
+  return `${etag.slice(0, -suffix.length)}"`;
+}
+
 /** The conditional headers that revalidate `stored` (RFC 9111 §4.3.1) and how they are named in the trace. */
 export function validatorsFor(stored: StoredResponse, req: HopRequest, settings: PolicySettings): { headers: HeaderRecord; via: string } {
   const headers: HeaderRecord = Object.create(null);
   const via: string[] = [];
   const etag = stored.headers['etag'];
+  const lastModified = stored.headers['last-modified'];
+  // DESIGN.md, Apache's -gzip ETags: a tag Apache never matches is left out when Last-Modified can
+  // validate instead (If-None-Match would make the server ignore If-Modified-Since, RFC 9110
+  // §13.1.3), and the unsuffixed tag is not sent either: the server never sent it for this variant.
+  const unmatchable = lastModified !== undefined && codingVariantBase(stored.headers) !== null;
   // A caller's own validators are kept as they are (httplib2: only adds what is missing).
-  if (etag !== undefined && !settings.ignoreEtag && !('if-none-match' in req.headers)) {
+  if (etag !== undefined && !settings.ignoreEtag && !('if-none-match' in req.headers) && !unmatchable) {
     headers['if-none-match'] = etag;
     via.push('If-None-Match');
   }
-  const lastModified = stored.headers['last-modified'];
   if (lastModified !== undefined && !('if-modified-since' in req.headers)) {
     headers['if-modified-since'] = lastModified;
-    via.push('If-Modified-Since');
+    via.push(unmatchable ? `If-Modified-Since (not the coding variant's ETag ${etag}, which Apache never matches)` : 'If-Modified-Since');
   }
   return { headers, via: via.length ? via.join(' and ') : 'an unconditional request (no validator)' };
 }
@@ -203,8 +253,8 @@ export type LookupDecision =
    * request's no-cache passed it over, so the answer replaces it even when it may not be stored.
    */
   | { readonly kind: 'miss'; readonly reason: string; readonly reload?: boolean }
-  /** Serve the stored response without contacting the origin. */
-  | { readonly kind: 'fresh'; readonly reason: string; readonly stored: StoredResponse }
+  /** Serve the stored response without contacting the origin; `age` is its current age in seconds. */
+  | { readonly kind: 'fresh'; readonly reason: string; readonly stored: StoredResponse; readonly age: number }
   /**
    * Ask the origin with `headers` added. With `background`, serve the stored response now and
    * revalidate behind it (RFC 5861 §3). With `staleIfError`, an error answer may be replaced by the
@@ -214,6 +264,8 @@ export type LookupDecision =
       readonly kind: 'revalidate';
       readonly reason: string;
       readonly stored: StoredResponse;
+      /** Its current age in seconds (the Age of a stale answer served in the background case). */
+      readonly age: number;
       readonly headers: HeaderRecord;
       readonly via: string;
       readonly background: boolean;
@@ -236,8 +288,11 @@ export interface LookupInput {
 export function lookup(input: LookupInput): LookupDecision {
   const { req, stored, identity, now, settings } = input;
   if (req.method !== 'GET' && req.method !== 'HEAD') return { kind: 'bypass', reason: `bypass: ${req.method} is not served from the cache` };
-  // RFC 9111 §3.3 leaves ranges to caches that store partial content; this one does not.
-  if ('range' in req.headers) return { kind: 'bypass', reason: 'bypass: Range request' };
+  // RFC 9110 §14: a single range is answered from a complete stored 200 (the driver slices it);
+  // entries are never partial (RFC 9111 §3.3 is not implemented), so a miss asks the origin as is.
+  const range = req.method === 'GET' ? req.headers['range'] : undefined;
+  const rangeBypass = range === undefined || stored === null ? null : rangeNeedsOrigin(range, stored.headers);
+  if (rangeBypass !== null) return { kind: 'bypass', reason: `bypass: Range request: ${rangeBypass}` };
   const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
   const unusable = unusableReason(stored, req, identity);
   if (unusable !== null || stored === null) {
@@ -256,14 +311,14 @@ export function lookup(input: LookupInput): LookupDecision {
     return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' } : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', reload: true };
   }
   if (fresh && !resCc.noCache && refusal === null) {
-    return { kind: 'fresh', reason: `fresh: ${lifetime.source}, ${ageText}${resCc.immutable ? ', immutable' : ''}`, stored };
+    return { kind: 'fresh', reason: `fresh: ${lifetime.source}, ${ageText}${resCc.immutable ? ', immutable' : ''}`, stored, age };
   }
   const staleness = age - lifetime.seconds;
   // §4.2.4 and §5.2.2.2: must-revalidate and no-cache forbid every kind of stale answer.
   const staleAllowed = !resCc.noCache && !resCc.mustRevalidate && !resCc.proxyRevalidate;
   const why = resCc.noCache ? 'response no-cache' : refusal ?? `stale: ${lifetime.source}, ${ageText}`;
   if (!fresh && staleAllowed && refusal === null && withinDelta(reqCc.maxStale, staleness)) {
-    return { kind: 'fresh', reason: `stale but acceptable: request max-stale${reqCc.maxStale === 'any' ? '' : `=${String(reqCc.maxStale)}`}, ${ageText}`, stored };
+    return { kind: 'fresh', reason: `stale but acceptable: request max-stale${reqCc.maxStale === 'any' ? '' : `=${String(reqCc.maxStale)}`}, ${ageText}`, stored, age };
   }
   if (reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
   // HEAD only reads what a fresh GET entry says; a stale one is asked for again as it is.
@@ -275,6 +330,7 @@ export function lookup(input: LookupInput): LookupDecision {
     kind: 'revalidate',
     reason: background ? `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}` : `revalidate: ${why}, with ${via}`,
     stored,
+    age,
     headers,
     via,
     background,
@@ -357,7 +413,8 @@ export function afterResponse(input: AfterInput): AfterDecision {
     if (input.stored !== null || input.replaces === true) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, urls: [req.url] };
     return { kind: 'pass', reason: `not stored: ${refusal}` };
   }
-  const stored = storedFrom(input, input.headers);
+  // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
+  const stored = storedFrom(input, storableHeaders(input.headers));
   return { kind: 'store', reason: `stored: ${freshnessLifetime(stored).source}`, stored };
 }
 
@@ -388,8 +445,10 @@ function afterNotModified(input: AfterInput): AfterDecision {
   if (stored === null) return { kind: 'pass', reason: 'pass: 304 with no stored entry goes back as is' };
   const newTag = headers['etag'];
   const oldTag = stored.headers['etag'];
-  // §4.3.4: a 304 only updates the stored response its validator selects (weak comparison).
-  if (newTag !== undefined && oldTag !== undefined && !weakEtagMatch(newTag, oldTag)) {
+  // §4.3.4: a 304 only updates the stored response its validator selects (weak comparison). Apache
+  // answers for its coding variant with the tag it compared, the stored one without its suffix.
+  const base = codingVariantBase(stored.headers);
+  if (newTag !== undefined && oldTag !== undefined && !weakEtagMatch(newTag, oldTag) && !(base !== null && weakEtagMatch(newTag, base))) {
     return { kind: 'refetch', reason: `refetch: 304 ETag ${newTag} does not match stored ${oldTag}` };
   }
   // Without an ETag, Last-Modified is the validator that selects (§4.3.4): another date names
@@ -398,7 +457,7 @@ function afterNotModified(input: AfterInput): AfterDecision {
     return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}` };
   }
   const hop = hopByHopNames(headers['connection']);
-  const merged: HeaderRecord = Object.assign(Object.create(null), stored.headers);
+  const merged: HeaderRecord = storableHeaders(stored.headers);
   // The stored Age and Date describe the old response at its old response_time, which the freshened
   // entry no longer has: an Age the 304 does not repeat would be counted again on top of the new
   // times (§5.1: Age is the time since the origin last validated it — just now), and so would an old
@@ -407,7 +466,7 @@ function afterNotModified(input: AfterInput): AfterDecision {
   delete merged['age'];
   if (headers['date'] === undefined) delete merged['date'];
   for (const [name, value] of Object.entries(headers)) {
-    if (!hop.has(name) && !NOT_UPDATED_BY_304.has(name)) merged[name] = value;
+    if (!hop.has(name) && !NOT_UPDATED_BY_304.has(name) && !NEVER_STORED.includes(name)) merged[name] = value;
   }
   const freshened: StoredResponse = {
     ...stored,
@@ -426,11 +485,9 @@ function storageRefusal(input: AfterInput): string | null {
   if (reqCc.noStore) return 'request no-store';
   if (resCc.noStore) return 'no-store';
   if (status < 200) return `status ${status} is not final`;
-  // §3.3: a 206 is only combined by caches that store ranges; none was asked for here.
-  if (status === 206) return '206 to a request without Range';
+  // §3.3: a 206 is only combined by caches that store ranges; this one keeps whole responses only.
+  if (status === 206) return '206 (partial content is never stored)';
   if (varyNames(headers['vary']) === '*') return 'Vary: *';
-  // The decoding layer leaves Content-Encoding only on a body it could not decode.
-  if (headers['content-encoding'] !== undefined) return `undecodable Content-Encoding ${headers['content-encoding']}`;
   const declared = headers['content-length'];
   if (declared !== undefined && /^[0-9]+$/.test(declared.trim()) && Number(declared) !== bodyLength) {
     return `truncated body (${bodyLength} of ${declared} bytes)`;
@@ -478,9 +535,14 @@ export function preconditionFor(req: HopRequest, stored: StoredResponse | null, 
   if (!settings.optimisticConcurrencyMethods.includes(req.method)) return { kind: 'none', reason: null };
   if (settings.ignoreEtag) return { kind: 'none', reason: 'no If-Match: ignoreEtag' };
   if ('if-match' in req.headers) return { kind: 'none', reason: 'no If-Match added: the caller set one' };
-  const etag = stored?.headers['etag'];
-  if (etag === undefined) return { kind: 'none', reason: 'no If-Match: no stored ETag' };
+  const storedTag = stored?.headers['etag'];
+  if (stored === null || storedTag === undefined) return { kind: 'none', reason: 'no If-Match: no stored ETag' };
+  // DESIGN.md, Apache's -gzip ETags: the PUT replaces the resource, whose own tag is the one Apache
+  // compares; the coding variant's tag would fail every PUT with 412.
+  const base = codingVariantBase(stored.headers);
+  const etag = base ?? storedTag;
   // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag could never match.
   if (isWeakEtag(etag)) return { kind: 'none', reason: `no If-Match: stored ETag ${etag} is weak` };
-  return { kind: 'if-match', etag, reason: `If-Match: ${etag} (lost-update protection)` };
+  const why = base === null ? '' : `, the resource's tag under the coding variant's ${storedTag}`;
+  return { kind: 'if-match', etag, reason: `If-Match: ${etag} (lost-update protection${why})` };
 }

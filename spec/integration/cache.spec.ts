@@ -138,6 +138,22 @@ describe('cache (RFC 9111)', () => {
       await http.request(r.url);
       expect((await http.request(r.url, 'GET', null, { 'cache-control': 'only-if-cached' }))[0].status).to.equal(200);
     });
+
+    it('only-if-cached on an Http without a cache answers 504 without contacting the server (httplib2)', async () => {
+      const h = new Http(null, { clock });
+      try {
+        const r = serve('oic-nocache', { 'cache-control': 'max-age=60' });
+        for (const cc of ['only-if-cached', 'max-age=0, Only-If-Cached']) {
+          const [res, content] = await h.request(r.url, 'GET', null, { 'cache-control': cc });
+          expect([res.status, res.fromcache, content.length], cc).to.deep.equal([504, false, 0]);
+        }
+        expect(r.hits()).to.equal(0);
+        expect((await h.request(r.url, 'GET', null, { 'cache-control': 'no-cache' }))[0].status).to.equal(200);
+        expect(r.hits()).to.equal(1);
+      } finally {
+        await h.close();
+      }
+    });
   });
 
   describe('§3 what is stored', () => {
@@ -158,10 +174,7 @@ describe('cache (RFC 9111)', () => {
       expect(store.map.size).to.equal(0);
     });
 
-    it('stores nothing from a body it could not decode', async () => {
-      const r = serve('lzma', { 'cache-control': 'max-age=60', 'content-encoding': 'lzma' }, 'raw');
-      const [res] = await http.request(r.url);
-      expect(res.cacheStatus).to.include('not stored: undecodable Content-Encoding lzma');
+    it('stores nothing from a body it failed to decode', async () => {
       const broken = serve('badgzip', { 'cache-control': 'max-age=60', 'content-encoding': 'gzip' }, 'not gzip');
       let error: unknown;
       await http.request(broken.url).catch((e: unknown) => (error = e));
@@ -179,7 +192,7 @@ describe('cache (RFC 9111)', () => {
       expect(store.map.size).to.equal(0);
     });
 
-    it('stores nothing from a 206 to a request without Range', async () => {
+    it('stores nothing from a 206', async () => {
       const r = serve('partial', { 'cache-control': 'max-age=60', 'content-range': 'bytes 0-4/10' });
       server.route(r.path, (_q, res) => reply(res, clock, 206, { 'cache-control': 'max-age=60', 'content-range': 'bytes 0-4/10' }, 'hello'));
       await http.request(r.url);
@@ -228,15 +241,14 @@ describe('cache (RFC 9111)', () => {
       expect(r.hits()).to.equal(1);
     });
 
-    it('sends requests with Range to the server and stores nothing from them', async () => {
-      const r = serve('range', { 'cache-control': 'max-age=60' });
-      await http.request(r.url);
-      const sets = store.sets;
+    it('sends a Range request with nothing stored to the server and stores nothing from its 206', async () => {
+      const r = serve('range', { 'cache-control': 'max-age=60', 'content-range': 'bytes 0-1/5' });
+      server.route(r.path, (_q, res) => reply(res, clock, 206, { 'cache-control': 'max-age=60', 'content-range': 'bytes 0-1/5' }, 'he'));
       const [res] = await http.request(r.url, 'GET', null, { range: 'bytes=0-1' });
-      expect(res.fromcache).to.equal(false);
-      expect(res.cacheStatus).to.deep.equal(['bypass: Range request']);
-      expect(r.hits()).to.equal(2);
-      expect(store.sets).to.equal(sets);
+      expect([res.status, res.fromcache]).to.deep.equal([206, false]);
+      expect(res.cacheStatus).to.deep.equal(['miss: nothing stored', 'not stored: 206 (partial content is never stored)']);
+      expect(r.hits()).to.equal(1);
+      expect(store.sets).to.equal(0);
     });
   });
 

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { parseDirectives } from '../../lib/cache/directives.js';
 import {
-  afterResponse, currentAge, freshnessLifetime, lookup, parseAge, preconditionFor, weakEtagMatch,
+  afterResponse, codingVariantBase, currentAge, freshnessLifetime, lookup, parseAge, preconditionFor, weakEtagMatch,
   type AfterInput, type LookupDecision, type StoredResponse,
 } from '../../lib/cache/policy.js';
 import type { HopRequest } from '../../lib/types.js';
@@ -179,6 +179,39 @@ describe('cache policy', () => {
     });
   });
 
+  describe("Apache's -gzip ETags (DESIGN.md)", () => {
+    const LM = 'Sun, 01 Nov 2026 10:00:00 GMT';
+    const gzipVariant = aStored({ etag: '"7de-66-gzip"', '-content-encoding': 'gzip', 'last-modified': LM });
+    it('recognises the tag of a coding variant by the suffix of the coding its body arrived in', () => {
+      expect(codingVariantBase(gzipVariant.headers)).to.equal('"7de-66"');
+      expect(codingVariantBase(headers({ etag: 'W/"x-br"', '-content-encoding': 'br' }))).to.equal('W/"x"');
+      expect(codingVariantBase(headers({ etag: '"x-gzip"', 'content-encoding': 'lzma, gzip' }))).to.equal('"x"');
+      // Not a coding variant: no coding, another coding, or nothing before the suffix.
+      expect(codingVariantBase(headers({ etag: '"x-gzip"' }))).to.equal(null);
+      expect(codingVariantBase(headers({ etag: '"x-gzip"', '-content-encoding': 'br' }))).to.equal(null);
+      expect(codingVariantBase(headers({ etag: '"-gzip"', '-content-encoding': 'gzip' }))).to.equal(null);
+    });
+    it('revalidates with If-Modified-Since alone: neither the tag Apache never matches nor one it never sent', () => {
+      const d = look(gzipVariant, 1);
+      expect(d.kind === 'revalidate' && { ...d.headers }).to.deep.equal({ 'if-modified-since': LM });
+    });
+    it('sends the tag as received when there is no Last-Modified to validate with', () => {
+      const d = look(aStored({ etag: '"x-gzip"', '-content-encoding': 'gzip' }), 1);
+      expect(d.kind === 'revalidate' && { ...d.headers }).to.deep.equal({ 'if-none-match': '"x-gzip"' });
+    });
+    it("takes a 304 carrying the tag without the suffix as the stored variant's, and keeps it", () => {
+      const d = afterResponse(anAnswer(304, { etag: '"7de-66"' }, { stored: gzipVariant }));
+      expect(d.kind).to.equal('freshen');
+      expect(d.kind === 'freshen' && d.stored.headers['etag']).to.equal('"7de-66"');
+      expect(afterResponse(anAnswer(304, { etag: '"7de-66-gzip"' }, { stored: gzipVariant })).kind).to.equal('freshen');
+      expect(afterResponse(anAnswer(304, { etag: '"7de-67"' }, { stored: gzipVariant })).kind).to.equal('refetch');
+    });
+    it("puts the resource's own tag in If-Match", () => {
+      expect(preconditionFor(aRequest({}, 'PUT'), gzipVariant, SETTINGS)).to.include({ kind: 'if-match', etag: '"7de-66"' });
+      expect(preconditionFor(aRequest({}, 'PUT'), aStored({ etag: 'W/"7de-66-gzip"', '-content-encoding': 'gzip' }), SETTINGS).kind).to.equal('none');
+    });
+  });
+
   describe('RFC 9111 §5.2.1 request directives', () => {
     const fresh = aStored({ 'cache-control': 'max-age=60', etag: '"v"' });
     const stale = aStored({ 'cache-control': 'max-age=60', etag: '"v"' });
@@ -281,8 +314,10 @@ describe('cache policy', () => {
     it('sends HEAD for a stale entry to the origin as it is', () => {
       expect(look(aStored({ etag: '"v"' }), 1, {}, 'HEAD').kind).to.equal('miss');
     });
-    it('bypasses requests with Range and unsafe methods', () => {
-      expect(look(aStored({ 'cache-control': 'max-age=60' }), 1, { range: 'bytes=0-1' }).kind).to.equal('bypass');
+    it('looks a single Range up like any GET; several ranges and unsafe methods bypass', () => {
+      expect(look(aStored({ 'cache-control': 'max-age=60' }), 1, { range: 'bytes=0-1' }).kind).to.equal('fresh');
+      expect(look(aStored({ etag: '"v"' }), 1, { range: 'bytes=0-1' }).kind).to.equal('revalidate');
+      expect(look(aStored({ 'cache-control': 'max-age=60' }), 1, { range: 'bytes=0-1,3-4' }).kind).to.equal('bypass');
       expect(look(aStored({ 'cache-control': 'max-age=60' }), 1, {}, 'POST').kind).to.equal('bypass');
     });
   });
@@ -301,11 +336,14 @@ describe('cache policy', () => {
     it('stores nothing for a request with no-store (§5.2.1.5)', () => {
       expect(afterResponse(anAnswer(200, { 'cache-control': 'max-age=60' }, { req: aRequest({ 'cache-control': 'no-store' }) })).reason).to.equal('not stored: request no-store');
     });
-    it('stores nothing from a 206 to a request without Range', () => {
+    it('stores nothing from a 206 (§3.3: entries are whole)', () => {
       expect(afterResponse(anAnswer(206, { 'cache-control': 'max-age=60' })).kind).to.equal('pass');
     });
-    it('stores nothing from a body still encoded or shorter than its Content-Length', () => {
-      expect(afterResponse(anAnswer(200, { 'cache-control': 'max-age=60', 'content-encoding': 'lzma' })).kind).to.equal('pass');
+    it('stores a body in a coding the client does not decode, with its Content-Encoding', () => {
+      const d = afterResponse(anAnswer(200, { 'cache-control': 'max-age=60', 'content-encoding': 'lzma', 'content-length': '3' }, { bodyLength: 3 }));
+      expect(d.kind === 'store' && d.stored.headers['content-encoding']).to.equal('lzma');
+    });
+    it('stores nothing from a body shorter than its Content-Length', () => {
       expect(afterResponse(anAnswer(200, { 'cache-control': 'max-age=60', 'content-length': '10' }, { bodyLength: 4 })).reason).to.equal('not stored: truncated body (4 of 10 bytes)');
     });
     it('stores nothing with Vary: *', () => {
@@ -325,6 +363,12 @@ describe('cache policy', () => {
     it('drops the stored entry when its new answer may not be stored', () => {
       const d = afterResponse(anAnswer(200, { 'cache-control': 'no-store' }, { stored: aStored({ etag: '"v"' }) }));
       expect(d.kind).to.equal('invalidate');
+    });
+    it('stores the answer without Set-Cookie or Set-Cookie2 (DESIGN.md, Identity)', () => {
+      const d = afterResponse(anAnswer(200, { 'cache-control': 'max-age=60', 'set-cookie': 'sid=1', 'set-cookie2': 'x=1', etag: '"v"' }));
+      expect(d.kind === 'store' && { ...d.stored.headers }).to.deep.equal({ 'cache-control': 'max-age=60', etag: '"v"' });
+      const freshened = afterResponse(anAnswer(304, { etag: '"v"', 'set-cookie': 'sid=2' }, { stored: aStored({ etag: '"v"', 'set-cookie': 'old=1' }) }));
+      expect(freshened.kind === 'freshen' && ('set-cookie' in freshened.stored.headers)).to.equal(false);
     });
     it('records the Vary-selected request headers and the identity', () => {
       const d = afterResponse(anAnswer(200, { 'cache-control': 'max-age=60', vary: 'Accept-Language, Accept' }, { req: aRequest({ 'accept-language': 'en  ,  fr' }), identity: 'user:alice' }));

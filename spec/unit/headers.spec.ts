@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { HttpLib2Error } from '../../lib/errors.js';
-import { assertBodyFraming, assertValidHeader, assertValidMethod, hopByHopNames, isToken, normaliseHeaders, withHeaders } from '../../lib/headers.js';
+import {
+  assertBodyFraming, assertValidHeader, assertValidMethod, endToEnd, hasHopByHop, hopByHopNames, isToken, normaliseHeaders, withHeaders,
+} from '../../lib/headers.js';
 
 function codeOf(f: () => unknown): string | undefined {
   try {
@@ -107,5 +109,13 @@ describe('request headers (RFC 9110 §5)', () => {
     expect(names.has('x-private')).to.equal(true);
     expect(names.has('keep-alive')).to.equal(true);
     expect(names.has('content-type')).to.equal(false);
+  });
+
+  it('endToEnd keeps only the end-to-end fields of a head (RFC 9111 §3.1)', () => {
+    const head = Object.assign(Object.create(null), { connection: 'X-Private', 'x-private': '1', 'keep-alive': 'timeout=5', etag: '"v"' });
+    expect(hasHopByHop(head)).to.equal(true);
+    const out = endToEnd(head);
+    expect({ ...out }).to.deep.equal({ etag: '"v"' });
+    expect(hasHopByHop(out)).to.equal(false);
   });
 });

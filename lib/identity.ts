@@ -1,0 +1,175 @@
+/**
+ * Who asked, for the cache key (DESIGN.md, Identity): a digest of the request's credentials and
+ * cookies that keeps no secret and costs a request nothing measurable. Passwords the library holds go through scrypt once
+ * per credential; high-entropy headers (tokens, signatures) through HMAC-SHA-256. Both are keyed by a
+ * random key kept in the cache store itself. Memos live in an {@link IdentityDigests} owned by one
+ * Http, are keyed by objects or keyed digests (never by a secret), and are emptied by `clear()`.
+ */
+import { createHmac, randomBytes, scrypt } from 'node:crypto';
+
+/** A password the library holds: a registered credential (`addCredentials`). */
+export interface PasswordCredential {
+  readonly name: string;
+  readonly password: string;
+}
+
+/** What identifies the sender of a request. */
+export interface IdentityInput {
+  /** The caller's own Authorization header, if any (it wins over registered credentials). */
+  readonly authorization: string | undefined;
+  /** The registered credential that would answer a challenge for this URI, if any. */
+  readonly credential: PasswordCredential | null;
+  /** The caller's Cookie header, if any: a session cookie identifies a user as Authorization does. */
+  readonly cookie: string | undefined;
+  /** The caller's own X-WSSE header, if any (a WSSE UsernameToken signature). */
+  readonly wsse: string | undefined;
+}
+
+/** The part of a cache store the identity key is kept in. */
+export interface KeyStore {
+  get(key: string): unknown;
+  set(key: string, value: Buffer): unknown;
+}
+
+/** The store key under which the identity key lives; never a cache key (those are absolute URIs). */
+export const IDENTITY_KEY_NAME = 'httplib2-ts:identity-key';
+
+// `HL2K`, a version byte, 32 random bytes.
+const KEY_MAGIC = Buffer.from('HL2K\x01', 'latin1');
+const KEY_BYTES = 32;
+// scrypt (RFC 7914) for passwords: ~40 ms and 16 MiB per guess, once per credential.
+const SCRYPT_OPTIONS = { N: 1 << 14, r: 8, p: 1 };
+const DIGEST_BYTES = 16;
+// A long-lived Http meeting many callers' Basic credentials must not grow without bound.
+const BASIC_MEMO_LIMIT = 256;
+
+/** The digests of one store's identity key. */
+interface StoreDigests {
+  readonly key: Promise<Buffer>;
+  /** Registered credentials, by object: the credential store holds the password, this only its digest. */
+  readonly credentials: WeakMap<PasswordCredential, Promise<string>>;
+  /** A caller's Basic header, by a keyed digest of it (see `#memoKey`), never by the header itself. */
+  readonly basics: Map<string, Promise<string>>;
+}
+
+/**
+ * The identity digests of one Http: computes a request's identity and remembers what is slow to
+ * compute. `clear()` (called by `clearCredentials()` and `close()`) forgets everything.
+ */
+export class IdentityDigests {
+  #stores = new WeakMap<object, StoreDigests>();
+  // Keys the Basic memo; random per Http and never stored, so the memo's keys say nothing.
+  #memoKey = randomBytes(32);
+
+  /**
+   * The identity of a request for the cache key of `store`, or null for an anonymous request: the
+   * caller's Authorization (scrypt for Basic, which carries a password; HMAC for any other scheme),
+   * else the registered credential (its user name, with a scrypt digest of name and password); then
+   * HMACs of the caller's X-WSSE and Cookie.
+   */
+  identify(input: IdentityInput, store: KeyStore): Promise<string | null> | null {
+    if (input.authorization === undefined && input.credential === null && input.cookie === undefined && input.wsse === undefined) return null;
+    return this.#identify(input, this.#digests(store));
+  }
+
+  /** Forgets the store keys and every digest computed with them. */
+  clear(): void {
+    this.#stores = new WeakMap();
+    this.#memoKey = randomBytes(32);
+  }
+
+  async #identify(input: IdentityInput, digests: StoreDigests): Promise<string> {
+    const key = await digests.key;
+    const parts: string[] = [];
+    if (input.authorization !== undefined) parts.push(`authorization:${await this.#authorization(input.authorization, key, digests)}`);
+    else if (input.credential !== null) {
+      const { name } = input.credential;
+      parts.push(`user:${encodeURIComponent(name)}:${await credentialDigest(input.credential, key, digests)}`);
+    }
+    // Session cookies and WSSE tokens are random values, not passwords: a keyed hash, no KDF.
+    if (input.wsse !== undefined) parts.push(`x-wsse:${hmac(key, 'x-wsse', input.wsse)}`);
+    if (input.cookie !== undefined) parts.push(`cookie:${hmac(key, 'cookie', input.cookie)}`);
+    return parts.join(' ');
+  }
+
+  #digests(store: KeyStore): StoreDigests {
+    let digests = this.#stores.get(store);
+    if (digests === undefined) {
+      // loadIdentityKey never rejects: a store that fails gives this Http a key of its own.
+      digests = { key: loadIdentityKey(store), credentials: new WeakMap(), basics: new Map() };
+      this.#stores.set(store, digests);
+    }
+    return digests;
+  }
+
+  // Basic carries a password (possibly a weak one): scrypt, once per header. Any other scheme carries
+  // a token or a signature, high-entropy and often new on every request: a keyed hash, no KDF.
+  #authorization(header: string, key: Buffer, digests: StoreDigests): Promise<string> {
+    if (!/^basic\s/i.test(header)) return Promise.resolve(hmac(key, 'authorization', header));
+    const memoKey = hmac(this.#memoKey, 'basic', header);
+    let digest = digests.basics.get(memoKey);
+    if (digest === undefined) {
+      if (digests.basics.size >= BASIC_MEMO_LIMIT) digests.basics.clear();
+      digest = slowDigest(key, 'authorization', header);
+      digests.basics.set(memoKey, digest);
+    }
+    return digest;
+  }
+}
+
+function credentialDigest(credential: PasswordCredential, key: Buffer, digests: StoreDigests): Promise<string> {
+  let digest = digests.credentials.get(credential);
+  if (digest === undefined) {
+    digest = slowDigest(key, 'credential', JSON.stringify([credential.name, credential.password]));
+    digests.credentials.set(credential, digest);
+  }
+  return digest;
+}
+
+/** HMAC-SHA-256 of `value` under the store's key, for one `purpose`; hex, 128 bits. */
+function hmac(key: Buffer, purpose: string, value: string): string {
+  return createHmac('sha256', key).update(`${purpose}\0${value}`).digest().subarray(0, DIGEST_BYTES).toString('hex');
+}
+
+/** scrypt of `value` salted with the store's key and `purpose`, in the thread pool; hex, 128 bits. */
+function slowDigest(key: Buffer, purpose: string, value: string): Promise<string> {
+  const salt = Buffer.concat([key, Buffer.from(purpose, 'latin1')]);
+  return new Promise((resolve, reject) => {
+    scrypt(value, salt, DIGEST_BYTES, SCRYPT_OPTIONS, (error, derived) => (error ? reject(error) : resolve(derived.toString('hex'))));
+  });
+}
+
+/**
+ * The store's identity key: read from the store, or made and written there by the first Http that
+ * needs one, so every process on the store derives the same digests and shares the entries. Two
+ * processes making one at once: each reads back what the store kept after writing, and the rare
+ * loser of the race keeps its own (its identified entries are misses for the others, never wrong
+ * hits). A store that cannot keep it gives this Http a key of its own, for the same reason.
+ */
+export async function loadIdentityKey(store: KeyStore): Promise<Buffer> {
+  const found = await readKey(store);
+  if (found !== null) return found;
+  const made = Buffer.concat([KEY_MAGIC, randomBytes(KEY_BYTES)]);
+  try {
+    await store.set(IDENTITY_KEY_NAME, made);
+  } catch {
+    return made.subarray(KEY_MAGIC.length);
+  }
+  return (await readKey(store)) ?? made.subarray(KEY_MAGIC.length);
+}
+
+async function readKey(store: KeyStore): Promise<Buffer | null> {
+  let value: unknown;
+  try {
+    value = await store.get(IDENTITY_KEY_NAME);
+  } catch {
+    return null;
+  }
+  const bytes = Buffer.isBuffer(value) ? value
+    : value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    : typeof value === 'string' ? Buffer.from(value, 'latin1')
+    : null;
+  if (bytes === null || bytes.length !== KEY_MAGIC.length + KEY_BYTES || !bytes.subarray(0, KEY_MAGIC.length).equals(KEY_MAGIC)) return null;
+  // A copy: the store's buffer may be reused or changed.
+  return Buffer.from(bytes.subarray(KEY_MAGIC.length));
+}

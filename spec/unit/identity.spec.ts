@@ -1,0 +1,67 @@
+/**
+ * lib/identity.ts: the store's identity key (made once, shared, garbage replaced, a failing store
+ * tolerated) and the identity strings (which inputs are anonymous, which get which digest).
+ */
+import { expect } from 'chai';
+import { IDENTITY_KEY_NAME, IdentityDigests, loadIdentityKey } from '../../lib/identity.js';
+
+class Store {
+  readonly map = new Map<string, unknown>();
+  sets = 0;
+  get(key: string): unknown {
+    return this.map.get(key);
+  }
+  set(key: string, value: Buffer): void {
+    this.sets++;
+    this.map.set(key, Buffer.from(value));
+  }
+}
+
+const anonymous = { authorization: undefined, credential: null, cookie: undefined, wsse: undefined };
+
+describe('identity digests', () => {
+  describe('the store key', () => {
+    it('is made once and then read by everyone on the store', async () => {
+      const store = new Store();
+      const [a, b] = await Promise.all([loadIdentityKey(store), loadIdentityKey(store)]);
+      const c = await loadIdentityKey(store);
+      expect(a.length).to.equal(32);
+      expect(c.equals(a) || c.equals(b)).to.equal(true);
+      expect((await loadIdentityKey(store)).equals(c)).to.equal(true);
+    });
+    it('replaces what is not a key, and lives without a store that cannot keep one', async () => {
+      const store = new Store();
+      store.map.set(IDENTITY_KEY_NAME, 'garbage');
+      const key = await loadIdentityKey(store);
+      expect(key.length).to.equal(32);
+      expect(store.sets).to.equal(1);
+      const failing = { get: () => { throw new Error('down'); }, set: () => Promise.reject(new Error('down')) };
+      expect((await loadIdentityKey(failing)).length).to.equal(32);
+    });
+  });
+
+  describe('identities', () => {
+    it('is null for a request with nothing identifying, without touching the store', () => {
+      const store = new Store();
+      expect(new IdentityDigests().identify(anonymous, store)).to.equal(null);
+      expect(store.map.size).to.equal(0);
+    });
+    it('names each part by a digest, never by its value; the same input gives the same identity', async () => {
+      const store = new Store();
+      const digests = new IdentityDigests();
+      const input = { ...anonymous, authorization: 'Bearer t0k3n', cookie: 'sid=abc', wsse: 'UsernameToken x' };
+      const identity = await digests.identify(input, store);
+      expect(identity).to.match(/^authorization:[0-9a-f]{32} x-wsse:[0-9a-f]{32} cookie:[0-9a-f]{32}$/);
+      expect(identity).not.to.match(/t0k3n|abc|UsernameToken/);
+      expect(await new IdentityDigests().identify(input, store)).to.equal(identity);
+      expect(await digests.identify({ ...input, cookie: 'sid=abd' }, store)).not.to.equal(identity);
+      const user = await digests.identify({ ...anonymous, credential: { name: 'joe smith', password: 'pw' } }, store);
+      expect(user).to.match(/^user:joe%20smith:[0-9a-f]{32}$/);
+    });
+    it('gives another store other digests', async () => {
+      const input = { ...anonymous, authorization: 'Bearer t0k3n' };
+      const digests = new IdentityDigests();
+      expect(await digests.identify(input, new Store())).not.to.equal(await digests.identify(input, new Store()));
+    });
+  });
+});
