@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Client, Pool, type Dispatcher, type buildConnector } from 'undici';
+import { eagerPool } from './connection-pool.js';
 import { ProxyError, TlsError, mapError } from './errors.js';
 import type { ProxyInfo } from './proxy.js';
 import {
@@ -54,7 +55,7 @@ export class ProxyHop {
     this.#credentials = proxy.user !== undefined ? { user: proxy.user, password: proxy.password ?? '' } : null;
     this.#cnonce = cnonce;
     this.#session = initialProxySession(this.#credentials);
-    this.#pool = new Pool(proxy.url(), { connect: { ...proxyTls } });
+    this.#pool = eagerPool(proxy.url(), { connect: { ...proxyTls } });
   }
 
   /** The connections to the proxy. */

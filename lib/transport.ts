@@ -14,6 +14,7 @@ import type { Exchange, HopRequest, RequestContext } from './types.js';
 import { originOf, requestTarget } from './uri.js';
 import { shouldRetry } from './retry.js';
 import { untilAborted } from './abort.js';
+import { eagerPool } from './connection-pool.js';
 
 /** A client certificate presented only to hosts of its domain. */
 export interface ClientCertificate {
@@ -221,7 +222,7 @@ export class Transport {
       tls.cert = cert.cert;
       if (cert.passphrase !== undefined) tls.passphrase = cert.passphrase;
     }
-    if (!proxy) return new Agent({ connect: tls });
+    if (!proxy) return new Agent({ connect: tls, factory: eagerPool });
     if (proxy.protocol === 'socks5') {
       // SOCKS5 credentials are RFC 1929 fields of the handshake, never HTTP headers.
       const auth = proxy.user !== undefined ? { username: proxy.user, password: proxy.password ?? '' } : {};
@@ -229,7 +230,7 @@ export class Transport {
     }
     // https through an http(s) proxy: each new connection is a CONNECT tunnel opened by the proxy's
     // hop (Proxy-Authorization on CONNECT only, never inside), then TLS to the origin over it.
-    return new Agent({ connect: this.#hop(proxy).connector(buildConnector(tls)) });
+    return new Agent({ connect: this.#hop(proxy).connector(buildConnector(tls)), factory: eagerPool });
   }
 
   /** The hop to `proxy`, one per proxy and credentials, so its Digest session is shared. */
