@@ -6,6 +6,7 @@
 import * as zlib from 'node:zlib';
 import { FailedToDecompressContent } from './errors.js';
 import { withHeaders } from './headers.js';
+import { hasNoContent } from './message-body.js';
 import type { Exchange, Send } from './types.js';
 
 const MAX_CODINGS = 5;
@@ -54,11 +55,6 @@ export function parseCodings(value: string | undefined): string[] {
     .filter((c) => c && c !== 'identity');
 }
 
-/** Whether this response has no body to decode (RFC 9110 §6.4.1). */
-function hasNoBody(method: string, status: number): boolean {
-  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
-}
-
 /**
  * Decodes `content` per `codings` (applied left to right, so undone right to left). Returns null
  * when a coding is unknown: the body is then passed through as received, as httplib2 does.
@@ -102,7 +98,7 @@ function decodeExchange(exchange: Exchange, method: string, max: number): Exchan
   const { response } = exchange;
   const encoding = response.get('content-encoding');
   if (encoding === undefined) return exchange;
-  if (hasNoBody(method, response.status)) return { response, content: Buffer.alloc(0) };
+  if (hasNoContent(method, response.status)) return { response, content: Buffer.alloc(0) };
   const codings = parseCodings(encoding);
   let content: Buffer | null;
   try {
