@@ -24,6 +24,16 @@ export interface HttpOptions {
   ca?: string | Buffer | Array<string | Buffer>;
   /** Accept any server certificate, for this Http only. @default false */
   disableSslCertificateValidation?: boolean;
+  /**
+   * The lowest TLS version offered to servers and https proxies. httplib2: `tls_minimum_version`.
+   * @default Node's (`tls.DEFAULT_MIN_VERSION`, TLSv1.2)
+   */
+  tlsMinimumVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /**
+   * The highest TLS version offered to servers and https proxies. httplib2: `tls_maximum_version`.
+   * @default Node's (`tls.DEFAULT_MAX_VERSION`, TLSv1.3)
+   */
+  tlsMaximumVersion?: 'TLSv1.2' | 'TLSv1.3';
   /** Bring your own undici dispatcher (an Agent, a MockAgent...). @default an Agent owned by the Http */
   dispatcher?: Dispatcher;
   /** Bytes of decoded body kept in memory. @default 1 GiB */
@@ -43,6 +53,11 @@ export interface HttpOptions {
    */
   debug?: boolean | ((line: string) => void);
 }
+
+/** A TLS version a bound may name; older ones are refused (RFC 8996 deprecates TLS 1.0 and 1.1). */
+export type TlsVersion = NonNullable<HttpOptions['tlsMinimumVersion']>;
+
+const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
 
 /** The attributes of an Http read once per request into the context. */
 export interface ResolvedSettings {
@@ -82,9 +97,19 @@ export function validateOptions(options: HttpOptions): void {
   if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') {
     throw bad('debug', debug, 'a boolean or a function receiving each line');
   }
+  validateTlsBounds(options);
   const { proxyInfo } = options;
   if (proxyInfo !== undefined && proxyInfo !== null && typeof proxyInfo !== 'function' && typeof proxyInfo !== 'object') {
     throw bad('proxyInfo', proxyInfo, 'a ProxyInfo, a function or null');
+  }
+}
+
+function validateTlsBounds({ tlsMinimumVersion: min, tlsMaximumVersion: max }: HttpOptions): void {
+  const want = `'TLSv1.2' or 'TLSv1.3'`;
+  if (min !== undefined && !TLS_VERSIONS.includes(min)) throw bad('tlsMinimumVersion', JSON.stringify(min), want);
+  if (max !== undefined && !TLS_VERSIONS.includes(max)) throw bad('tlsMaximumVersion', JSON.stringify(max), want);
+  if (min !== undefined && max !== undefined && TLS_VERSIONS.indexOf(min) > TLS_VERSIONS.indexOf(max)) {
+    throw bad('tlsMaximumVersion', max, `a version no lower than tlsMinimumVersion (${min})`);
   }
 }
 

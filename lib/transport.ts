@@ -9,7 +9,7 @@ import { ConnectionError, HttpLib2Error, ProxyError, mapError } from './errors.j
 import { ProxyHop } from './proxy-hop.js';
 import { Response } from './response.js';
 import { proxyForUrl, readProxyEnvironment, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
-import type { HttpOptions } from './options.js';
+import type { HttpOptions, TlsVersion } from './options.js';
 import type { Exchange, HopRequest, RequestContext } from './types.js';
 import { originOf, requestTarget } from './uri.js';
 import { shouldRetry } from './retry.js';
@@ -25,7 +25,12 @@ export interface ClientCertificate {
   readonly passphrase?: string;
 }
 
-type TlsOptions = { ca?: string | Buffer | Array<string | Buffer>; rejectUnauthorized?: boolean };
+type TlsOptions = {
+  ca?: string | Buffer | Array<string | Buffer>;
+  rejectUnauthorized?: boolean;
+  minVersion?: TlsVersion;
+  maxVersion?: TlsVersion;
+};
 type Registered = ClientCertificate & { readonly id: number };
 // `forward`: a plain http request to an http(s) proxy, sent in absolute form by the proxy's hop.
 type Route = { readonly dispatcher: Dispatcher; readonly proxied: boolean; readonly forward?: ProxyHop };
@@ -57,6 +62,9 @@ export class Transport {
     this.#tls = {};
     if (options.ca !== undefined) this.#tls.ca = options.ca;
     if (options.disableSslCertificateValidation) this.#tls.rejectUnauthorized = false;
+    // Both bounds reach every handshake this Transport makes: origins, https proxies, TLS in a tunnel.
+    if (options.tlsMinimumVersion !== undefined) this.#tls.minVersion = options.tlsMinimumVersion;
+    if (options.tlsMaximumVersion !== undefined) this.#tls.maxVersion = options.tlsMaximumVersion;
     this.#userDispatcher = options.dispatcher;
     this.#userRoute = options.dispatcher ? { dispatcher: options.dispatcher, proxied: false } : undefined;
     this.#proxyOption = options.proxyInfo;
