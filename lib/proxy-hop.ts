@@ -25,8 +25,8 @@ import { requestTarget } from './uri.js';
 
 const randomCnonce = (): string => randomBytes(16).toString('hex');
 
-// How long a proxy may take to answer CONNECT when the Http has no timeout of its own.
-const DEFAULT_TUNNEL_TIMEOUT_MS = 30_000;
+/** How long a proxy may take to open a tunnel (CONNECT, a SOCKS5 handshake) when the Http has no timeout of its own. */
+export const DEFAULT_TUNNEL_TIMEOUT_MS = 30_000;
 
 export class ProxyHop {
   readonly #proxy: ProxyInfo;

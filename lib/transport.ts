@@ -4,9 +4,10 @@
  * retries. It returns the body as received (still encoded); decoding is the next layer up. The hop
  * to an http(s) proxy, with its authentication, is proxy-hop.ts's.
  */
-import { Agent, Socks5ProxyAgent, buildConnector, type Dispatcher } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { ConnectionError, HttpLib2Error, ProxyError, mapError } from './errors.js';
-import { ProxyHop } from './proxy-hop.js';
+import { DEFAULT_TUNNEL_TIMEOUT_MS, ProxyHop } from './proxy-hop.js';
+import { socks5Connector } from './socks5-hop.js';
 import { Response } from './response.js';
 import { proxyForUrl, readProxyEnvironment, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
 import type { HttpOptions, TlsVersion } from './options.js';
@@ -50,6 +51,8 @@ export class Transport {
   readonly #hops = new Map<string, ProxyHop>();
   #certificates: Registered[] = [];
   #closed = false;
+  // Aborted by close(), with the ERR_CLOSED error: tunnels still being opened are dropped.
+  readonly #closing = new AbortController();
   readonly #timeout: number | undefined;
 
   /**
@@ -233,9 +236,10 @@ export class Transport {
     }
     if (!proxy) return new Agent({ connect: tls, factory: eagerPool });
     if (proxy.protocol === 'socks5') {
-      // SOCKS5 credentials are RFC 1929 fields of the handshake, never HTTP headers.
-      const auth = proxy.user !== undefined ? { username: proxy.user, password: proxy.password ?? '' } : {};
-      return new Socks5ProxyAgent(proxy.url(), { ...auth, requestTls: tls } as unknown as Socks5ProxyAgent.Options);
+      // Every connection is a tunnel through the proxy (RFC 1928), its credentials RFC 1929 fields of
+      // the handshake, never HTTP headers; then TLS to the origin for https, as over CONNECT.
+      const limits = { timeoutMs: this.#timeout ?? DEFAULT_TUNNEL_TIMEOUT_MS, closed: this.#closing.signal };
+      return new Agent({ connect: socks5Connector(proxy, buildConnector(tls), limits), factory: eagerPool });
     }
     // https through an http(s) proxy: each new connection is a CONNECT tunnel opened by the proxy's
     // hop (Proxy-Authorization on CONNECT only, never inside), then TLS to the origin over it.
@@ -263,6 +267,7 @@ export class Transport {
     // destroy, not close: undici's close() waits for requests in flight, so one stalled server would
     // hold close() forever. Requests still running fail with ERR_CLOSED.
     const reason = new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
+    this.#closing.abort(reason);
     await Promise.all([...all.map((d) => d.destroy(reason).catch(() => undefined)), ...hops.map((h) => h.destroy(reason))]);
   }
 }
@@ -279,7 +284,6 @@ function proxyFailure(error: unknown, proxy: ProxyInfo): ProxyError | null {
   const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : '';
   const text = typeof e?.message === 'string' ? e.message : '';
   const where = `${proxy.protocol} proxy ${proxy.host}:${proxy.port}`;
-  if (code.startsWith('UND_ERR_SOCKS5')) return new ProxyError(`The ${where} failed: ${text}`, { cause: error });
   if (PROXY_UNREACHABLE.has(code)) return new ProxyError(`Could not reach the ${where}: ${text || code}`, { cause: error });
   return null;
 }
