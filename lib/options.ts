@@ -39,6 +39,14 @@ export interface HttpOptions {
   /** Bytes of decoded body kept in memory. @default 1 GiB */
   maxBodySize?: number;
   /**
+   * A compressed body may decode to at most this many times its size on the wire (past 10 MiB
+   * decoded; below that any ratio is fine), else FailedToDecompressContent before the memory is
+   * spent. `0` turns the check off, as httplib2's `decode_limit_ratio=0` (`Infinity` too);
+   * `maxBodySize` still applies. httplib2 0.32: `decode_limit_ratio`.
+   * @default 100 (httplib2 0.32's)
+   */
+  maxDecompressionRatio?: number;
+  /**
    * Clock used by the cache: an object whose `now()` returns milliseconds since the epoch; tests
    * pass a fake one to move time by hand.
    * @default the system clock (Date.now)
@@ -70,6 +78,7 @@ export interface ResolvedSettings {
   readonly retries: number;
   readonly timeout: number | undefined;
   readonly maxBodySize: number;
+  readonly maxDecompressionRatio: number;
 }
 
 export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024 * 1024;
@@ -92,6 +101,10 @@ export function validateOptions(options: HttpOptions): void {
   }
   if (maxBodySize !== undefined && !(Number.isSafeInteger(maxBodySize) && maxBodySize >= 0)) {
     throw bad('maxBodySize', maxBodySize, 'a non-negative integer number of bytes');
+  }
+  const { maxDecompressionRatio: ratio } = options;
+  if (ratio !== undefined && !(typeof ratio === 'number' && (ratio === 0 || ratio >= 1))) {
+    throw bad('maxDecompressionRatio', ratio, 'a number of at least 1, or 0 (or Infinity) for no ratio limit');
   }
   const { debug } = options;
   if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') {
