@@ -42,11 +42,14 @@ export class ProxyHop {
   // What the proxy accepted last, shared by every request and tunnel through it (Digest nonce count).
   #session: ProxySession;
 
-  /** @param proxyTls the Http's CA settings, used to verify an https proxy itself (never a client certificate). */
+  /**
+   * @param proxyTls the Http's CA settings, used to verify an https proxy itself (never a client certificate).
+   * @param connections the most connections to the proxy (forwarded requests of every origin share them).
+   */
   constructor(
     proxy: ProxyInfo,
     proxyTls: Readonly<Record<string, unknown>>,
-    tunnelTimeout = DEFAULT_TUNNEL_TIMEOUT_MS,
+    { tunnelTimeout = DEFAULT_TUNNEL_TIMEOUT_MS, connections = null }: { tunnelTimeout?: number | undefined; connections?: number | null } = {},
     cnonce: () => string = randomCnonce,
   ) {
     this.#tunnelTimeout = tunnelTimeout;
@@ -55,7 +58,7 @@ export class ProxyHop {
     this.#credentials = proxy.user !== undefined ? { user: proxy.user, password: proxy.password ?? '' } : null;
     this.#cnonce = cnonce;
     this.#session = initialProxySession(this.#credentials);
-    this.#pool = eagerPool(proxy.url(), { connect: { ...proxyTls } });
+    this.#pool = eagerPool(proxy.url(), { connect: { ...proxyTls }, connections });
   }
 
   /** The connections to the proxy. */

@@ -10,7 +10,7 @@ import { DEFAULT_TUNNEL_TIMEOUT_MS, ProxyHop } from './proxy-hop.js';
 import { socks5Connector } from './socks5-hop.js';
 import { Response } from './response.js';
 import { proxyForUrl, readProxyEnvironment, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
-import type { HttpOptions, TlsVersion } from './options.js';
+import { DEFAULT_CONNECTIONS, type HttpOptions, type TlsVersion } from './options.js';
 import type { Exchange, HopRequest, RequestContext } from './types.js';
 import { originOf, requestTarget } from './uri.js';
 import { shouldRetry } from './retry.js';
@@ -54,6 +54,9 @@ export class Transport {
   // Aborted by close(), with the ERR_CLOSED error: tunnels still being opened are dropped.
   readonly #closing = new AbortController();
   readonly #timeout: number | undefined;
+  // Connections per origin (and to each http proxy); null: no limit. Requests past it wait in
+  // undici's pool for a free connection instead of each opening a socket.
+  readonly #connections: number | null;
 
   /**
    * @param env where the proxy variables come from; read once, here, so no request consults the
@@ -61,6 +64,8 @@ export class Transport {
    */
   constructor(options: HttpOptions, env: Readonly<Record<string, string | undefined>> = process.env) {
     this.#timeout = options.timeout;
+    const connections = options.connections ?? DEFAULT_CONNECTIONS;
+    this.#connections = Number.isFinite(connections) ? connections : null;
     // These TLS settings live only in this Transport's own agents: never in node:tls/https globals.
     this.#tls = {};
     if (options.ca !== undefined) this.#tls.ca = options.ca;
@@ -234,16 +239,17 @@ export class Transport {
       tls.cert = cert.cert;
       if (cert.passphrase !== undefined) tls.passphrase = cert.passphrase;
     }
-    if (!proxy) return new Agent({ connect: tls, factory: eagerPool });
+    const pools = { factory: eagerPool, connections: this.#connections };
+    if (!proxy) return new Agent({ connect: tls, ...pools });
     if (proxy.protocol === 'socks5') {
       // Every connection is a tunnel through the proxy (RFC 1928), its credentials RFC 1929 fields of
       // the handshake, never HTTP headers; then TLS to the origin for https, as over CONNECT.
       const limits = { timeoutMs: this.#timeout ?? DEFAULT_TUNNEL_TIMEOUT_MS, closed: this.#closing.signal };
-      return new Agent({ connect: socks5Connector(proxy, buildConnector(tls), limits), factory: eagerPool });
+      return new Agent({ connect: socks5Connector(proxy, buildConnector(tls), limits), ...pools });
     }
     // https through an http(s) proxy: each new connection is a CONNECT tunnel opened by the proxy's
     // hop (Proxy-Authorization on CONNECT only, never inside), then TLS to the origin over it.
-    return new Agent({ connect: this.#hop(proxy).connector(buildConnector(tls)), factory: eagerPool });
+    return new Agent({ connect: this.#hop(proxy).connector(buildConnector(tls)), ...pools });
   }
 
   /** The hop to `proxy`, one per proxy and credentials, so its Digest session is shared. */
@@ -252,7 +258,7 @@ export class Transport {
     let hop = this.#hops.get(key);
     if (!hop) {
       // The proxy's own certificate is checked with this Http's CA settings, never the client certificate.
-      hop = new ProxyHop(proxy, { ...this.#tls }, this.#timeout);
+      hop = new ProxyHop(proxy, { ...this.#tls }, { tunnelTimeout: this.#timeout, connections: this.#connections });
       this.#hops.set(key, hop);
     }
     return hop;
