@@ -200,6 +200,11 @@ export class ProxyHop {
     return `${this.#proxy.protocol} proxy ${this.#proxy.host}:${this.#proxy.port}`;
   }
 
+  /** Closes the connections to the proxy once the requests on them are done (tunnels handed over stay). */
+  close(): void {
+    this.#pool.close().catch(() => undefined);
+  }
+
   async destroy(reason: Error): Promise<void> {
     const all = [this.#pool, ...this.#connecting];
     this.#connecting.clear();

@@ -16,6 +16,7 @@ import { originOf, requestTarget } from './uri.js';
 import { shouldRetry } from './retry.js';
 import { untilAborted } from './abort.js';
 import { eagerPool } from './connection-pool.js';
+import { LruMap } from './lru.js';
 import { hasNoContent } from './message-body.js';
 
 /** A client certificate presented only to hosts of its domain. */
@@ -40,15 +41,30 @@ type Route = { readonly dispatcher: Dispatcher; readonly proxied: boolean; reado
 // origins the memo starts over (a crawler must not grow it forever).
 const MEMO_LIMIT = 1024;
 
+/**
+ * Proxy identities (proxy and credentials) whose connections are kept: a `proxyInfo` function that
+ * hands out a new password per request (short-lived proxy tokens) would otherwise leave one pool of
+ * open sockets per password. Past it the least recently used identity's pools are closed.
+ */
+export const MAX_PROXY_IDENTITIES = 16;
+
+/** The dispatchers of one proxy identity: its hop (http and https proxies) and its tunnelling agents. */
+interface ProxyIdentity {
+  hop: ProxyHop | null;
+  /** Keyed by the origin's scheme and client certificate. */
+  readonly agents: Map<string, Dispatcher>;
+}
+
 export class Transport {
   readonly #tls: TlsOptions;
-  readonly #own = new Map<string, Dispatcher>();
+  // Direct agents, by client certificate ('' for none).
+  readonly #direct = new Map<string, Dispatcher>();
+  readonly #proxied = new LruMap<string, ProxyIdentity>(MAX_PROXY_IDENTITIES, (identity) => this.#retire(identity));
   readonly #userDispatcher: Dispatcher | undefined;
   readonly #userRoute: Route | undefined;
   readonly #proxyOption: HttpOptions['proxyInfo'];
   readonly #envProxies: ProxyEnvironment | null;
   readonly #byOrigin = new Map<string, Route>();
-  readonly #hops = new Map<string, ProxyHop>();
   #certificates: Registered[] = [];
   #closed = false;
   // Aborted by close(), with the ERR_CLOSED error: tunnels still being opened are dropped.
@@ -200,13 +216,27 @@ export class Transport {
       return { dispatcher: hop.dispatcher, proxied: true, forward: hop };
     }
     const cert = url.protocol === 'https:' ? this.#certificateFor(url, ctx) : undefined;
-    const key = `${proxy ? `${proxy.key()}|${url.protocol}` : 'direct'}|${cert ? cert.id : ''}`;
-    let dispatcher = this.#own.get(key);
+    const certKey = cert ? String(cert.id) : '';
+    const agents = proxy ? this.#identity(proxy).agents : this.#direct;
+    const key = proxy ? `${url.protocol}|${certKey}` : certKey;
+    let dispatcher = agents.get(key);
     if (!dispatcher) {
       dispatcher = this.#build(proxy, cert);
-      this.#own.set(key, dispatcher);
+      agents.set(key, dispatcher);
     }
     return { dispatcher, proxied: proxy !== null };
+  }
+
+  #identity(proxy: ProxyInfo): ProxyIdentity {
+    return this.#proxied.getOrCreate(proxy.key(), () => ({ hop: null, agents: new Map() }));
+  }
+
+  // An identity pushed out of the LRU: its pools close once their requests in flight are done.
+  #retire(identity: ProxyIdentity): void {
+    // A memoised route may point at these pools (static proxy settings with many identities).
+    this.#byOrigin.clear();
+    for (const agent of identity.agents.values()) agent.close().catch(() => undefined);
+    identity.hop?.close();
   }
 
   #proxyFor(url: URL): ProxyInfo | null {
@@ -254,22 +284,19 @@ export class Transport {
 
   /** The hop to `proxy`, one per proxy and credentials, so its Digest session is shared. */
   #hop(proxy: ProxyInfo): ProxyHop {
-    const key = proxy.key();
-    let hop = this.#hops.get(key);
-    if (!hop) {
-      // The proxy's own certificate is checked with this Http's CA settings, never the client certificate.
-      hop = new ProxyHop(proxy, { ...this.#tls }, { tunnelTimeout: this.#timeout, connections: this.#connections });
-      this.#hops.set(key, hop);
-    }
-    return hop;
+    const identity = this.#identity(proxy);
+    // The proxy's own certificate is checked with this Http's CA settings, never the client certificate.
+    identity.hop ??= new ProxyHop(proxy, { ...this.#tls }, { tunnelTimeout: this.#timeout, connections: this.#connections });
+    return identity.hop;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    const all = [...this.#own.values()];
-    const hops = [...this.#hops.values()];
-    this.#own.clear();
-    this.#hops.clear();
+    const identities = this.#proxied.values();
+    const all = [...this.#direct.values(), ...identities.flatMap((i) => [...i.agents.values()])];
+    const hops = identities.flatMap((i) => (i.hop ? [i.hop] : []));
+    this.#direct.clear();
+    this.#proxied.clear();
     // destroy, not close: undici's close() waits for requests in flight, so one stalled server would
     // hold close() forever. Requests still running fail with ERR_CLOSED.
     const reason = new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
