@@ -17,7 +17,7 @@ import { shouldRetry } from './retry.js';
 import { untilAborted } from './abort.js';
 import { eagerPool } from './connection-pool.js';
 import { LruMap } from './lru.js';
-import { hasNoContent } from './message-body.js';
+import { readBody, reportProgress } from './read-body.js';
 
 /** A client certificate presented only to hosts of its domain. */
 export interface ClientCertificate {
@@ -327,75 +327,9 @@ function pairs(raw: readonly (string | Buffer)[]): Array<[string, string]> {
   return out;
 }
 
-// undici 7 fails a 304 or 204 whose Content-Length is not 0 with this code, after handing over its
-// head (and closes the connection): the answer itself is complete and valid (RFC 9110 §8.6).
-const LENGTH_MISMATCH = 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
-
-/**
- * Reads a whole body, failing (and closing the connection) past `limit` bytes. An answer that has
- * no content (HEAD, 1xx, 204, 304) is empty whatever its Content-Length says.
- */
-function readBody(body: Dispatcher.ResponseData['body'], limit: number, response: Response, req: HopRequest): Promise<Buffer> {
-  const bodiless = hasNoContent(req.method, response.status);
-  const declared = Number(response.get('content-length'));
-  if (!bodiless && Number.isFinite(declared) && declared > limit && !response.has('content-encoding')) {
-    // undici reports a destroyed body with an 'error' event (on a later turn when the body has
-    // already arrived whole): with no listener it would be an uncaught exception.
-    body.on('error', () => undefined).destroy();
-    return Promise.reject(tooLarge(limit, req, response));
-  }
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    body.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        body.destroy();
-        reject(tooLarge(limit, req, response));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    body.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    body.on('error', (error: Error) => {
-      if (bodiless && size === 0 && (error as { code?: unknown }).code === LENGTH_MISMATCH) resolve(Buffer.alloc(0));
-      else reject(error);
-    });
-  });
-}
-
-/**
- * Feeds `RequestOptions.onProgress` from a listener of its own, attached only when the caller asked,
- * so a request without the callback does no extra work per chunk. A throwing callback fails the body.
- */
-function reportProgress(
-  body: Dispatcher.ResponseData['body'],
-  response: Response,
-  onProgress: (received: number, total: number | null) => void,
-): void {
-  const declared = Number(response.get('content-length') ?? NaN);
-  const total = Number.isSafeInteger(declared) && declared >= 0 ? declared : null;
-  let received = 0;
-  body.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-    try {
-      onProgress(received, total);
-    } catch (error) {
-      body.destroy(error as Error);
-    }
-  });
-}
-
 // A server may send 1xx answers before the final one (RFC 9110 §15.2); more than this is a stall.
 const MAX_INFORMATIONAL = 32;
 
 function tooManyInformational(req: HopRequest): ConnectionError {
   return new ConnectionError(`${req.url.host} sent more than ${MAX_INFORMATIONAL} informational (1xx) responses`);
-}
-
-function tooLarge(limit: number, req: HopRequest, response: Response): HttpLib2Error {
-  return new HttpLib2Error(`Response body from ${req.url.host} is larger than maxBodySize (${limit} bytes)`, {
-    code: 'ERR_BODY_TOO_LARGE',
-    response,
-  });
 }
