@@ -1,11 +1,15 @@
 /**
  * Content-Encoding decoding with node:zlib: gzip, x-gzip, deflate (zlib-wrapped or raw), br, and zstd
- * where the running Node has it. Output is bounded by maxOutputLength so a bomb fails fast; at most
- * five stacked codings. Never touches the network.
+ * where the running Node has it. Output is bounded (maxBodySize, and a ratio to the encoded size:
+ * decode-limit.ts) so a bomb fails before its memory is spent; at most five stacked codings. Never
+ * touches the network.
  */
 import * as zlib from 'node:zlib';
 import { FailedToDecompressContent } from './errors.js';
 import { withHeaders } from './headers.js';
+import { hasNoContent } from './message-body.js';
+import { outputLimit, type OutputLimit } from './decode-limit.js';
+import { nextHop } from './redirect.js';
 import type { Exchange, Send } from './types.js';
 
 const MAX_CODINGS = 5;
@@ -54,16 +58,13 @@ export function parseCodings(value: string | undefined): string[] {
     .filter((c) => c && c !== 'identity');
 }
 
-/** Whether this response has no body to decode (RFC 9110 §6.4.1). */
-function hasNoBody(method: string, status: number): boolean {
-  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
-}
-
 /**
- * Decodes `content` per `codings` (applied left to right, so undone right to left). Returns null
+ * Decodes `content` per `codings` (applied left to right, so undone right to left), each step
+ * bounded by `limit` (a byte count, or an {@link OutputLimit} that names what set it). Returns null
  * when a coding is unknown: the body is then passed through as received, as httplib2 does.
  */
-export function decodeBody(content: Buffer, codings: readonly string[], maxOutputLength: number): Buffer | null {
+export function decodeBody(content: Buffer, codings: readonly string[], limit: number | OutputLimit): Buffer | null {
+  const { bytes: maxOutputLength, reason } = typeof limit === 'number' ? { bytes: limit, reason: `maxBodySize (${limit} bytes)` } : limit;
   if (codings.length > MAX_CODINGS) {
     throw new FailedToDecompressContent(`Content-Encoding stacks ${codings.length} codings; at most ${MAX_CODINGS} are decoded`);
   }
@@ -79,7 +80,7 @@ export function decodeBody(content: Buffer, codings: readonly string[], maxOutpu
       const code = (error as { code?: string }).code;
       const why =
         code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError
-          ? `decoded size exceeds maxBodySize (${maxOutputLength} bytes)`
+          ? `decoded size exceeds ${reason}`
           : (error as Error).message;
       throw new FailedToDecompressContent(`Content purported to be compressed with ${coding} but failed to decompress: ${why}`, {
         cause: error,
@@ -89,24 +90,46 @@ export function decodeBody(content: Buffer, codings: readonly string[], maxOutpu
   return out;
 }
 
-/** The decoding layer: asks for what this Node can decode, undoes Content-Encoding, fixes the headers. */
+/**
+ * The decoding layer: asks for what this Node can decode, undoes Content-Encoding within the size
+ * and ratio limits, fixes the headers. The encoded body of a redirect that will be followed is
+ * dropped undecoded: nobody reads it, and a bomb there must cost nothing.
+ */
 export function decoding(next: Send): Send {
   return async (req, ctx) => {
     const sent = 'accept-encoding' in req.headers ? req : { ...req, headers: withHeaders(req.headers, { 'accept-encoding': ACCEPT_ENCODING }) };
     const exchange = await next(sent, ctx);
-    return decodeExchange(exchange, req.method, ctx.settings.maxBodySize);
+    // The same decision the redirect loop takes on this answer (pure, so asking twice is safe). A
+    // plain body costs nothing more and stays (RedirectLimit carries it, as in httplib2).
+    if (exchange.response.has('content-encoding') && nextHop(req, exchange.response, ctx.settings).kind === 'follow') {
+      return withoutContent(exchange);
+    }
+    const { maxBodySize, maxDecompressionRatio } = ctx.settings;
+    return decodeExchange(exchange, req.method, (encoded) => outputLimit(encoded, maxBodySize, maxDecompressionRatio));
   };
 }
 
-function decodeExchange(exchange: Exchange, method: string, max: number): Exchange {
+/**
+ * The exchange with its encoded content dropped and headers that say so: no Content-Encoding (moved
+ * to `-content-encoding`, as after decoding) and Content-Length 0, so the cache above may store a
+ * permanent redirect as it stores any answer whose body it has whole.
+ */
+function withoutContent({ response }: Exchange): Exchange {
+  response.set('-content-encoding', response.get('content-encoding')!);
+  response.delete('content-encoding');
+  response.set('content-length', '0');
+  return { response, content: Buffer.alloc(0) };
+}
+
+function decodeExchange(exchange: Exchange, method: string, limitFor: (encodedSize: number) => OutputLimit): Exchange {
   const { response } = exchange;
   const encoding = response.get('content-encoding');
   if (encoding === undefined) return exchange;
-  if (hasNoBody(method, response.status)) return { response, content: Buffer.alloc(0) };
+  if (hasNoContent(method, response.status)) return { response, content: Buffer.alloc(0) };
   const codings = parseCodings(encoding);
   let content: Buffer | null;
   try {
-    content = codings.length === 0 ? exchange.content : decodeBody(exchange.content, codings, max);
+    content = codings.length === 0 ? exchange.content : decodeBody(exchange.content, codings, limitFor(exchange.content.length));
   } catch (error) {
     const e = error as FailedToDecompressContent;
     throw new FailedToDecompressContent(e.message, { cause: e.cause, response, content: exchange.content });

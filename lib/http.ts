@@ -10,6 +10,7 @@ import { IdentityDigests } from './identity.js';
 import { assertCacheStore, type CacheStore } from './cache/store.js';
 import { debugging, resolveDebug, summaryLine, type DebugSink } from './debug.js';
 import { decoding } from './decode.js';
+import { DEFAULT_MAX_DECOMPRESSION_RATIO } from './decode-limit.js';
 import {
   HttpLib2Error,
   RedirectLimit,
@@ -100,6 +101,7 @@ export class Http {
   readonly #clock: Clock;
   readonly #timeout: number | undefined;
   readonly #maxBodySize: number;
+  readonly #maxDecompressionRatio: number;
   readonly #debug: DebugSink | null;
 
   /**
@@ -114,6 +116,7 @@ export class Http {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#timeout = options.timeout;
     this.#maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
+    this.#maxDecompressionRatio = options.maxDecompressionRatio ?? DEFAULT_MAX_DECOMPRESSION_RATIO;
     // DEBUG is read once, here, like the proxy variables. With debug output off the layer is not
     // in the pipeline at all; when on, it sits on the wire side of decoding, so it shows the
     // headers every layer added (If-None-Match, Authorization, Accept-Encoding) and the raw answer.
@@ -213,6 +216,7 @@ export class Http {
       retries: validateRetries(this.retries),
       timeout: this.#timeout,
       maxBodySize: this.#maxBodySize,
+      maxDecompressionRatio: this.#maxDecompressionRatio,
     };
     return Object.freeze({
       settings: Object.freeze(settings),

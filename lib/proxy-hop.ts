@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Client, Pool, type Dispatcher, type buildConnector } from 'undici';
+import { eagerPool } from './connection-pool.js';
 import { ProxyError, TlsError, mapError } from './errors.js';
 import type { ProxyInfo } from './proxy.js';
 import {
@@ -24,8 +25,8 @@ import { requestTarget } from './uri.js';
 
 const randomCnonce = (): string => randomBytes(16).toString('hex');
 
-// How long a proxy may take to answer CONNECT when the Http has no timeout of its own.
-const DEFAULT_TUNNEL_TIMEOUT_MS = 30_000;
+/** How long a proxy may take to open a tunnel (CONNECT, a SOCKS5 handshake) when the Http has no timeout of its own. */
+export const DEFAULT_TUNNEL_TIMEOUT_MS = 30_000;
 
 export class ProxyHop {
   readonly #proxy: ProxyInfo;
@@ -41,11 +42,14 @@ export class ProxyHop {
   // What the proxy accepted last, shared by every request and tunnel through it (Digest nonce count).
   #session: ProxySession;
 
-  /** @param proxyTls the Http's CA settings, used to verify an https proxy itself (never a client certificate). */
+  /**
+   * @param proxyTls the Http's CA settings, used to verify an https proxy itself (never a client certificate).
+   * @param connections the most connections to the proxy (forwarded requests of every origin share them).
+   */
   constructor(
     proxy: ProxyInfo,
     proxyTls: Readonly<Record<string, unknown>>,
-    tunnelTimeout = DEFAULT_TUNNEL_TIMEOUT_MS,
+    { tunnelTimeout = DEFAULT_TUNNEL_TIMEOUT_MS, connections = null }: { tunnelTimeout?: number | undefined; connections?: number | null } = {},
     cnonce: () => string = randomCnonce,
   ) {
     this.#tunnelTimeout = tunnelTimeout;
@@ -54,7 +58,7 @@ export class ProxyHop {
     this.#credentials = proxy.user !== undefined ? { user: proxy.user, password: proxy.password ?? '' } : null;
     this.#cnonce = cnonce;
     this.#session = initialProxySession(this.#credentials);
-    this.#pool = new Pool(proxy.url(), { connect: { ...proxyTls } });
+    this.#pool = eagerPool(proxy.url(), { connect: { ...proxyTls }, connections });
   }
 
   /** The connections to the proxy. */
@@ -194,6 +198,11 @@ export class ProxyHop {
 
   #where(): string {
     return `${this.#proxy.protocol} proxy ${this.#proxy.host}:${this.#proxy.port}`;
+  }
+
+  /** Closes the connections to the proxy once the requests on them are done (tunnels handed over stay). */
+  close(): void {
+    this.#pool.close().catch(() => undefined);
   }
 
   async destroy(reason: Error): Promise<void> {

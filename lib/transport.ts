@@ -4,16 +4,20 @@
  * retries. It returns the body as received (still encoded); decoding is the next layer up. The hop
  * to an http(s) proxy, with its authentication, is proxy-hop.ts's.
  */
-import { Agent, Socks5ProxyAgent, buildConnector, type Dispatcher } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { ConnectionError, HttpLib2Error, ProxyError, mapError } from './errors.js';
-import { ProxyHop } from './proxy-hop.js';
+import { DEFAULT_TUNNEL_TIMEOUT_MS, ProxyHop } from './proxy-hop.js';
+import { socks5Connector } from './socks5-hop.js';
 import { Response } from './response.js';
 import { proxyForUrl, readProxyEnvironment, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
-import type { HttpOptions } from './options.js';
+import { DEFAULT_CONNECTIONS, type HttpOptions, type TlsVersion } from './options.js';
 import type { Exchange, HopRequest, RequestContext } from './types.js';
 import { originOf, requestTarget } from './uri.js';
 import { shouldRetry } from './retry.js';
 import { untilAborted } from './abort.js';
+import { eagerPool } from './connection-pool.js';
+import { LruMap } from './lru.js';
+import { readBody, reportProgress } from './read-body.js';
 
 /** A client certificate presented only to hosts of its domain. */
 export interface ClientCertificate {
@@ -23,7 +27,12 @@ export interface ClientCertificate {
   readonly passphrase?: string;
 }
 
-type TlsOptions = { ca?: string | Buffer | Array<string | Buffer>; rejectUnauthorized?: boolean };
+type TlsOptions = {
+  ca?: string | Buffer | Array<string | Buffer>;
+  rejectUnauthorized?: boolean;
+  minVersion?: TlsVersion;
+  maxVersion?: TlsVersion;
+};
 type Registered = ClientCertificate & { readonly id: number };
 // `forward`: a plain http request to an http(s) proxy, sent in absolute form by the proxy's hop.
 type Route = { readonly dispatcher: Dispatcher; readonly proxied: boolean; readonly forward?: ProxyHop };
@@ -32,18 +41,38 @@ type Route = { readonly dispatcher: Dispatcher; readonly proxied: boolean; reado
 // origins the memo starts over (a crawler must not grow it forever).
 const MEMO_LIMIT = 1024;
 
+/**
+ * Proxy identities (proxy and credentials) whose connections are kept: a `proxyInfo` function that
+ * hands out a new password per request (short-lived proxy tokens) would otherwise leave one pool of
+ * open sockets per password. Past it the least recently used identity's pools are closed.
+ */
+export const MAX_PROXY_IDENTITIES = 16;
+
+/** The dispatchers of one proxy identity: its hop (http and https proxies) and its tunnelling agents. */
+interface ProxyIdentity {
+  hop: ProxyHop | null;
+  /** Keyed by the origin's scheme and client certificate. */
+  readonly agents: Map<string, Dispatcher>;
+}
+
 export class Transport {
   readonly #tls: TlsOptions;
-  readonly #own = new Map<string, Dispatcher>();
+  // Direct agents, by client certificate ('' for none).
+  readonly #direct = new Map<string, Dispatcher>();
+  readonly #proxied = new LruMap<string, ProxyIdentity>(MAX_PROXY_IDENTITIES, (identity) => this.#retire(identity));
   readonly #userDispatcher: Dispatcher | undefined;
   readonly #userRoute: Route | undefined;
   readonly #proxyOption: HttpOptions['proxyInfo'];
   readonly #envProxies: ProxyEnvironment | null;
   readonly #byOrigin = new Map<string, Route>();
-  readonly #hops = new Map<string, ProxyHop>();
   #certificates: Registered[] = [];
   #closed = false;
+  // Aborted by close(), with the ERR_CLOSED error: tunnels still being opened are dropped.
+  readonly #closing = new AbortController();
   readonly #timeout: number | undefined;
+  // Connections per origin (and to each http proxy); null: no limit. Requests past it wait in
+  // undici's pool for a free connection instead of each opening a socket.
+  readonly #connections: number | null;
 
   /**
    * @param env where the proxy variables come from; read once, here, so no request consults the
@@ -51,10 +80,15 @@ export class Transport {
    */
   constructor(options: HttpOptions, env: Readonly<Record<string, string | undefined>> = process.env) {
     this.#timeout = options.timeout;
+    const connections = options.connections ?? DEFAULT_CONNECTIONS;
+    this.#connections = Number.isFinite(connections) ? connections : null;
     // These TLS settings live only in this Transport's own agents: never in node:tls/https globals.
     this.#tls = {};
     if (options.ca !== undefined) this.#tls.ca = options.ca;
     if (options.disableSslCertificateValidation) this.#tls.rejectUnauthorized = false;
+    // Both bounds reach every handshake this Transport makes: origins, https proxies, TLS in a tunnel.
+    if (options.tlsMinimumVersion !== undefined) this.#tls.minVersion = options.tlsMinimumVersion;
+    if (options.tlsMaximumVersion !== undefined) this.#tls.maxVersion = options.tlsMaximumVersion;
     this.#userDispatcher = options.dispatcher;
     this.#userRoute = options.dispatcher ? { dispatcher: options.dispatcher, proxied: false } : undefined;
     this.#proxyOption = options.proxyInfo;
@@ -182,13 +216,27 @@ export class Transport {
       return { dispatcher: hop.dispatcher, proxied: true, forward: hop };
     }
     const cert = url.protocol === 'https:' ? this.#certificateFor(url, ctx) : undefined;
-    const key = `${proxy ? `${proxy.key()}|${url.protocol}` : 'direct'}|${cert ? cert.id : ''}`;
-    let dispatcher = this.#own.get(key);
+    const certKey = cert ? String(cert.id) : '';
+    const agents = proxy ? this.#identity(proxy).agents : this.#direct;
+    const key = proxy ? `${url.protocol}|${certKey}` : certKey;
+    let dispatcher = agents.get(key);
     if (!dispatcher) {
       dispatcher = this.#build(proxy, cert);
-      this.#own.set(key, dispatcher);
+      agents.set(key, dispatcher);
     }
     return { dispatcher, proxied: proxy !== null };
+  }
+
+  #identity(proxy: ProxyInfo): ProxyIdentity {
+    return this.#proxied.getOrCreate(proxy.key(), () => ({ hop: null, agents: new Map() }));
+  }
+
+  // An identity pushed out of the LRU: its pools close once their requests in flight are done.
+  #retire(identity: ProxyIdentity): void {
+    // A memoised route may point at these pools (static proxy settings with many identities).
+    this.#byOrigin.clear();
+    for (const agent of identity.agents.values()) agent.close().catch(() => undefined);
+    identity.hop?.close();
   }
 
   #proxyFor(url: URL): ProxyInfo | null {
@@ -221,38 +269,38 @@ export class Transport {
       tls.cert = cert.cert;
       if (cert.passphrase !== undefined) tls.passphrase = cert.passphrase;
     }
-    if (!proxy) return new Agent({ connect: tls });
+    const pools = { factory: eagerPool, connections: this.#connections };
+    if (!proxy) return new Agent({ connect: tls, ...pools });
     if (proxy.protocol === 'socks5') {
-      // SOCKS5 credentials are RFC 1929 fields of the handshake, never HTTP headers.
-      const auth = proxy.user !== undefined ? { username: proxy.user, password: proxy.password ?? '' } : {};
-      return new Socks5ProxyAgent(proxy.url(), { ...auth, requestTls: tls } as unknown as Socks5ProxyAgent.Options);
+      // Every connection is a tunnel through the proxy (RFC 1928), its credentials RFC 1929 fields of
+      // the handshake, never HTTP headers; then TLS to the origin for https, as over CONNECT.
+      const limits = { timeoutMs: this.#timeout ?? DEFAULT_TUNNEL_TIMEOUT_MS, closed: this.#closing.signal };
+      return new Agent({ connect: socks5Connector(proxy, buildConnector(tls), limits), ...pools });
     }
     // https through an http(s) proxy: each new connection is a CONNECT tunnel opened by the proxy's
     // hop (Proxy-Authorization on CONNECT only, never inside), then TLS to the origin over it.
-    return new Agent({ connect: this.#hop(proxy).connector(buildConnector(tls)) });
+    return new Agent({ connect: this.#hop(proxy).connector(buildConnector(tls)), ...pools });
   }
 
   /** The hop to `proxy`, one per proxy and credentials, so its Digest session is shared. */
   #hop(proxy: ProxyInfo): ProxyHop {
-    const key = proxy.key();
-    let hop = this.#hops.get(key);
-    if (!hop) {
-      // The proxy's own certificate is checked with this Http's CA settings, never the client certificate.
-      hop = new ProxyHop(proxy, { ...this.#tls }, this.#timeout);
-      this.#hops.set(key, hop);
-    }
-    return hop;
+    const identity = this.#identity(proxy);
+    // The proxy's own certificate is checked with this Http's CA settings, never the client certificate.
+    identity.hop ??= new ProxyHop(proxy, { ...this.#tls }, { tunnelTimeout: this.#timeout, connections: this.#connections });
+    return identity.hop;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    const all = [...this.#own.values()];
-    const hops = [...this.#hops.values()];
-    this.#own.clear();
-    this.#hops.clear();
+    const identities = this.#proxied.values();
+    const all = [...this.#direct.values(), ...identities.flatMap((i) => [...i.agents.values()])];
+    const hops = identities.flatMap((i) => (i.hop ? [i.hop] : []));
+    this.#direct.clear();
+    this.#proxied.clear();
     // destroy, not close: undici's close() waits for requests in flight, so one stalled server would
     // hold close() forever. Requests still running fail with ERR_CLOSED.
     const reason = new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
+    this.#closing.abort(reason);
     await Promise.all([...all.map((d) => d.destroy(reason).catch(() => undefined)), ...hops.map((h) => h.destroy(reason))]);
   }
 }
@@ -269,7 +317,6 @@ function proxyFailure(error: unknown, proxy: ProxyInfo): ProxyError | null {
   const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : '';
   const text = typeof e?.message === 'string' ? e.message : '';
   const where = `${proxy.protocol} proxy ${proxy.host}:${proxy.port}`;
-  if (code.startsWith('UND_ERR_SOCKS5')) return new ProxyError(`The ${where} failed: ${text}`, { cause: error });
   if (PROXY_UNREACHABLE.has(code)) return new ProxyError(`Could not reach the ${where}: ${text || code}`, { cause: error });
   return null;
 }
@@ -280,64 +327,9 @@ function pairs(raw: readonly (string | Buffer)[]): Array<[string, string]> {
   return out;
 }
 
-/** Reads a whole body, failing (and closing the connection) past `limit` bytes. */
-function readBody(body: Dispatcher.ResponseData['body'], limit: number, response: Response, req: HopRequest): Promise<Buffer> {
-  const declared = Number(response.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit && !response.has('content-encoding')) {
-    // undici reports a destroyed body with an 'error' event (on a later turn when the body has
-    // already arrived whole): with no listener it would be an uncaught exception.
-    body.on('error', () => undefined).destroy();
-    return Promise.reject(tooLarge(limit, req, response));
-  }
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    body.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        body.destroy();
-        reject(tooLarge(limit, req, response));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    body.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    body.on('error', (error: Error) => reject(error));
-  });
-}
-
-/**
- * Feeds `RequestOptions.onProgress` from a listener of its own, attached only when the caller asked,
- * so a request without the callback does no extra work per chunk. A throwing callback fails the body.
- */
-function reportProgress(
-  body: Dispatcher.ResponseData['body'],
-  response: Response,
-  onProgress: (received: number, total: number | null) => void,
-): void {
-  const declared = Number(response.get('content-length') ?? NaN);
-  const total = Number.isSafeInteger(declared) && declared >= 0 ? declared : null;
-  let received = 0;
-  body.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-    try {
-      onProgress(received, total);
-    } catch (error) {
-      body.destroy(error as Error);
-    }
-  });
-}
-
 // A server may send 1xx answers before the final one (RFC 9110 §15.2); more than this is a stall.
 const MAX_INFORMATIONAL = 32;
 
 function tooManyInformational(req: HopRequest): ConnectionError {
   return new ConnectionError(`${req.url.host} sent more than ${MAX_INFORMATIONAL} informational (1xx) responses`);
-}
-
-function tooLarge(limit: number, req: HopRequest, response: Response): HttpLib2Error {
-  return new HttpLib2Error(`Response body from ${req.url.host} is larger than maxBodySize (${limit} bytes)`, {
-    code: 'ERR_BODY_TOO_LARGE',
-    response,
-  });
 }

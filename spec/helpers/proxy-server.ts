@@ -69,6 +69,8 @@ export interface TestProxy {
   connects(): number;
   /** How many absolute-form requests arrived (forwarded or refused). */
   forwards(): number;
+  /** How many TCP connections the proxy accepted. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -118,7 +120,11 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
     const upstream = http.request(
       { host: target.hostname, port: target.port || 80, method: req.method, path: `${target.pathname}${target.search}`, headers, agent: false },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        // Hop-by-hop fields stay on their hop (RFC 9110 §7.6.1): the upstream's `Connection: close`
+        // must not close the client's connection to the proxy.
+        const back: http.OutgoingHttpHeaders = {};
+        for (const [name, value] of Object.entries(answer.headers)) if (!CONSUMED.has(name)) back[name] = value;
+        res.writeHead(answer.statusCode ?? 502, back);
         answer.pipe(res);
       },
     );
@@ -147,6 +153,8 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
     client.on('close', () => upstream.destroy());
   });
 
+  let connections = 0;
+  server.on(options.tls ? 'secureConnection' : 'connection', () => connections++);
   const close = track(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -161,6 +169,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
     digests,
     connects: () => requests.filter((r) => r.method === 'CONNECT').length,
     forwards: () => requests.filter((r) => r.method !== 'CONNECT').length,
+    connections: () => connections,
     close,
   };
 }

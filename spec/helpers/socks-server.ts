@@ -54,8 +54,16 @@ class Reader {
   }
 }
 
+export interface SocksOptions {
+  /**
+   * On wrong credentials, close the connection without the RFC 1929 status (as some servers do)
+   * instead of sending status 1 first.
+   */
+  readonly closeWithoutStatus?: boolean;
+}
+
 /** Starts a SOCKS5 proxy; with `auth`, only that user/password is let through. */
-export async function startSocksProxy(auth?: { user: string; password: string }): Promise<TestSocksProxy> {
+export async function startSocksProxy(auth?: { user: string; password: string }, options: SocksOptions = {}): Promise<TestSocksProxy> {
   const handshakes: SocksRecord[] = [];
 
   const serve = async (client: net.Socket) => {
@@ -74,6 +82,7 @@ export async function startSocksProxy(auth?: { user: string; password: string })
       credentials = `${user}:${password}`;
       const ok = user === auth.user && password === auth.password;
       handshakes.push({ credentials, target: null });
+      if (!ok && options.closeWithoutStatus) return client.end();
       client.write(Buffer.from([1, ok ? 0 : 1]));
       if (!ok) return client.end();
     } else {

@@ -194,9 +194,11 @@ describe('proxies', () => {
     });
   });
 
-  describe('SOCKS5 (undici 7, experimental)', () => {
-    const socksClient = (port: number, init: { user?: string; password?: string } = {}) =>
-      client({ proxyInfo: new ProxyInfo({ host: '127.0.0.1', port, protocol: 'socks5', ...init }) });
+  describe('SOCKS5', () => {
+    const socksOptions = (port: number, init: { user?: string; password?: string } = {}) => ({
+      proxyInfo: new ProxyInfo({ host: '127.0.0.1', port, protocol: 'socks5', ...init }),
+    });
+    const socksClient = (port: number, init: { user?: string; password?: string } = {}) => client(socksOptions(port, init));
 
     it('carries plain http and https, credentials in the SOCKS handshake only', async () => {
       const socks = await startSocksProxy({ user: 'sam', password: 'pw' });
@@ -226,6 +228,42 @@ describe('proxies', () => {
       const e = await failure(socksClient(socks.port, { user: 'sam', password: 'nope' }).request(plain.url('/')));
       expect(e).to.be.instanceOf(ProxyError);
       expect(plain.count()).to.equal(before);
+    });
+
+    // The deadline is the one under test: a refusal must be reported when it happens, not when a
+    // handshake timer (undici's agent waited 5 s) or the request's deadline runs out.
+    for (const closeWithoutStatus of [false, true]) {
+      it(`a proxy that refuses the credentials${closeWithoutStatus ? ' by closing without a status' : ''} fails at once with a ProxyError saying so`, async () => {
+        const socks = await startSocksProxy({ user: 'sam', password: 'pw' }, { closeWithoutStatus });
+        const http = client({ timeout: 3000, proxyInfo: new ProxyInfo({ host: '127.0.0.1', port: socks.port, protocol: 'socks5', user: 'sam', password: 'nope' }) });
+        const e = await failure(http.request(plain.url('/')));
+        expect(e).to.be.instanceOf(ProxyError);
+        expect(e.message).to.match(new RegExp(`^The socks5 proxy 127\\.0\\.0\\.1:${socks.port} refused the credentials`));
+        expect(socks.handshakes.map((h) => h.credentials)).to.deep.equal(['sam:nope']);
+      });
+    }
+
+    it('a proxy that requires credentials the ProxyInfo lacks says so', async () => {
+      const socks = await startSocksProxy({ user: 'sam', password: 'pw' });
+      const e = await failure(client({ timeout: 3000, ...socksOptions(socks.port) }).request(plain.url('/')));
+      expect(e).to.be.instanceOf(ProxyError);
+      expect(e.message).to.contain('requires authentication');
+    });
+
+    it('a refused CONNECT is a ProxyError naming the target and the reason', async () => {
+      const socks = await startSocksProxy();
+      const closed = await startServer(echo);
+      await closed.close();
+      const e = await failure(socksClient(socks.port).request(closed.url('/')));
+      expect(e).to.be.instanceOf(ProxyError);
+      expect(e.message).to.contain(`refused CONNECT 127.0.0.1:${closed.port}: connection refused`);
+    });
+
+    it('sends sequential requests through one tunnel', async () => {
+      const socks = await startSocksProxy();
+      const http = socksClient(socks.port);
+      for (let i = 0; i < 5; i++) expect((await http.request(plain.url(`/t${i}`)))[0].status).to.equal(200);
+      expect(socks.handshakes).to.have.length(1);
     });
   });
 
@@ -267,6 +305,28 @@ describe('proxies', () => {
       // close(): a program that never closes its Http must still be able to exit.
       await tunnelClosed;
       await http.close();
+    });
+
+    it('a SOCKS5 proxy that never answers: the request ends at its deadline, the handshake gives up by itself, close() drops one under way', async () => {
+      const closedByClient: Array<Promise<void>> = [];
+      const stalled = net.createServer((socket) => {
+        socket.resume();
+        closedByClient.push(new Promise((resolve) => socket.on('close', () => resolve())));
+      });
+      track(stalled);
+      await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+      const port = (stalled.address() as net.AddressInfo).port;
+      const timed = client({ timeout: 300, proxyInfo: new ProxyInfo({ host: '127.0.0.1', port, protocol: 'socks5' }) });
+      const e = await failure(timed.request(plain.url('/stalled')));
+      expect(e.name).to.equal('RequestTimeout');
+      await closedByClient[0];
+      // No timeout: only close() can end this one.
+      const untimed = client({ proxyInfo: new ProxyInfo({ host: '127.0.0.1', port, protocol: 'socks5' }) });
+      const pending = failure(untimed.request(plain.url('/stalled')));
+      while (closedByClient.length < 2) await new Promise((resolve) => setImmediate(resolve));
+      await untimed.close();
+      expect((await pending).code).to.equal('ERR_CLOSED');
+      await closedByClient[1];
     });
 
     it('a proxy that refuses connections is a ProxyError, never a direct request', async () => {

@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
-import { Http, TlsError } from '../../lib/index.js';
+import { Http, HttpLib2Error, ProxyError, ProxyInfo, TlsError } from '../../lib/index.js';
 import { testCertificates, type KeyPair, type TestCertificates } from '../helpers/certs.js';
+import { startProxy } from '../helpers/proxy-server.js';
 import { startServer, type Handler, type TestServer } from '../helpers/server.js';
 
 type Failure = Error & { code?: string; cause?: { code?: string } };
@@ -244,6 +245,73 @@ describe('TLS', () => {
       const [, c] = await http.request(onLocalhost(start, '/go'));
       expect(c.toString()).to.equal('anonymous');
       expect((await http.request(target.url('/direct')))[1].toString()).to.equal('client authorized=true');
+    });
+  });
+
+  describe('tlsMinimumVersion / tlsMaximumVersion (httplib2 tls_minimum_version / tls_maximum_version)', () => {
+    // Each server answers with the TLS version its side of the handshake settled on.
+    const protocol: Handler = (req, res) => res.end((req.socket as TLSSocket).getProtocol() ?? 'none');
+    const limited = (bounds: https.ServerOptions) => serve(certs.server, protocol, bounds);
+
+    it('tlsMinimumVersion TLSv1.3 refuses a server that speaks only TLS 1.2, before any request', async () => {
+      const onlyTls12 = await limited({ maxVersion: 'TLSv1.2' });
+      const [, content] = await client({ ca: certs.ca.cert }).request(onlyTls12.url('/'));
+      expect(content.toString()).to.equal('TLSv1.2');
+      const e = await failure(client({ ca: certs.ca.cert, tlsMinimumVersion: 'TLSv1.3' }).request(onlyTls12.url('/')));
+      expect(e).to.be.instanceOf(TlsError);
+      expect(onlyTls12.count()).to.equal(1);
+    });
+
+    it('tlsMaximumVersion TLSv1.2 is what a server that offers both gets, and refuses a TLS 1.3-only server', async () => {
+      const both = await limited({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' });
+      const [, byDefault] = await client({ ca: certs.ca.cert }).request(both.url('/'));
+      const [, capped] = await client({ ca: certs.ca.cert, tlsMaximumVersion: 'TLSv1.2' }).request(both.url('/'));
+      expect([byDefault.toString(), capped.toString()]).to.deep.equal(['TLSv1.3', 'TLSv1.2']);
+      const onlyTls13 = await limited({ minVersion: 'TLSv1.3' });
+      const e = await failure(client({ ca: certs.ca.cert, tlsMaximumVersion: 'TLSv1.2' }).request(onlyTls13.url('/')));
+      expect(e).to.be.instanceOf(TlsError);
+      expect(onlyTls13.count()).to.equal(0);
+    });
+
+    it('apply to an https proxy too: one limited to TLS 1.2 is a ProxyError under tlsMinimumVersion TLSv1.3', async () => {
+      const proxy = await startProxy({ tls: { key: certs.server.key, cert: certs.server.cert, maxVersion: 'TLSv1.2' } });
+      const target = await limited({});
+      const via = (bounds: ConstructorParameters<typeof Http>[1]) => {
+        const h = new Http(null, { ca: certs.ca.cert, ...bounds, proxyInfo: new ProxyInfo({ host: '127.0.0.1', port: proxy.port, protocol: 'https' }) });
+        opened.push(h);
+        return h;
+      };
+      const [ok] = await via({}).request(target.url('/through'));
+      expect(ok.status).to.equal(200);
+      const seen = proxy.requests.length;
+      const e = await failure(via({ tlsMinimumVersion: 'TLSv1.3' }).request(target.url('/refused')));
+      expect(e).to.be.instanceOf(ProxyError);
+      expect(e.message).to.contain('TLS to the https proxy');
+      expect(proxy.requests.length).to.equal(seen);
+    });
+
+    for (const [option, value] of [
+      ['tlsMinimumVersion', 'TLSv1.1'],
+      ['tlsMinimumVersion', 'TLSv1'],
+      ['tlsMaximumVersion', 'tls1.3'],
+      ['tlsMaximumVersion', 1.3],
+    ] as const) {
+      it(`refuses ${option}: ${JSON.stringify(value)} when the Http is made, naming the option and the value`, () => {
+        let error: unknown;
+        try {
+          new Http(null, { [option]: value } as never);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).to.be.instanceOf(HttpLib2Error);
+        expect((error as HttpLib2Error).code).to.equal('ERR_INVALID_REQUEST');
+        expect((error as Error).message).to.contain(option).and.to.contain(String(value));
+      });
+    }
+
+    it('refuses a minimum above the maximum', () => {
+      expect(() => new Http(null, { tlsMinimumVersion: 'TLSv1.3', tlsMaximumVersion: 'TLSv1.2' }))
+        .to.throw(HttpLib2Error, /tlsMaximumVersion.*tlsMinimumVersion \(TLSv1\.3\).*received TLSv1\.2/);
     });
   });
 });

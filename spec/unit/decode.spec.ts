@@ -132,6 +132,20 @@ describe('content codings (RFC 9110 §8.4)', () => {
       }
     });
 
+    it('drops, undecoded, the body of a redirect the redirect loop will follow', async () => {
+      const follow = { settings: { maxBodySize: MAX, maxDecompressionRatio: 100, followRedirects: true, followAllRedirects: false } } as unknown as RequestContext;
+      const { send } = layer(302, { location: '/next', 'content-encoding': 'gzip', 'content-length': '7' }, Buffer.from('garbage'));
+      const { response, content } = await send(req(), follow);
+      expect(content.length).to.equal(0);
+      expect(response.get('content-length')).to.equal('0');
+      expect(response.has('content-encoding')).to.equal(false);
+      expect(response.get('-content-encoding')).to.equal('gzip');
+      // Not followed (a POST without followAllRedirects): decoded, so the garbage fails.
+      const post = layer(302, { location: '/next', 'content-encoding': 'gzip' }, Buffer.from('garbage'));
+      const e = await post.send(req('POST'), follow).catch((error: unknown) => error);
+      expect(e).to.be.instanceOf(FailedToDecompressContent);
+    });
+
     it('fails with the response and the raw body attached', async () => {
       const { send } = layer(200, { 'content-encoding': 'gzip' }, Buffer.from('garbage'));
       try {
