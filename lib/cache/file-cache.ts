@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, read, readSync, type Stats } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { lstat, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { constants as bufferConstants } from 'node:buffer';
 import { HttpLib2Error } from '../errors.js';
@@ -84,7 +84,7 @@ export class FileCache implements CacheStore {
     this.directory = resolve(dir);
     this.#safe = safe;
     try {
-      mkdirSync(this.directory, { recursive: true, mode: DIR_MODE });
+      makeDirectory(this.directory);
     } catch (error) {
       throw cacheError(`Cannot create the cache directory ${this.directory}`, error);
     }
@@ -205,7 +205,7 @@ export class FileCache implements CacheStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       // The directory was removed behind our back (e.g. a user cleared the cache): recreate it once.
-      await mkdir(this.directory, { recursive: true, mode: DIR_MODE });
+      makeDirectory(this.directory);
       await writeFile(temp, chunks, options);
     }
   }
@@ -232,6 +232,27 @@ export class FileCache implements CacheStore {
       throw new HttpLib2Error('The cache file name for this key is not a single safe path segment', { code: 'ERR_CACHE' });
     }
     return path;
+  }
+}
+
+// Node's recursive mkdir never returns where mkdir(2) answers ENOENT although the parent exists
+// (`/proc/self/x`: it creates the parent, finds it there, and starts again). So a plain mkdir comes
+// first, and missing parents are made one at a time, each tried once: the depth of the path bounds it.
+function makeDirectory(path: string): void {
+  try {
+    mkdirSync(path, { mode: DIR_MODE });
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const parent = dirname(path);
+    if (code !== 'ENOENT' || parent === path) throw error;
+    makeDirectory(parent);
+  }
+  try {
+    mkdirSync(path, { mode: DIR_MODE });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
 }
 

@@ -99,6 +99,14 @@ describe('FileCache', () => {
       });
     });
 
+    // #14: Node's recursive mkdir spun at 100% CPU for ever on these (mkdir answers ENOENT although
+    // the parent exists).
+    for (const path of ['/proc/self/x', '/proc/self/x/y/z']) {
+      it(`refuses ${path}, where mkdir answers ENOENT under an existing parent, with an error naming it`, () => {
+        expect(() => new FileCache(path)).to.throw(HttpLib2Error, path).with.property('code', 'ERR_CACHE');
+      });
+    }
+
     it('rejects set with an HttpLib2Error (ERR_CACHE) when the directory is not writable', async function () {
       if (process.getuid?.() === 0) {
         // root ignores permission bits; the refusal is simulated by a file where the directory was.
