@@ -338,8 +338,24 @@ async function write(store: CacheStore, key: string, entry: CacheEntry, trace: T
   try {
     await store.set(key, serialiseEntry(entry));
   } catch (error) {
-    trace.note(`store error on set (${describe(error)}): answer not kept`);
+    notKept(trace, `store error on set (${describe(error)})`);
   }
+}
+
+const STORED = 'stored: ';
+
+// The policy's decision (`stored: max-age=60`) is noted just before the write. When the write fails,
+// cacheStatus must not claim what was not kept: that line becomes one saying so, and why. The debug
+// trace keeps both, in the order they happened.
+function notKept(trace: Trace, why: string): void {
+  const last = trace.lines.length - 1;
+  const claim = trace.lines[last];
+  if (claim === undefined || !claim.startsWith(STORED)) {
+    trace.note(`not kept: ${why}`);
+    return;
+  }
+  trace.note(`not kept: ${claim.slice(STORED.length)} (${why})`);
+  trace.lines.splice(last, 1);
 }
 
 async function remove(store: CacheStore, key: string, trace: Trace): Promise<void> {

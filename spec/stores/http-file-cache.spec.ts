@@ -64,6 +64,19 @@ describe('new Http(dir) with a FileCache', () => {
     expect(second).to.deep.equal(BODY);
   });
 
+  it('says in cacheStatus that an answer the directory refused was not kept, never that it was stored', async () => {
+    const dir = join(root, 'refusing');
+    const http = client(dir);
+    // Root ignores permission bits: a file where the directory was refuses every write alike.
+    await rm(dir, { recursive: true });
+    await writeFile(dir, 'not a directory');
+    const [response, body] = await http.request(server.url('/refusing'));
+    expect([response.status, body]).to.deep.equal([200, BODY]);
+    expect(response.cacheStatus).to.have.length(2);
+    expect(response.cacheStatus[0]).to.equal('miss: nothing stored');
+    expect(response.cacheStatus[1]).to.match(/^not kept: max-age=3600 \(store error on set \(ERR_CACHE: Cannot store the cache entry .*ENOTDIR/);
+  });
+
   for (const [damage, apply] of [
     ['emptied', (path: string) => truncate(path, 0)],
     ['truncated', async (path: string) => truncate(path, (await stat(path)).size - 2)],
