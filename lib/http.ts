@@ -25,6 +25,7 @@ import { Transport } from './transport.js';
 import type { Clock, Exchange, HopRequest, RequestContext, Send } from './types.js';
 import { originOf, parseRequestUri, redactUserinfo } from './uri.js';
 import { openCache } from './cache/open.js';
+import { DEFAULT_STORE_TIMEOUT, GuardedStore } from './cache/guarded-store.js';
 
 /** The options-object form of {@link Http.request}. */
 export interface RequestOptions {
@@ -73,7 +74,7 @@ export class Http {
 
   readonly #transport: Transport;
   readonly #credentials = new CredentialStore();
-  readonly #cache: CacheStore | null;
+  readonly #cache: GuardedStore | null;
   readonly #send: Send;
   readonly #clock: Clock;
   readonly #timeout: number | undefined;
@@ -87,7 +88,9 @@ export class Http {
   constructor(cache?: string | CacheStore | null, options: HttpOptions = {}) {
     validateOptions(options);
     if (cache !== undefined && cache !== null && typeof cache !== 'string') assertCacheStore(cache);
-    this.#cache = cache === undefined || cache === null ? null : openCache(cache);
+    // Every store call is bounded at the store boundary (DESIGN.md, Stores): one guard around any store.
+    this.#cache = cache === undefined || cache === null ? null
+      : new GuardedStore(openCache(cache), { timeout: options.storeTimeout ?? DEFAULT_STORE_TIMEOUT });
     this.#transport = new Transport(options);
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#timeout = options.timeout;
@@ -187,7 +190,7 @@ export class Http {
       clock: this.#clock,
       signal,
       requestedOrigins: new Set([originOf(url)]),
-      cache: this.#cache,
+      cache: this.#cache === null ? null : this.#cache.during(signal),
       credentials: this.#credentials,
       trace: [],
       onProgress: onProgress ?? null,

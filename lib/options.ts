@@ -42,6 +42,13 @@ export interface HttpOptions {
    *   names `httplib2-ts` (`DEBUG=httplib2-ts`, `DEBUG=httplib2*`, `DEBUG=*`...); otherwise off
    */
   debug?: boolean | ((line: string) => void);
+  /**
+   * The store budget: milliseconds each cache store call may take. A read that has not answered by
+   * then is a miss (the request goes to the network); a write or delete stops delaying the answer
+   * and goes on in the background. Bounds every store alike (FileCache, MemoryCache, keyv, your own).
+   * @default 250
+   */
+  storeTimeout?: number;
 }
 
 /** The attributes of an Http read once per request into the context. */
@@ -77,6 +84,10 @@ export function validateOptions(options: HttpOptions): void {
   }
   if (maxBodySize !== undefined && !(Number.isSafeInteger(maxBodySize) && maxBodySize >= 0)) {
     throw bad('maxBodySize', maxBodySize, 'a non-negative integer number of bytes');
+  }
+  const { storeTimeout } = options;
+  if (storeTimeout !== undefined && !(typeof storeTimeout === 'number' && storeTimeout > 0 && storeTimeout <= MAX_TIMER_MS)) {
+    throw bad('storeTimeout', storeTimeout, `a positive number of milliseconds up to ${MAX_TIMER_MS}`);
   }
   const { debug } = options;
   if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') {

@@ -1,0 +1,194 @@
+/**
+ * The one bound around every cache store (FileCache, MemoryCache, keyv, a custom object): each call
+ * has a store budget; a read that has not answered within it is a miss, and a write or delete stops
+ * delaying the answer at the budget while it goes on in the background. A per-request view also
+ * gives up at the request's deadline. It must never let a store hold a request: no hang, no late
+ * answer, no unhandled rejection of a call it stopped waiting for.
+ */
+import { performance } from 'node:perf_hooks';
+import { untilAborted } from '../abort.js';
+import { HttpLib2Error } from '../errors.js';
+import type { CacheStore } from './store.js';
+
+/**
+ * The default store budget in ms: a local store answers in well under a millisecond and Redis on a
+ * LAN in about one, so 250 ms passes only for a store in trouble, and stays small next to a network
+ * answer.
+ */
+export const DEFAULT_STORE_TIMEOUT = 250;
+
+/** The store operations the guard bounds. */
+export type StoreOperation = 'get' | 'set' | 'delete';
+
+/**
+ * A store call the guard did not wait for: `late` (over the budget; the call goes on in the
+ * background). Code `ERR_CACHE`; the message says what happened, for `cacheStatus`.
+ */
+export class StoreUnavailable extends HttpLib2Error {
+  /** Why the call was not waited for. */
+  readonly reason: 'late';
+  constructor(message: string, reason: 'late') {
+    super(message, { code: 'ERR_CACHE' });
+    this.reason = reason;
+  }
+}
+
+/** How a {@link GuardedStore} bounds its store. */
+export interface GuardOptions {
+  /** The store budget in ms. */
+  readonly timeout: number;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+function isThenable<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * A {@link CacheStore} that bounds each call of the store it wraps. Values pass through untouched
+ * (the very same object), so a store's own memo of unchanged bytes still helps the cache layer.
+ */
+export class GuardedStore implements CacheStore {
+  /** The wrapped store. */
+  readonly store: CacheStore;
+  /** The store budget in ms. */
+  readonly timeout: number;
+  readonly #deadlines: Deadlines;
+
+  constructor(store: CacheStore, options: GuardOptions) {
+    this.store = store;
+    this.timeout = options.timeout;
+    this.#deadlines = new Deadlines(options.timeout);
+  }
+
+  get(key: string): ReturnType<CacheStore['get']> {
+    return this.#call('get', () => this.store.get(key));
+  }
+
+  set(key: string, value: Buffer): MaybePromise<unknown> {
+    return this.#call('set', () => this.store.set(key, value));
+  }
+
+  delete(key: string): MaybePromise<unknown> {
+    return this.#call('delete', () => this.store.delete(key));
+  }
+
+  /**
+   * This store as seen by one request: every call also ends, rejecting with the signal's reason,
+   * when `signal` aborts (the request's deadline or the caller's abort).
+   */
+  during(signal: AbortSignal | null): CacheStore {
+    return signal === null ? this : new RequestStore(this, signal);
+  }
+
+  // A synchronous store has answered by the time it returns: nothing to bound (nor can a blocking
+  // call be interrupted from the same thread). A promise is raced against the budget.
+  #call<T>(operation: StoreOperation, run: () => MaybePromise<T>): MaybePromise<T> {
+    let result: MaybePromise<T>;
+    try {
+      result = run();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (!isThenable(result)) return result;
+    const pending = result;
+    return new Promise<T>((resolve, reject) => {
+      const call = this.#deadlines.add(() => {
+        reject(new StoreUnavailable(`store ${operation} took longer than ${this.timeout} ms`, 'late'));
+      });
+      pending.then(
+        (value) => {
+          this.#deadlines.remove(call);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#deadlines.remove(call);
+          reject(error as Error);
+        },
+      );
+    });
+  }
+}
+
+/** A {@link GuardedStore} bound to one request's signal. */
+class RequestStore implements CacheStore {
+  readonly #guard: GuardedStore;
+  readonly #signal: AbortSignal;
+  constructor(guard: GuardedStore, signal: AbortSignal) {
+    this.#guard = guard;
+    this.#signal = signal;
+  }
+  get(key: string): ReturnType<CacheStore['get']> {
+    return this.#bound(this.#guard.get(key));
+  }
+  set(key: string, value: Buffer): MaybePromise<unknown> {
+    return this.#bound(this.#guard.set(key, value));
+  }
+  delete(key: string): MaybePromise<unknown> {
+    return this.#bound(this.#guard.delete(key));
+  }
+  #bound<T>(result: MaybePromise<T>): MaybePromise<T> {
+    return isThenable(result) ? untilAborted(result, this.#signal) : result;
+  }
+}
+
+interface Pending {
+  readonly due: number;
+  readonly expire: () => void;
+}
+
+/**
+ * The deadlines of the calls in flight, watched by ONE timer rather than one per call: a cache hit
+ * then costs a Set insertion instead of a timer, and the timer is only re-armed once a budget. Every
+ * call has the same budget, so the Set (insertion order) is also deadline order.
+ */
+class Deadlines {
+  readonly #budget: number;
+  readonly #pending = new Set<Pending>();
+  #timer: NodeJS.Timeout | null = null;
+  #sweeping: NodeJS.Immediate | null = null;
+
+  constructor(budget: number) {
+    this.#budget = budget;
+  }
+
+  add(expire: () => void): Pending {
+    const call = { due: performance.now() + this.#budget, expire };
+    this.#pending.add(call);
+    if (this.#timer === null && this.#sweeping === null) this.#arm(this.#budget);
+    // Referenced while a call waits, so a store that never answers cannot let the process exit
+    // with a request unsettled; unreferenced when idle, so an idle cache never holds the process.
+    else if (this.#timer !== null && this.#pending.size === 1) this.#timer.ref();
+    return call;
+  }
+
+  remove(call: Pending): void {
+    this.#pending.delete(call);
+    if (this.#pending.size === 0) this.#timer?.unref();
+  }
+
+  #arm(delay: number): void {
+    this.#timer = setTimeout(this.#fire, Math.max(1, Math.ceil(delay)));
+    if (this.#pending.size === 0) this.#timer.unref();
+  }
+
+  // The sweep waits for the check phase: after a stall of the event loop, the timers phase comes
+  // before the poll phase, and a store whose answer is already there must not be called late.
+  readonly #fire = (): void => {
+    this.#timer = null;
+    this.#sweeping = setImmediate(this.#sweep);
+  };
+
+  readonly #sweep = (): void => {
+    this.#sweeping = null;
+    const now = performance.now();
+    for (const call of this.#pending) {
+      if (call.due > now) break;
+      this.#pending.delete(call);
+      call.expire();
+    }
+    const next = this.#pending.values().next();
+    if (!next.done && this.#timer === null) this.#arm(next.value.due - now);
+  };
+}

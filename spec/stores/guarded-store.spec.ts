@@ -1,0 +1,166 @@
+/**
+ * The store budget (#19): every store call is bounded at the store boundary, so a store that hangs
+ * or crawls never holds a request. Custom stores here; the real Redis and SQLite outages are in
+ * store-outages.spec.ts.
+ */
+import { expect } from 'chai';
+import { Http, HttpLib2Error, MemoryCache, RequestTimeout } from '../../lib/index.js';
+import { GuardedStore } from '../../lib/cache/guarded-store.js';
+import type { CacheStore } from '../../lib/cache/store.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { storeContract } from './contract.js';
+
+/** A promise that settles only when the spec says so. */
+function held<T>(): { promise: Promise<T>; release: (value: T) => void; settled: () => boolean } {
+  let release!: (value: T) => void;
+  let settled = false;
+  const promise = new Promise<T>((resolve) => (release = resolve)).finally(() => (settled = true));
+  return { promise, release, settled: () => settled };
+}
+
+/** A MemoryCache whose calls can be made to hang until released. */
+class StallingStore implements CacheStore {
+  readonly memory = new MemoryCache();
+  readonly held: Array<{ release: (value: null) => void }> = [];
+  stall: { get?: boolean; set?: boolean; delete?: boolean } = {};
+  lastSet: ReturnType<typeof held<null>> | null = null;
+
+  get(key: string): Promise<Buffer | null> {
+    return this.stall.get ? this.#hold().then(() => null) : this.memory.get(key);
+  }
+  set(key: string, value: Buffer): Promise<void> {
+    if (!this.stall.set) return this.memory.set(key, value);
+    const h = this.#hold();
+    return h.then(() => this.memory.set(key, value));
+  }
+  delete(key: string): Promise<void> {
+    return this.stall.delete ? this.#hold().then(() => undefined) : this.memory.delete(key);
+  }
+  releaseAll(): void {
+    for (const h of this.held.splice(0)) h.release(null);
+  }
+  #hold(): Promise<null> {
+    const h = held<null>();
+    this.held.push(h);
+    this.lastSet = h;
+    return h.promise;
+  }
+}
+
+describe('the store budget (storeTimeout)', () => {
+  let server: TestServer;
+  let store: StallingStore;
+  const clients: Http[] = [];
+  function client(options: ConstructorParameters<typeof Http>[1] = {}): Http {
+    const http = new Http(store, options);
+    clients.push(http);
+    return http;
+  }
+
+  before(async () => {
+    server = await startServer((req, res) => {
+      res.setHeader('cache-control', 'max-age=3600');
+      res.end(`answer to ${req.method} ${req.url}`);
+    });
+  });
+  beforeEach(() => {
+    store = new StallingStore();
+  });
+  afterEach(async () => {
+    store.releaseAll();
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+
+  it('answers from the network when the store get never resolves (default budget, no timeout)', async () => {
+    store.stall.get = true;
+    const before = server.count();
+    const [response, body] = await client().request(server.url('/get-hangs'));
+    expect([response.status, response.fromcache, body.toString()]).to.deep.equal([200, false, 'answer to GET /get-hangs']);
+    expect(server.count() - before).to.equal(1);
+    expect(response.cacheStatus[0]).to.equal('store get took longer than 250 ms: treated as a miss');
+  });
+
+  it('answers from the network within the request timeout when the store get never resolves', async () => {
+    store.stall.get = true;
+    const [response] = await client({ timeout: 3000, storeTimeout: 50 }).request(server.url('/get-hangs-timeout'));
+    expect([response.status, response.fromcache]).to.deep.equal([200, false]);
+    expect(response.cacheStatus[0]).to.equal('store get took longer than 50 ms: treated as a miss');
+  });
+
+  it('ends the request at its timeout when the store budget is longer than the timeout', async () => {
+    store.stall.get = true;
+    const error = await client({ timeout: 100, storeTimeout: 60_000 }).request(server.url('/deadline')).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(RequestTimeout);
+  });
+
+  it('returns the 200 without waiting for a slow set, which goes on in the background', async () => {
+    store.stall.set = true;
+    const http = client({ storeTimeout: 50 });
+    const url = server.url('/slow-set');
+    const [response, body] = await http.request(url);
+    expect([response.status, body.toString()]).to.deep.equal([200, 'answer to GET /slow-set']);
+    expect(store.lastSet?.settled(), 'the set is still running').to.equal(false);
+    expect(response.cacheStatus).to.deep.equal([
+      'miss: nothing stored',
+      'not kept yet: max-age=3600 (store set took longer than 50 ms; it goes on in the background)',
+    ]);
+    // Once the store finishes the write, the entry is there.
+    store.stall.set = false;
+    store.releaseAll();
+    await store.lastSet?.promise;
+    await new Promise((resolve) => setImmediate(resolve));
+    const [again] = await http.request(url);
+    expect(again.fromcache).to.equal(true);
+  });
+
+  it('returns the answer to a POST without waiting for a slow invalidation', async () => {
+    store.stall.delete = true;
+    const [response] = await client({ storeTimeout: 50 }).request(server.url('/slow-delete'), 'POST', 'x');
+    expect(response.status).to.equal(200);
+    expect(response.cacheStatus).to.include('store delete took longer than 50 ms; it goes on in the background');
+  });
+
+  it('keeps the answer of a write still running at the request deadline', async () => {
+    store.stall.set = true;
+    const [response] = await client({ timeout: 300, storeTimeout: 60_000 }).request(server.url('/set-past-deadline'));
+    expect(response.status).to.equal(200);
+    expect(response.cacheStatus[1]).to.equal(
+      'not kept yet: max-age=3600 (the request ended before the store set did; it goes on in the background)',
+    );
+  });
+
+  it('leaves no unhandled rejection when a store rejects after the budget', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    let fail!: (e: Error) => void;
+    const late: CacheStore = {
+      get: () => new Promise((_resolve, reject) => (fail = reject)),
+      set: () => undefined,
+      delete: () => undefined,
+    };
+    const http = new Http(late, { storeTimeout: 20 });
+    clients.push(http);
+    try {
+      const [response] = await http.request(server.url('/late-reject'));
+      expect(response.status).to.equal(200);
+      fail(new Error('EIO, too late'));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('refuses a storeTimeout that is not a positive number of milliseconds, naming it', () => {
+    for (const bad of [0, -1, Number.NaN, '100', 2 ** 31]) {
+      expect(() => new Http(null, { storeTimeout: bad as number }), String(bad))
+        .to.throw(HttpLib2Error, /storeTimeout/).with.property('code', 'ERR_INVALID_REQUEST');
+    }
+  });
+
+  describe('a guarded MemoryCache', () => {
+    const guarded = new GuardedStore(new MemoryCache(), { timeout: 5000 });
+    storeContract(() => guarded);
+  });
+});
