@@ -88,9 +88,12 @@ export class Http {
   constructor(cache?: string | CacheStore | null, options: HttpOptions = {}) {
     validateOptions(options);
     if (cache !== undefined && cache !== null && typeof cache !== 'string') assertCacheStore(cache);
-    // Every store call is bounded at the store boundary (DESIGN.md, Stores): one guard around any store.
-    this.#cache = cache === undefined || cache === null ? null
-      : new GuardedStore(openCache(cache), { timeout: options.storeTimeout ?? DEFAULT_STORE_TIMEOUT });
+    // Every store call is bounded at the store boundary (DESIGN.md, Stores): one guard around any
+    // store. Its breaker reports to the debug output, resolved below.
+    this.#cache = cache === undefined || cache === null ? null : new GuardedStore(openCache(cache), {
+      timeout: options.storeTimeout ?? DEFAULT_STORE_TIMEOUT,
+      report: (line) => this.#debug?.(line),
+    });
     this.#transport = new Transport(options);
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#timeout = options.timeout;

@@ -22,7 +22,7 @@ function importsOf(path: string): string[] {
 
 const files = sources(LIB).map((path) => ({ path, name: relative(LIB, path), imports: importsOf(path) }));
 
-const PURE = ['cache/policy.ts', 'cache/directives.ts', 'http-date.ts', 'redirect.ts', 'uri.ts', 'headers.ts', 'retry.ts', 'proxy.ts', 'proxy-auth.ts'];
+const PURE = ['cache/policy.ts', 'cache/directives.ts', 'cache/breaker.ts', 'http-date.ts', 'redirect.ts', 'uri.ts', 'headers.ts', 'retry.ts', 'proxy.ts', 'proxy-auth.ts'];
 const AUTH_PURE = /^auth\/(challenge|basic|digest|wsse|hmac-digest|scheme)\.ts$/;
 const IO_MODULES = /^(undici|node:(fs|fs\/promises|net|http|https|http2|tls|zlib|dns|child_process)|fs|net|http|https|zlib)$/;
 

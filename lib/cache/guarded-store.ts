@@ -2,12 +2,15 @@
  * The one bound around every cache store (FileCache, MemoryCache, keyv, a custom object): each call
  * has a store budget; a read that has not answered within it is a miss, and a write or delete stops
  * delaying the answer at the budget while it goes on in the background. A per-request view also
- * gives up at the request's deadline. It must never let a store hold a request: no hang, no late
- * answer, no unhandled rejection of a call it stopped waiting for.
+ * gives up at the request's deadline. Reads and writes each have a circuit breaker (breaker.ts): a
+ * side that keeps failing is skipped for a while, then probed. It must never let a store hold a
+ * request: no hang, no late answer, no unhandled rejection of a call it stopped waiting for.
  */
 import { performance } from 'node:perf_hooks';
 import { untilAborted } from '../abort.js';
+import { DEBUG_NAMESPACE } from '../debug.js';
 import { HttpLib2Error } from '../errors.js';
+import { admit, afterCall, CLOSED, type Breaker } from './breaker.js';
 import type { CacheStore } from './store.js';
 
 /**
@@ -22,12 +25,13 @@ export type StoreOperation = 'get' | 'set' | 'delete';
 
 /**
  * A store call the guard did not wait for: `late` (over the budget; the call goes on in the
- * background). Code `ERR_CACHE`; the message says what happened, for `cacheStatus`.
+ * background) or `skipped` (its side of the store keeps failing; the call was never made). Code
+ * `ERR_CACHE`; the message says what happened, for `cacheStatus`.
  */
 export class StoreUnavailable extends HttpLib2Error {
   /** Why the call was not waited for. */
-  readonly reason: 'late';
-  constructor(message: string, reason: 'late') {
+  readonly reason: 'late' | 'skipped';
+  constructor(message: string, reason: 'late' | 'skipped') {
     super(message, { code: 'ERR_CACHE' });
     this.reason = reason;
   }
@@ -37,6 +41,8 @@ export class StoreUnavailable extends HttpLib2Error {
 export interface GuardOptions {
   /** The store budget in ms. */
   readonly timeout: number;
+  /** Receives a line when a side of the store is given up or answers again (the debug output). */
+  readonly report?: ((line: string) => void) | null;
 }
 
 type MaybePromise<T> = T | Promise<T>;
@@ -55,11 +61,16 @@ export class GuardedStore implements CacheStore {
   /** The store budget in ms. */
   readonly timeout: number;
   readonly #deadlines: Deadlines;
+  readonly #reads: Side;
+  readonly #writes: Side;
 
   constructor(store: CacheStore, options: GuardOptions) {
     this.store = store;
     this.timeout = options.timeout;
     this.#deadlines = new Deadlines(options.timeout);
+    const report = options.report ?? null;
+    this.#reads = new Side('reads', report);
+    this.#writes = new Side('writes', report);
   }
 
   get(key: string): ReturnType<CacheStore['get']> {
@@ -83,31 +94,92 @@ export class GuardedStore implements CacheStore {
   }
 
   // A synchronous store has answered by the time it returns: nothing to bound (nor can a blocking
-  // call be interrupted from the same thread). A promise is raced against the budget.
+  // call be interrupted from the same thread). A promise is raced against the budget. Every ending
+  // (an answer, an error, the budget) is told to the side's breaker once.
   #call<T>(operation: StoreOperation, run: () => MaybePromise<T>): MaybePromise<T> {
+    const side = operation === 'get' ? this.#reads : this.#writes;
+    const admission = side.admit();
+    if (admission !== null) return Promise.reject(admission);
+    const probe = side.probing;
     let result: MaybePromise<T>;
     try {
       result = run();
     } catch (error) {
+      side.ended(probe, error);
       return Promise.reject(error as Error);
     }
-    if (!isThenable(result)) return result;
+    if (!isThenable(result)) {
+      side.ended(probe, null);
+      return result;
+    }
     const pending = result;
     return new Promise<T>((resolve, reject) => {
       const call = this.#deadlines.add(() => {
-        reject(new StoreUnavailable(`store ${operation} took longer than ${this.timeout} ms`, 'late'));
+        const late = new StoreUnavailable(`store ${operation} took longer than ${this.timeout} ms`, 'late');
+        side.ended(probe, late);
+        reject(late);
       });
       pending.then(
         (value) => {
-          this.#deadlines.remove(call);
+          if (this.#deadlines.remove(call)) side.ended(probe, null);
           resolve(value);
         },
         (error: unknown) => {
-          this.#deadlines.remove(call);
+          if (this.#deadlines.remove(call)) side.ended(probe, error);
           reject(error as Error);
         },
       );
     });
+  }
+}
+
+/** The reads or the writes of a store, with their breaker. */
+class Side {
+  readonly #name: 'reads' | 'writes';
+  readonly #report: ((line: string) => void) | null;
+  #state: Breaker = CLOSED;
+  /** Whether the call just admitted is the probe of an open breaker. */
+  probing = false;
+
+  constructor(name: 'reads' | 'writes', report: ((line: string) => void) | null) {
+    this.#name = name;
+    this.#report = report;
+  }
+
+  /** null when the call may go to the store; otherwise the error it is skipped with. */
+  admit(): StoreUnavailable | null {
+    if (this.#state === CLOSED) {
+      this.probing = false;
+      return null;
+    }
+    const admission = admit(this.#state, performance.now());
+    this.#state = admission.next;
+    if (admission.kind === 'call') {
+      this.probing = admission.probe;
+      return null;
+    }
+    const next = admission.retryIn > 0 ? `next try in ${(admission.retryIn / 1000).toFixed(1)} s` : 'a probe is under way';
+    return new StoreUnavailable(
+      `store ${this.#name} skipped (${admission.failures} failures in a row, ${admission.skipped} calls skipped; ${next})`,
+      'skipped',
+    );
+  }
+
+  /** Tells the breaker how a call ended: `error` null for an answer. */
+  ended(probe: boolean, error: unknown): void {
+    // The hot path: a healthy store answering.
+    if (error === null && this.#state === CLOSED) return;
+    const before = this.#state;
+    const outcome = afterCall(before, { ok: error === null, probe }, performance.now());
+    this.#state = outcome.next;
+    if (this.#report === null || outcome.change === null) return;
+    const why = error instanceof Error ? error.message : String(error);
+    const line = outcome.change === 'closed'
+      ? `store ${this.#name} answer again${before.kind === 'closed' ? '' : ` (${before.skipped} calls were skipped)`}`
+      : outcome.change === 'opened'
+        ? `store ${this.#name} skipped for ${outcome.skipFor / 1000} s after ${outcome.next.failures} failures in a row (last: ${why})`
+        : `store ${this.#name} still failing (${why}): skipped for ${outcome.skipFor / 1000} s`;
+    this.#report(`${DEBUG_NAMESPACE} ! ${line}`);
   }
 }
 
@@ -163,9 +235,11 @@ class Deadlines {
     return call;
   }
 
-  remove(call: Pending): void {
-    this.#pending.delete(call);
+  /** Forgets `call`; false when its deadline had already passed (it was expired). */
+  remove(call: Pending): boolean {
+    const waiting = this.#pending.delete(call);
     if (this.#pending.size === 0) this.#timer?.unref();
+    return waiting;
   }
 
   #arm(delay: number): void {

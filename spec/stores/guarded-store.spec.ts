@@ -159,6 +159,58 @@ describe('the store budget (storeTimeout)', () => {
     }
   });
 
+  describe('a store that keeps failing (the circuit breaker)', () => {
+    it('is skipped after three failures in a row, says so in cacheStatus and the debug output, and is used again once it answers', async () => {
+      const calls = { get: 0, set: 0 };
+      let broken = true;
+      const memory = new MemoryCache();
+      const flaky: CacheStore = {
+        get: (key) => (calls.get++, broken ? Promise.reject(new Error('EIO')) : memory.get(key)),
+        set: (key, value) => (calls.set++, broken ? Promise.reject(new Error('ENOSPC')) : memory.set(key, value)),
+        delete: (key) => memory.delete(key),
+      };
+      const lines: string[] = [];
+      const http = new Http(flaky, { debug: (line) => lines.push(line) });
+      clients.push(http);
+      const url = server.url('/flaky');
+      let last: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const [response] = await http.request(url);
+        expect([response.status, response.fromcache]).to.deep.equal([200, false]);
+        last = response.cacheStatus;
+      }
+      // Three calls of each side reached the store; the next three were never made.
+      expect(calls).to.deep.equal({ get: 3, set: 3 });
+      expect(last[0]).to.match(/^store reads skipped \(3 failures in a row, 3 calls skipped; next try in \d\.\d s\): treated as a miss$/);
+      expect(last[2]).to.match(/^not kept: max-age=3600 \(store writes skipped \(3 failures in a row, 3 calls skipped; next try in \d\.\d s\)\)$/);
+      expect(lines).to.include('httplib2-ts ! store reads skipped for 1 s after 3 failures in a row (last: EIO)');
+      expect(lines).to.include('httplib2-ts ! store writes skipped for 1 s after 3 failures in a row (last: ENOSPC)');
+
+      // The store recovers: after the back-off (a real one: one second) a probe finds it, and it
+      // serves hits again.
+      broken = false;
+      const deadline = Date.now() + 10_000;
+      let hit = false;
+      while (!hit && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        hit = (await http.request(url))[0].fromcache;
+      }
+      expect(hit, 'a hit once the store answers again').to.equal(true);
+      expect(lines.filter((l) => / answer again /.test(l))).to.have.length(2);
+      expect(lines.find((l) => l.includes('store reads answer again'))).to.match(/^httplib2-ts ! store reads answer again \(\d+ calls were skipped\)$/);
+    });
+
+    it('counts calls over the budget as failures: a store that hangs costs three budgets, then nothing', async () => {
+      store.stall.get = true;
+      const http = client({ storeTimeout: 30 });
+      const statuses: string[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await http.request(server.url(`/hangs-${i}`)))[0].cacheStatus[0]!);
+      expect(store.held).to.have.length(3);
+      expect(statuses.slice(0, 3)).to.deep.equal(Array(3).fill('store get took longer than 30 ms: treated as a miss'));
+      expect(statuses[3]).to.match(/^store reads skipped \(3 failures in a row, 1 calls skipped; next try in /);
+    });
+  });
+
   describe('a guarded MemoryCache', () => {
     const guarded = new GuardedStore(new MemoryCache(), { timeout: 5000 });
     storeContract(() => guarded);

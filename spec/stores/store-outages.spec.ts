@@ -82,6 +82,40 @@ describe('store outages: a real redis-server in trouble', function () {
     r.resume();
   });
 
+  /** Requests `url` until it is a hit; resolves to how long that took, in ms. */
+  async function untilHit(client: Http, url: string, limit = 10_000): Promise<number> {
+    const started = Date.now();
+    while (Date.now() - started < limit) {
+      if ((await client.request(url))[0].fromcache) return Date.now() - started;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`no hit within ${limit} ms`);
+  }
+
+  it('Redis stopped: after three late calls it costs requests nothing, and hits come back within seconds of SIGCONT', async () => {
+    const r = await redis();
+    const client = http(keyvOn(r.url));
+    const url = server.url('/stop-and-resume');
+    await client.request(url);
+    r.stop();
+    const statuses = await answeredFromTheNetwork(client, 6);
+    // Skipped: not even a store budget is spent on these.
+    for (const status of statuses.slice(3)) expect(status[0]).to.match(/^store reads skipped \(/);
+    r.resume();
+    expect(await untilHit(client, url)).to.be.below(8000);
+  });
+
+  it('Redis killed and started again: hits come back within seconds', async () => {
+    const r = await redis();
+    const client = http(keyvOn(r.url));
+    const url = server.url('/kill-and-restart');
+    await client.request(url);
+    await r.kill();
+    await answeredFromTheNetwork(client, 4);
+    await r.restart();
+    expect(await untilHit(client, url)).to.be.below(8000);
+  });
+
   it('Redis never reachable (nothing on its port): the first request and every later one settle', async () => {
     const port = await freePort();
     await answeredFromTheNetwork(http(keyvOn(`redis://127.0.0.1:${port}`)), 4);
