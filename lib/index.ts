@@ -10,6 +10,7 @@ export { FileCache, type SafeName } from './cache/file-cache.js';
 export { MemoryCache, type MemoryCacheOptions } from './cache/memory-cache.js';
 export { safename } from './cache/safename.js';
 export { openSqliteCache, type SqliteCacheOptions } from './cache/keyv-store.js';
+export { openRedisCache, type RedisCacheOptions } from './cache/redis-cache.js';
 export {
   HttpLib2Error,
   HttpLib2ErrorWithResponse,
