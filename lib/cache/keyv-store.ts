@@ -5,7 +5,9 @@
  * SQLite keyv that several processes can share. It must never hand back anything but a Buffer or null.
  */
 import type Keyv from 'keyv';
+import { dirname, resolve } from 'node:path';
 import { HttpLib2Error } from '../errors.js';
+import { assertPrivateDirectory } from './private-directory.js';
 import type { CacheStore } from './store.js';
 
 /** The part of keyv's `Keyv` this adapter uses. */
@@ -95,6 +97,13 @@ export interface SqliteCacheOptions {
   busyTimeout?: number;
   /** Table name inside the database file. @default 'keyv' */
   table?: string;
+  /**
+   * Accept a file in a directory that others can write (group- or world-writable, or another
+   * user's): they could replace the file with one holding entries of their own. Only for a
+   * directory shared on purpose.
+   * @default false
+   */
+  allowSharedDirectory?: boolean;
 }
 
 const DEFAULT_BUSY_TIMEOUT = 200;
@@ -111,7 +120,8 @@ interface SqliteQuery {
  * finds the file locked is tried again on timers for up to `busyTimeout`, then given up.
  * Pass the result to `new Http(keyv)`; call `keyv.disconnect()` when done.
  *
- * @throws HttpLib2Error (`ERR_CACHE`) when `@keyv/sqlite` is not installed or the file cannot be opened.
+ * @throws HttpLib2Error (`ERR_CACHE`) when `@keyv/sqlite` is not installed or the file cannot be opened;
+ *   (`ERR_CACHE_UNSAFE`) when others can write the file's directory, naming it and the fix.
  */
 export async function openSqliteCache(path: string, options: SqliteCacheOptions = {}): Promise<Keyv> {
   const busyTimeout = options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
@@ -120,6 +130,8 @@ export async function openSqliteCache(path: string, options: SqliteCacheOptions 
       code: 'ERR_INVALID_REQUEST',
     });
   }
+  // Before the file is opened (#18), as for a FileCache directory. ':memory:' has no directory.
+  if (path !== ':memory:' && options.allowSharedDirectory !== true) assertPrivateDirectory(dirname(resolve(path)), 'SQLite cache directory');
   const [{ KeyvSqlite }, { Keyv: KeyvClass }] = await Promise.all([
     import('@keyv/sqlite').catch((error: unknown) => {
       throw new HttpLib2Error('openSqliteCache needs the package @keyv/sqlite (npm install @keyv/sqlite)', {

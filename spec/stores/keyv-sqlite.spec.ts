@@ -3,7 +3,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +75,17 @@ describe('keyv + SQLite (@keyv/sqlite)', function () {
       await exited;
       await own.disconnect();
     }
+  });
+
+  it('refuses a file in a directory others can write (#18), unless allowSharedDirectory', async () => {
+    const shared = join(root, 'shared');
+    await mkdir(shared);
+    await chmod(shared, 0o777);
+    const error = await openSqliteCache(join(shared, 'cache.sqlite')).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(HttpLib2Error).with.property('code', 'ERR_CACHE_UNSAFE');
+    expect((error as Error).message).to.include(`Refusing the SQLite cache directory ${shared}`).and.include(`chmod 700 ${shared}`);
+    const own = await openSqliteCache(join(shared, 'cache.sqlite'), { allowSharedDirectory: true });
+    await own.disconnect();
   });
 
   it('round-trips binary values through a hand-made Keyv with the default serialiser too', async () => {
