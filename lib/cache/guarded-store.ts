@@ -208,16 +208,20 @@ class RequestStore implements CacheStore {
 interface Pending {
   readonly due: number;
   readonly expire: () => void;
+  settled: boolean;
 }
 
 /**
- * The deadlines of the calls in flight, watched by ONE timer rather than one per call: a cache hit
- * then costs a Set insertion instead of a timer, and the timer is only re-armed once a budget. Every
- * call has the same budget, so the Set (insertion order) is also deadline order.
+ * The deadlines of the calls in flight, watched by ONE timer rather than one per call, and kept in
+ * an array rather than a Set (measured: a Set emptied and refilled on every hit costs ~0.75 µs, as
+ * much as the rest of the guard; an array ~0.05 µs). Every call has the same budget, so arrival
+ * order is deadline order; a settled call is only marked, and the array is emptied whenever no call
+ * is left in flight (every hit, when hits come one at a time).
  */
 class Deadlines {
   readonly #budget: number;
-  readonly #pending = new Set<Pending>();
+  #calls: Pending[] = [];
+  #live = 0;
   #timer: NodeJS.Timeout | null = null;
   #sweeping: NodeJS.Immediate | null = null;
 
@@ -226,25 +230,31 @@ class Deadlines {
   }
 
   add(expire: () => void): Pending {
-    const call = { due: performance.now() + this.#budget, expire };
-    this.#pending.add(call);
+    const call: Pending = { due: performance.now() + this.#budget, expire, settled: false };
+    this.#calls.push(call);
+    this.#live += 1;
     if (this.#timer === null && this.#sweeping === null) this.#arm(this.#budget);
     // Referenced while a call waits, so a store that never answers cannot let the process exit
     // with a request unsettled; unreferenced when idle, so an idle cache never holds the process.
-    else if (this.#timer !== null && this.#pending.size === 1) this.#timer.ref();
+    else if (this.#timer !== null && this.#live === 1) this.#timer.ref();
     return call;
   }
 
   /** Forgets `call`; false when its deadline had already passed (it was expired). */
   remove(call: Pending): boolean {
-    const waiting = this.#pending.delete(call);
-    if (this.#pending.size === 0) this.#timer?.unref();
-    return waiting;
+    if (call.settled) return false;
+    call.settled = true;
+    this.#live -= 1;
+    if (this.#live === 0) {
+      this.#calls.length = 0;
+      this.#timer?.unref();
+    }
+    return true;
   }
 
   #arm(delay: number): void {
     this.#timer = setTimeout(this.#fire, Math.max(1, Math.ceil(delay)));
-    if (this.#pending.size === 0) this.#timer.unref();
+    if (this.#live === 0) this.#timer.unref();
   }
 
   // The sweep waits for the check phase: after a stall of the event loop, the timers phase comes
@@ -257,12 +267,16 @@ class Deadlines {
   readonly #sweep = (): void => {
     this.#sweeping = null;
     const now = performance.now();
-    for (const call of this.#pending) {
+    let first = 0;
+    for (; first < this.#calls.length; first++) {
+      const call = this.#calls[first]!;
+      if (call.settled) continue;
       if (call.due > now) break;
-      this.#pending.delete(call);
+      this.remove(call);
       call.expire();
     }
-    const next = this.#pending.values().next();
-    if (!next.done && this.#timer === null) this.#arm(next.value.due - now);
+    if (this.#live === 0) return;
+    this.#calls.splice(0, first);
+    if (this.#timer === null) this.#arm(this.#calls[0]!.due - now);
   };
 }

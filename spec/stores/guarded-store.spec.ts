@@ -211,6 +211,26 @@ describe('the store budget (storeTimeout)', () => {
     });
   });
 
+  it('expires each hanging call among many in flight, wave after wave, and answers all the others', async () => {
+    const hangs = (i: number) => i % 7 === 3;
+    const slow: CacheStore = {
+      get: (key) => (hangs(Number(key)) ? new Promise(() => undefined) : new Promise((resolve) => setTimeout(() => resolve(Buffer.from(key)), Number(key) % 5))),
+      set: () => undefined,
+      delete: () => undefined,
+    };
+    const guarded = new GuardedStore(slow, { timeout: 40 });
+    for (let wave = 0; wave < 2; wave++) {
+      const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => guarded.get(String(i))));
+      results.forEach((result, i) => {
+        if (hangs(i)) expect(result, `call ${i}`).to.deep.include({ status: 'rejected' }).and.have.nested.property('reason.reason', 'late');
+        else expect(result, `call ${i}`).to.deep.equal({ status: 'fulfilled', value: Buffer.from(String(i)) });
+      });
+      // Reads fail three times in a row in each wave: let the breaker close again with an answer.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await guarded.get('1');
+    }
+  });
+
   describe('a guarded MemoryCache', () => {
     const guarded = new GuardedStore(new MemoryCache(), { timeout: 5000 });
     storeContract(() => guarded);
