@@ -39,7 +39,8 @@ export type ErrorCode =
   | 'ERR_TLS'
   | 'ERR_ABORTED'
   | 'ERR_CLOSED'
-  | 'ERR_CACHE';
+  | 'ERR_CACHE'
+  | 'ERR_CACHE_UNSAFE';
 
 /** What an error carries besides its message. */
 export interface ErrorDetails {

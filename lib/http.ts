@@ -35,6 +35,7 @@ import { Transport } from './transport.js';
 import type { Clock, Exchange, HopRequest, RequestContext, Send } from './types.js';
 import { originOf, redactUserinfo } from './uri.js';
 import { openCache } from './cache/open.js';
+import { DEFAULT_STORE_TIMEOUT, GuardedStore } from './cache/guarded-store.js';
 
 /** The options-object form of {@link Http.request}. */
 export interface RequestOptions {
@@ -96,7 +97,7 @@ export class Http {
   readonly #credentials = new CredentialStore();
   // Cache identity digests and what they memoise: emptied with the credentials and on close().
   readonly #identities = new IdentityDigests();
-  readonly #cache: CacheStore | null;
+  readonly #cache: GuardedStore | null;
   readonly #send: Send;
   readonly #clock: Clock;
   readonly #timeout: number | undefined;
@@ -111,7 +112,12 @@ export class Http {
   constructor(cache?: string | CacheStore | null, options: HttpOptions = {}) {
     validateOptions(options);
     if (cache !== undefined && cache !== null && typeof cache !== 'string') assertCacheStore(cache);
-    this.#cache = cache === undefined || cache === null ? null : openCache(cache);
+    // Every store call is bounded at the store boundary (DESIGN.md, Stores): one guard around any
+    // store. Its breaker reports to the debug output, resolved below.
+    this.#cache = cache === undefined || cache === null ? null : new GuardedStore(openCache(cache), {
+      timeout: options.storeTimeout ?? DEFAULT_STORE_TIMEOUT,
+      report: (line) => this.#debug?.(line),
+    });
     this.#transport = new Transport(options);
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#timeout = options.timeout;
@@ -223,7 +229,7 @@ export class Http {
       clock: this.#clock,
       signal,
       requestedOrigins: new Set([originOf(url)]),
-      cache: this.#cache,
+      cache: this.#cache === null ? null : this.#cache.during(signal),
       credentials: this.#credentials,
       trace: [],
       onProgress: onProgress ?? null,

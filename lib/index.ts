@@ -6,10 +6,11 @@ export type { HttpOptions } from './options.js';
 export { Response } from './response.js';
 export { ProxyInfo, type ProxyInfoInit, type ProxyProtocol } from './proxy.js';
 export type { CacheStore } from './cache/store.js';
-export { FileCache, type SafeName } from './cache/file-cache.js';
+export { FileCache, type FileCacheOptions, type SafeName } from './cache/file-cache.js';
 export { MemoryCache, type MemoryCacheOptions } from './cache/memory-cache.js';
 export { safename } from './cache/safename.js';
 export { openSqliteCache, type SqliteCacheOptions } from './cache/keyv-store.js';
+export { openRedisCache, type RedisCacheOptions } from './cache/redis-cache.js';
 export {
   HttpLib2Error,
   HttpLib2ErrorWithResponse,

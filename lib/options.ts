@@ -67,6 +67,13 @@ export interface HttpOptions {
    *   names `httplib2-ts` (`DEBUG=httplib2-ts`, `DEBUG=httplib2*`, `DEBUG=*`...); otherwise off
    */
   debug?: boolean | ((line: string) => void);
+  /**
+   * The store budget: milliseconds each cache store call may take. A read that has not answered by
+   * then is a miss (the request goes to the network); a write or delete stops delaying the answer
+   * and goes on in the background. Bounds every store alike (FileCache, MemoryCache, keyv, your own).
+   * @default 250
+   */
+  storeTimeout?: number;
 }
 
 /** A TLS version a bound may name; older ones are refused (RFC 8996 deprecates TLS 1.0 and 1.1). */
@@ -124,6 +131,10 @@ export function validateOptions(options: HttpOptions): void {
   const { maxDecompressionRatio: ratio } = options;
   if (ratio !== undefined && !(typeof ratio === 'number' && (ratio === 0 || ratio >= 1))) {
     throw bad('maxDecompressionRatio', ratio, 'a number of at least 1, or 0 (or Infinity) for no ratio limit');
+  }
+  const { storeTimeout } = options;
+  if (storeTimeout !== undefined && !(typeof storeTimeout === 'number' && storeTimeout > 0 && storeTimeout <= MAX_TIMER_MS)) {
+    throw bad('storeTimeout', storeTimeout, `a positive number of milliseconds up to ${MAX_TIMER_MS}`);
   }
   const { debug } = options;
   if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') {

@@ -22,7 +22,7 @@ function importsOf(path: string): string[] {
 
 const files = sources(LIB).map((path) => ({ path, name: relative(LIB, path), imports: importsOf(path) }));
 
-const PURE = ['cache/policy.ts', 'cache/directives.ts', 'http-date.ts', 'redirect.ts', 'uri.ts', 'headers.ts', 'retry.ts', 'proxy.ts', 'proxy-auth.ts', 'message-body.ts', 'socks5.ts', 'decode-limit.ts'];
+const PURE = ['cache/policy.ts', 'cache/directives.ts', 'cache/breaker.ts', 'http-date.ts', 'redirect.ts', 'uri.ts', 'headers.ts', 'retry.ts', 'proxy.ts', 'proxy-auth.ts', 'message-body.ts', 'socks5.ts', 'decode-limit.ts'];
 const AUTH_PURE = /^auth\/(challenge|basic|digest|wsse|hmac-digest|scheme)\.ts$/;
 const IO_MODULES = /^(undici|node:(fs|fs\/promises|net|http|https|http2|tls|zlib|dns|child_process)|fs|net|http|https|zlib)$/;
 
@@ -69,7 +69,7 @@ describe('public surface (DESIGN.md)', () => {
     'HttpLib2ErrorWithResponse', 'MemoryCache', 'ProxyError', 'ProxyInfo', 'RedirectLimit',
     'RedirectMissingLocation', 'RelativeURIError', 'RequestTimeout', 'Response', 'ServerNotFoundError',
     'TlsError', 'UnimplementedDigestAuthOptionError', 'UnimplementedHmacDigestAuthOptionError',
-    'openSqliteCache', 'safename',
+    'openRedisCache', 'openSqliteCache', 'safename',
   ];
 
   it('index.ts exports exactly the documented names', async () => {

@@ -6,7 +6,7 @@
  * but answering only-if-cached.
  */
 import {
-  ConnectionError, HttpLib2Error, ProxyError, RequestTimeout, ServerNotFoundError, TlsError,
+  AbortError, ConnectionError, HttpLib2Error, ProxyError, RequestTimeout, ServerNotFoundError, TlsError,
 } from '../errors.js';
 import { withHeaders, type HeaderRecord } from '../headers.js';
 import { Response } from '../response.js';
@@ -21,6 +21,7 @@ import {
 } from './policy.js';
 import type { CacheStore } from './store.js';
 import { untilAborted } from '../abort.js';
+import { StoreUnavailable, type StoreOperation } from './guarded-store.js';
 
 /** One hop's decisions, collected for `Response.cacheStatus` and `ctx.trace`. */
 class Trace {
@@ -318,12 +319,18 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
 }
 
+// The store helpers below are the cache layer's only store calls. The store they get is bounded
+// (guarded-store.ts): a call over the store budget rejects with StoreUnavailable while it goes on
+// in the background, and a call still running at the request's deadline rejects with its reason.
+
 async function read(store: CacheStore, key: string, trace: Trace): Promise<CacheEntry | null> {
   let raw: unknown;
   try {
     raw = await store.get(key);
   } catch (error) {
-    trace.note(`store error on get (${describe(error)}): treated as a miss`);
+    // The request's own deadline or abort ends the request here, as it would on the network.
+    if (isRequestEnd(error)) throw error;
+    trace.note(`${trouble('get', error)}: treated as a miss`);
     return null;
   }
   if (raw === null || raw === undefined) return null;
@@ -350,20 +357,54 @@ function parsedEntry(raw: unknown): CacheEntry | null {
   return entry;
 }
 
+// The answer is in hand whatever the store does: a failed, late or abandoned write only changes
+// what cacheStatus says.
 async function write(store: CacheStore, key: string, entry: CacheEntry, trace: Trace): Promise<void> {
   try {
     await store.set(key, serialiseEntry(entry));
   } catch (error) {
-    trace.note(`store error on set (${describe(error)}): answer not kept`);
+    if (goesOn(error)) notKept(trace, 'not kept yet', `${trouble('set', error)}; it goes on in the background`);
+    else notKept(trace, 'not kept', trouble('set', error));
   }
+}
+
+const STORED = 'stored: ';
+
+// The policy's decision (`stored: max-age=60`) is noted just before the write. When the write did
+// not happen, cacheStatus must not claim it: that line becomes one saying so, and why. The debug
+// trace keeps both, in the order they happened.
+function notKept(trace: Trace, verdict: string, why: string): void {
+  const last = trace.lines.length - 1;
+  const claim = trace.lines[last];
+  if (claim === undefined || !claim.startsWith(STORED)) {
+    trace.note(`${verdict}: ${why}`);
+    return;
+  }
+  trace.note(`${verdict}: ${claim.slice(STORED.length)} (${why})`);
+  trace.lines.splice(last, 1);
 }
 
 async function remove(store: CacheStore, key: string, trace: Trace): Promise<void> {
   try {
     await store.delete(key);
   } catch (error) {
-    trace.note(`store error on delete (${describe(error)})`);
+    trace.note(goesOn(error) ? `${trouble('delete', error)}; it goes on in the background` : trouble('delete', error));
   }
+}
+
+function isRequestEnd(error: unknown): boolean {
+  return error instanceof RequestTimeout || error instanceof AbortError;
+}
+
+// A call the guard stopped waiting for may still complete.
+function goesOn(error: unknown): boolean {
+  return isRequestEnd(error) || (error instanceof StoreUnavailable && error.reason === 'late');
+}
+
+function trouble(operation: StoreOperation, error: unknown): string {
+  if (error instanceof StoreUnavailable) return error.message;
+  if (isRequestEnd(error)) return `the request ended before the store ${operation} did`;
+  return `store error on ${operation} (${describe(error)})`;
 }
 
 function assertNever(x: never): never {

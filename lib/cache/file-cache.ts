@@ -6,12 +6,13 @@
  * and never interpret the bytes it stores (they are the entry codec's business).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, read, readSync, type Stats } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync, read, readSync, type Stats } from 'node:fs';
+import { lstat, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { constants as bufferConstants } from 'node:buffer';
 import { HttpLib2Error } from '../errors.js';
+import { assertPrivateDirectory, makeDirectory } from './private-directory.js';
 import { safename } from './safename.js';
 import type { CacheStore } from './store.js';
 
@@ -37,7 +38,6 @@ const TEMP_PREFIX = '.tmp-';
 const FILE_MODE = 0o600;
 // A temp file older than this was left by a writer that died (no write takes an hour).
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
-const DIR_MODE = 0o700;
 // Recently read values are kept while their file is unchanged (same inode, size, mtime and ctime):
 // a fresh hit then costs one lstat instead of open/fstat/read/close and a checksum. A writer in any
 // process renames a new inode into place, so a change is always seen.
@@ -60,9 +60,22 @@ function sameFile(a: Recent, b: Stats): boolean {
 /** Turns a cache key into a file name; it must return a single, non-empty path segment. */
 export type SafeName = (key: string) => string;
 
+/** Options of a {@link FileCache}. */
+export interface FileCacheOptions {
+  /** Maps a key to a file name. @default {@link safename} */
+  safe?: SafeName;
+  /**
+   * Accept a directory that others can write (group- or world-writable, or another user's): they
+   * could plant entries that would be served as yours. Only for a directory shared on purpose.
+   * @default false
+   */
+  allowSharedDirectory?: boolean;
+}
+
 /**
  * A cache directory with one file per key. httplib2: `httplib2.FileCache(dir_name, safe=safename)`.
- * The directory is created (mode 0700) if missing; entries are written atomically with mode 0600.
+ * The directory is created (mode 0700) if missing, and refused if others can write it (unless
+ * `allowSharedDirectory`); entries are written atomically with mode 0600.
  * `get` resolves to `null` for a missing, damaged or foreign entry; `set` and `delete` reject with an
  * `HttpLib2Error` (code `ERR_CACHE`) when the file system refuses.
  */
@@ -76,18 +89,22 @@ export class FileCache implements CacheStore {
   readonly #names = new Map<string, string | null>();
 
   /**
-   * @param dir the cache directory, created (with its parents) if missing.
-   * @param safe maps a key to a file name; the default is {@link safename}.
-   * @throws HttpLib2Error (`ERR_CACHE`) when the directory cannot be created.
+   * @param dir the cache directory, created (with its parents, mode 0700) if missing.
+   * @param options `{ safe, allowSharedDirectory }`, or (httplib2's form) the `safe` function alone.
+   * @throws HttpLib2Error (`ERR_CACHE`) when the directory cannot be created or is not a directory;
+   *   (`ERR_CACHE_UNSAFE`) when others can write it, naming it and the fix (`chmod 700 <dir>`).
    */
-  constructor(dir: string, safe: SafeName = safename) {
+  constructor(dir: string, options: SafeName | FileCacheOptions = {}) {
+    const { safe = safename, allowSharedDirectory = false } = typeof options === 'function' ? { safe: options } : options;
     this.directory = resolve(dir);
     this.#safe = safe;
     try {
-      mkdirSync(this.directory, { recursive: true, mode: DIR_MODE });
+      makeDirectory(this.directory);
     } catch (error) {
       throw cacheError(`Cannot create the cache directory ${this.directory}`, error);
     }
+    // Before anything is read from it (#18): an entry planted by someone else would be served as ours.
+    if (!allowSharedDirectory) assertPrivateDirectory(this.directory, 'cache directory');
   }
 
   /**
@@ -205,7 +222,7 @@ export class FileCache implements CacheStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       // The directory was removed behind our back (e.g. a user cleared the cache): recreate it once.
-      await mkdir(this.directory, { recursive: true, mode: DIR_MODE });
+      makeDirectory(this.directory);
       await writeFile(temp, chunks, options);
     }
   }

@@ -5,7 +5,9 @@
  * SQLite keyv that several processes can share. It must never hand back anything but a Buffer or null.
  */
 import type Keyv from 'keyv';
+import { dirname, resolve } from 'node:path';
 import { HttpLib2Error } from '../errors.js';
+import { assertPrivateDirectory } from './private-directory.js';
 import type { CacheStore } from './store.js';
 
 /** The part of keyv's `Keyv` this adapter uses. */
@@ -33,9 +35,10 @@ export function isKeyv(value: unknown): value is KeyvLike {
 }
 
 /**
- * A {@link CacheStore} over a keyv `Keyv`. `get` resolves to `null` for a missing or foreign value or
- * a backend failure; `set` and `delete` reject with an `HttpLib2Error` (`ERR_CACHE`) when the backend
- * fails (keyv itself reports a failed `set` as `false`).
+ * A {@link CacheStore} over a keyv `Keyv`. `get` resolves to `null` for a missing or foreign value;
+ * `get`, `set` and `delete` reject with an `HttpLib2Error` (`ERR_CACHE`) when the backend fails (keyv
+ * itself reports a failed `set` as `false`), so the store guard counts the failure; through an
+ * `Http`, a failed `get` is a miss.
  */
 export class KeyvStore implements CacheStore {
   /** The wrapped keyv instance. */
@@ -49,8 +52,8 @@ export class KeyvStore implements CacheStore {
     let stored: unknown;
     try {
       stored = await this.keyv.get(key);
-    } catch {
-      return null;
+    } catch (error) {
+      throw keyvError('read', error);
     }
     if (typeof stored === 'string') {
       return stored.startsWith(TAG) ? Buffer.from(stored.slice(TAG.length), 'base64') : null;
@@ -85,20 +88,50 @@ function keyvError(action: string, cause: unknown): HttpLib2Error {
 
 /** Options of {@link openSqliteCache}. */
 export interface SqliteCacheOptions {
-  /** How long a writer waits for another process's lock before failing, in ms. @default 5000 */
+  /**
+   * How long a statement keeps trying a file another process has locked, in ms. The tries wait on
+   * timers, never inside SQLite, so the event loop never blocks; then the statement gives up (a read
+   * is a miss, a write is not kept).
+   * @default 200
+   */
   busyTimeout?: number;
   /** Table name inside the database file. @default 'keyv' */
   table?: string;
+  /**
+   * Accept a file in a directory that others can write (group- or world-writable, or another
+   * user's): they could replace the file with one holding entries of their own. Only for a
+   * directory shared on purpose.
+   * @default false
+   */
+  allowSharedDirectory?: boolean;
+}
+
+const DEFAULT_BUSY_TIMEOUT = 200;
+
+/** The part of `@keyv/sqlite`'s adapter that every statement goes through. */
+interface SqliteQuery {
+  query(sql: string, ...parameters: unknown[]): Promise<unknown>;
 }
 
 /**
  * Opens (creating if needed) a SQLite cache file through `@keyv/sqlite` (an optional peer
- * dependency), in WAL mode with a busy timeout, so several processes can read and write it at once.
+ * dependency), in WAL mode, so several processes can read and write it at once, and so that a lock
+ * another process holds never freezes this one: SQLite's own busy wait is off, and a statement that
+ * finds the file locked is tried again on timers for up to `busyTimeout`, then given up.
  * Pass the result to `new Http(keyv)`; call `keyv.disconnect()` when done.
  *
- * @throws HttpLib2Error (`ERR_CACHE`) when `@keyv/sqlite` is not installed or the file cannot be opened.
+ * @throws HttpLib2Error (`ERR_CACHE`) when `@keyv/sqlite` is not installed or the file cannot be opened;
+ *   (`ERR_CACHE_UNSAFE`) when others can write the file's directory, naming it and the fix.
  */
 export async function openSqliteCache(path: string, options: SqliteCacheOptions = {}): Promise<Keyv> {
+  const busyTimeout = options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
+  if (!(typeof busyTimeout === 'number' && busyTimeout >= 0 && Number.isFinite(busyTimeout))) {
+    throw new HttpLib2Error(`Invalid openSqliteCache option busyTimeout: expected a number of milliseconds (0 or more), received ${String(busyTimeout)}`, {
+      code: 'ERR_INVALID_REQUEST',
+    });
+  }
+  // Before the file is opened (#18), as for a FileCache directory. ':memory:' has no directory.
+  if (path !== ':memory:' && options.allowSharedDirectory !== true) assertPrivateDirectory(dirname(resolve(path)), 'SQLite cache directory');
   const [{ KeyvSqlite }, { Keyv: KeyvClass }] = await Promise.all([
     import('@keyv/sqlite').catch((error: unknown) => {
       throw new HttpLib2Error('openSqliteCache needs the package @keyv/sqlite (npm install @keyv/sqlite)', {
@@ -110,10 +143,14 @@ export async function openSqliteCache(path: string, options: SqliteCacheOptions 
   ]);
   const store = new KeyvSqlite({
     uri: `sqlite://${path}`,
-    busyTimeout: options.busyTimeout ?? 5000,
     ...(options.table !== undefined ? { table: options.table } : {}),
   });
   try {
+    // SQLite's busy handler sleeps inside the statement with the connection's mutex held, and the
+    // sqlite3 binding finalizes statements on the main thread, which takes that mutex: while another
+    // process held a write lock, the whole event loop froze for up to the busy timeout (measured:
+    // 5.2 s with 5000). With the handler off, a locked file answers SQLITE_BUSY at once, retried below.
+    await store.query('PRAGMA busy_timeout = 0');
     // WAL lets readers proceed while one process writes; the mode is stored in the file, so every
     // later opener shares it. synchronous=NORMAL is safe with WAL (an entry may be lost on power
     // failure, never corrupted) and spares an fsync per write.
@@ -123,5 +160,25 @@ export async function openSqliteCache(path: string, options: SqliteCacheOptions 
     await store.disconnect().catch(() => undefined);
     throw new HttpLib2Error(`Cannot open the SQLite cache ${path}`, { code: 'ERR_CACHE', cause: error });
   }
-  return new KeyvClass({ store });
+  retryWhileBusy(store, busyTimeout);
+  // A failure reaches the cache with its cause (SQLITE_BUSY...), instead of keyv's bare `false`.
+  return new KeyvClass({ store, throwOnErrors: true });
+}
+
+// Every statement of the adapter goes through its `query`: a SQLITE_BUSY answer is tried again after
+// 1, 2, 4... ms (at most 25 ms apart) until `busyTimeout` is spent. A write waiting here holds
+// nothing, so reads keep going meanwhile (WAL readers never need the write lock).
+function retryWhileBusy(store: SqliteQuery, busyTimeout: number): void {
+  const query = store.query.bind(store);
+  store.query = async (sql, ...parameters) => {
+    const started = Date.now();
+    for (let delay = 1; ; delay = Math.min(delay * 2, 25)) {
+      try {
+        return await query(sql, ...parameters);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() - started + delay > busyTimeout) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  };
 }

@@ -1,9 +1,10 @@
 import { mkdtempSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { FileCache } from '../../lib/cache/file-cache.js';
+import { assertPrivateDirectory } from '../../lib/cache/private-directory.js';
 import { safename } from '../../lib/cache/safename.js';
 import { HttpLib2Error } from '../../lib/errors.js';
 import { bytesOf, freshKey, ODD_KEYS, storeContract } from './contract.js';
@@ -96,6 +97,84 @@ describe('FileCache', () => {
       const file = join(root, 'file');
       return writeFile(file, 'x').then(() => {
         expect(() => new FileCache(join(file, 'cache'))).to.throw(HttpLib2Error).with.property('code', 'ERR_CACHE');
+      });
+    });
+
+    // #14: Node's recursive mkdir spun at 100% CPU for ever on these (mkdir answers ENOENT although
+    // the parent exists).
+    for (const path of ['/proc/self/x', '/proc/self/x/y/z']) {
+      it(`refuses ${path}, where mkdir answers ENOENT under an existing parent, with an error naming it`, () => {
+        expect(() => new FileCache(path)).to.throw(HttpLib2Error, path).with.property('code', 'ERR_CACHE');
+      });
+    }
+
+    describe('a directory others can write is refused before anything is read from it (#18)', () => {
+      async function refusal(dir: string): Promise<HttpLib2Error> {
+        let error: unknown;
+        try {
+          new FileCache(dir);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).to.be.instanceOf(HttpLib2Error).with.property('code', 'ERR_CACHE_UNSAFE');
+        return error as HttpLib2Error;
+      }
+
+      for (const [mode, who] of [[0o777, 'anyone'], [0o1777, 'anyone'], [0o770, 'its group'], [0o720, 'its group'], [0o702, 'anyone']] as const) {
+        it(`refuses mode ${mode.toString(8)} (${who} can write it), naming the directory and chmod 700`, async () => {
+          const dir = join(tempRoot(), 'shared');
+          await mkdir(dir);
+          await chmod(dir, mode);
+          const error = await refusal(dir);
+          expect(error.message).to.include(`Refusing the cache directory ${dir}: ${who} can write it`);
+          expect(error.message).to.include(`\`chmod 700 ${dir}\``);
+          expect(error.message).to.include('allowSharedDirectory');
+        });
+      }
+
+      it("refuses a directory owned by another user (nobody), even when this process is root", async () => {
+        const dir = join(tempRoot(), 'nobodys');
+        await mkdir(dir, { mode: 0o700 });
+        await chown(dir, 65534, 65534);
+        const error = await refusal(dir);
+        expect(error.message).to.include(`Refusing the cache directory ${dir}: it belongs to uid 65534, not to this process (uid ${process.geteuid!()})`);
+        expect(error.message).to.include(`chmod 700 ${dir}`);
+      });
+
+      it("accepts a directory of the process's own user or of root (as OpenSSH does), for any user", async () => {
+        const dir = join(tempRoot(), 'owned');
+        await mkdir(dir, { mode: 0o755 });
+        expect(new FileCache(dir).directory).to.equal(dir);
+        // The rule for a process running as nobody (65534): root's directory and its own pass,
+        // a third user's does not.
+        expect(() => assertPrivateDirectory(dir, 'cache directory', 65534), 'root-owned').to.not.throw();
+        await chown(dir, 65534, 65534);
+        expect(() => assertPrivateDirectory(dir, 'cache directory', 65534), 'its own').to.not.throw();
+        await chown(dir, 1234, 1234);
+        expect(() => assertPrivateDirectory(dir, 'cache directory', 65534), "another user's")
+          .to.throw(HttpLib2Error, 'it belongs to uid 1234, not to this process (uid 65534)').with.property('code', 'ERR_CACHE_UNSAFE');
+      });
+
+      it('accepts a shared directory on purpose with allowSharedDirectory, and still works', async () => {
+        const dir = join(tempRoot(), 'shared-on-purpose');
+        await mkdir(dir);
+        await chmod(dir, 0o777);
+        const cache = new FileCache(dir, { allowSharedDirectory: true });
+        await cache.set('k', Buffer.from('v'));
+        expect(bytesOf(await cache.get('k'))?.toString()).to.equal('v');
+      });
+
+      it('keeps httplib2\'s FileCache(dir, safe) form', async () => {
+        const dir = join(tempRoot(), 'safe-form');
+        const cache = new FileCache(dir, () => 'one-name');
+        await cache.set('a', Buffer.from('A'));
+        expect(await readdir(dir)).to.deep.equal(['one-name']);
+      });
+
+      it('refuses a file where the directory should be, as ERR_CACHE', async () => {
+        const path = join(tempRoot(), 'a-file');
+        await writeFile(path, 'x');
+        expect(() => new FileCache(path)).to.throw(HttpLib2Error, 'not a directory').with.property('code', 'ERR_CACHE');
       });
     });
 

@@ -3,11 +3,11 @@
  * replaced file is refetched without an exception.
  */
 import { mkdtempSync } from 'node:fs';
-import { mkdir, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Http } from '../../lib/index.js';
+import { FileCache, Http, HttpLib2Error } from '../../lib/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const BODY = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80]);
@@ -62,6 +62,36 @@ describe('new Http(dir) with a FileCache', () => {
     first.fill(0x21);
     const [, second] = await http.request(url);
     expect(second).to.deep.equal(BODY);
+  });
+
+  it('refuses at construction a world-writable directory where someone planted an entry, and never serves it (#18)', async () => {
+    const dir = join(root, 'planted');
+    const url = server.url('/planted');
+    // The entry is planted by someone who can write the directory: they compute its checksum too.
+    await mkdir(dir);
+    await chmod(dir, 0o777);
+    const planter = new Http(new FileCache(dir, { allowSharedDirectory: true }));
+    clients.push(planter);
+    await planter.request(url);
+    expect(() => new Http(dir)).to.throw(HttpLib2Error, `chmod 700 ${dir}`).with.property('code', 'ERR_CACHE_UNSAFE');
+    await chmod(dir, 0o700);
+    const before = server.count();
+    const [response] = await client(dir).request(url);
+    expect(response.fromcache, 'the directory is private now: its entries are ours').to.equal(true);
+    expect(server.count()).to.equal(before);
+  });
+
+  it('says in cacheStatus that an answer the directory refused was not kept, never that it was stored', async () => {
+    const dir = join(root, 'refusing');
+    const http = client(dir);
+    // Root ignores permission bits: a file where the directory was refuses every write alike.
+    await rm(dir, { recursive: true });
+    await writeFile(dir, 'not a directory');
+    const [response, body] = await http.request(server.url('/refusing'));
+    expect([response.status, body]).to.deep.equal([200, BODY]);
+    expect(response.cacheStatus).to.have.length(2);
+    expect(response.cacheStatus[0]).to.equal('miss: nothing stored');
+    expect(response.cacheStatus[1]).to.match(/^not kept: max-age=3600 \(store error on set \(ERR_CACHE: Cannot store the cache entry .*ENOTDIR/);
   });
 
   for (const [damage, apply] of [

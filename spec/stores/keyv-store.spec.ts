@@ -42,8 +42,10 @@ describe('keyv adapter', () => {
       delete: () => Promise.reject(new Error('EIO')),
     };
 
-    it('answers get with a miss', async () => {
-      expect(await new KeyvStore(broken).get('k')).to.equal(null);
+    it('rejects get with an HttpLib2Error (ERR_CACHE), so the cache counts the failure (through Http it is a miss)', async () => {
+      const error = await new KeyvStore(broken).get('k').catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(HttpLib2Error).with.property('code', 'ERR_CACHE');
+      expect((error as Error).cause).to.have.property('code', 'EIO');
     });
 
     it('rejects set and delete with an HttpLib2Error (ERR_CACHE) carrying the cause', async () => {
