@@ -25,10 +25,20 @@ export interface IdentityInput {
   readonly wsse: string | undefined;
 }
 
-/** The part of a cache store the identity key is kept in. */
+/**
+ * The part of a cache store the identity key is kept in. A per-request view of a store (one bound to
+ * a request's deadline) names the store it views as `shared`: the key is the store's, not the view's.
+ */
 export interface KeyStore {
   get(key: string): unknown;
   set(key: string, value: Buffer): unknown;
+  readonly shared?: object;
+}
+
+/** A store's identity key; `lasting` false when the store could not be asked (try again next time). */
+export interface IdentityKey {
+  readonly key: Buffer;
+  readonly lasting: boolean;
 }
 
 /** The store key under which the identity key lives; never a cache key (those are absolute URIs). */
@@ -45,7 +55,7 @@ const BASIC_MEMO_LIMIT = 256;
 
 /** The digests of one store's identity key. */
 interface StoreDigests {
-  readonly key: Promise<Buffer>;
+  readonly key: Promise<IdentityKey>;
   /** Registered credentials, by object: the credential store holds the password, this only its digest. */
   readonly credentials: WeakMap<PasswordCredential, Promise<string>>;
   /** A caller's Basic header, by a keyed digest of it (see `#memoKey`), never by the header itself. */
@@ -79,7 +89,7 @@ export class IdentityDigests {
   }
 
   async #identify(input: IdentityInput, digests: StoreDigests): Promise<string> {
-    const key = await digests.key;
+    const { key } = await digests.key;
     const parts: string[] = [];
     if (input.authorization !== undefined) parts.push(`authorization:${await this.#authorization(input.authorization, key, digests)}`);
     else if (input.credential !== null) {
@@ -93,11 +103,18 @@ export class IdentityDigests {
   }
 
   #digests(store: KeyStore): StoreDigests {
-    let digests = this.#stores.get(store);
+    const owner = store.shared ?? store;
+    let digests = this.#stores.get(owner);
     if (digests === undefined) {
-      // loadIdentityKey never rejects: a store that fails gives this Http a key of its own.
-      digests = { key: loadIdentityKey(store), credentials: new WeakMap(), basics: new Map() };
-      this.#stores.set(store, digests);
+      // loadIdentityKey never rejects: a store that fails gives this request a key of its own, and
+      // the next request asks the store again (a late or failing store must not leave this Http on a
+      // key no other process shares for its whole life).
+      const made: StoreDigests = { key: loadIdentityKey(store), credentials: new WeakMap(), basics: new Map() };
+      void made.key.then(({ lasting }) => {
+        if (!lasting && this.#stores.get(owner) === made) this.#stores.delete(owner);
+      });
+      this.#stores.set(owner, made);
+      digests = made;
     }
     return digests;
   }
@@ -144,32 +161,39 @@ function slowDigest(key: Buffer, purpose: string, value: string): Promise<string
  * needs one, so every process on the store derives the same digests and shares the entries. Two
  * processes making one at once: each reads back what the store kept after writing, and the rare
  * loser of the race keeps its own (its identified entries are misses for the others, never wrong
- * hits). A store that cannot keep it gives this Http a key of its own, for the same reason.
+ * hits). A store that does not answer (an error, a late answer, a breaker open) may hold a key all
+ * the same: nothing is written then, which would replace that key under every other process; the
+ * request gets a key of its own, not lasting, and the next one asks again.
  */
-export async function loadIdentityKey(store: KeyStore): Promise<Buffer> {
-  const found = await readKey(store);
-  if (found !== null) return found;
-  const made = Buffer.concat([KEY_MAGIC, randomBytes(KEY_BYTES)]);
+export async function loadIdentityKey(store: KeyStore): Promise<IdentityKey> {
+  const read = await readKey(store);
+  if (read.kind === 'found') return { key: read.key, lasting: true };
+  const made = randomBytes(KEY_BYTES);
+  if (read.kind === 'unanswered') return { key: made, lasting: false };
   try {
-    await store.set(IDENTITY_KEY_NAME, made);
+    await store.set(IDENTITY_KEY_NAME, Buffer.concat([KEY_MAGIC, made]));
   } catch {
-    return made.subarray(KEY_MAGIC.length);
+    return { key: made, lasting: false };
   }
-  return (await readKey(store)) ?? made.subarray(KEY_MAGIC.length);
+  const back = await readKey(store);
+  return back.kind === 'found' ? { key: back.key, lasting: true } : { key: made, lasting: false };
 }
 
-async function readKey(store: KeyStore): Promise<Buffer | null> {
+type KeyRead = { readonly kind: 'found'; readonly key: Buffer } | { readonly kind: 'absent' } | { readonly kind: 'unanswered' };
+
+async function readKey(store: KeyStore): Promise<KeyRead> {
   let value: unknown;
   try {
     value = await store.get(IDENTITY_KEY_NAME);
   } catch {
-    return null;
+    return { kind: 'unanswered' };
   }
   const bytes = Buffer.isBuffer(value) ? value
     : value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
     : typeof value === 'string' ? Buffer.from(value, 'latin1')
     : null;
-  if (bytes === null || bytes.length !== KEY_MAGIC.length + KEY_BYTES || !bytes.subarray(0, KEY_MAGIC.length).equals(KEY_MAGIC)) return null;
+  // Nothing there, or something that is not a key of ours (damaged): a new key replaces it.
+  if (bytes === null || bytes.length !== KEY_MAGIC.length + KEY_BYTES || !bytes.subarray(0, KEY_MAGIC.length).equals(KEY_MAGIC)) return { kind: 'absent' };
   // A copy: the store's buffer may be reused or changed.
-  return Buffer.from(bytes.subarray(KEY_MAGIC.length));
+  return { kind: 'found', key: Buffer.from(bytes.subarray(KEY_MAGIC.length)) };
 }

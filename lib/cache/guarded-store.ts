@@ -187,9 +187,12 @@ class Side {
 class RequestStore implements CacheStore {
   readonly #guard: GuardedStore;
   readonly #signal: AbortSignal;
+  /** The store this view bounds: what is kept per store (the identity key) is kept for it. */
+  readonly shared: GuardedStore;
   constructor(guard: GuardedStore, signal: AbortSignal) {
     this.#guard = guard;
     this.#signal = signal;
+    this.shared = guard;
   }
   get(key: string): ReturnType<CacheStore['get']> {
     return this.#bound(this.#guard.get(key));

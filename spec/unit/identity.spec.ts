@@ -23,20 +23,49 @@ describe('identity digests', () => {
   describe('the store key', () => {
     it('is made once and then read by everyone on the store', async () => {
       const store = new Store();
-      const [a, b] = await Promise.all([loadIdentityKey(store), loadIdentityKey(store)]);
-      const c = await loadIdentityKey(store);
-      expect(a.length).to.equal(32);
-      expect(c.equals(a) || c.equals(b)).to.equal(true);
-      expect((await loadIdentityKey(store)).equals(c)).to.equal(true);
+      const [a, b] = (await Promise.all([loadIdentityKey(store), loadIdentityKey(store)])).map((k) => k.key);
+      const c = (await loadIdentityKey(store)).key;
+      expect(a!.length).to.equal(32);
+      expect(c.equals(a!) || c.equals(b!)).to.equal(true);
+      expect((await loadIdentityKey(store)).key.equals(c)).to.equal(true);
     });
     it('replaces what is not a key, and lives without a store that cannot keep one', async () => {
       const store = new Store();
       store.map.set(IDENTITY_KEY_NAME, 'garbage');
-      const key = await loadIdentityKey(store);
+      const { key, lasting } = await loadIdentityKey(store);
       expect(key.length).to.equal(32);
+      expect(lasting).to.equal(true);
       expect(store.sets).to.equal(1);
       const failing = { get: () => { throw new Error('down'); }, set: () => Promise.reject(new Error('down')) };
-      expect((await loadIdentityKey(failing)).length).to.equal(32);
+      const own = await loadIdentityKey(failing);
+      expect(own.key.length).to.equal(32);
+      expect(own.lasting).to.equal(false);
+    });
+    it('never writes a key over one a store did not answer for (a late read must not replace the shared key)', async () => {
+      const store = new Store();
+      const shared = (await loadIdentityKey(store)).key;
+      const late = { get: () => Promise.reject(new Error('store get took longer than 250 ms')), set: (k: string, v: Buffer) => store.set(k, v) };
+      const own = await loadIdentityKey(late);
+      expect(own.lasting).to.equal(false);
+      expect(store.sets).to.equal(1);
+      expect((await loadIdentityKey(store)).key.equals(shared)).to.equal(true);
+    });
+    it('is asked of the store once per Http, through per-request views of it, and again after a failure', async () => {
+      const store = new Store();
+      let gets = 0;
+      let down = true;
+      const base = { get: (k: string) => { gets++; return down ? Promise.reject(new Error('down')) : store.get(k); }, set: (k: string, v: Buffer) => store.set(k, v) };
+      const view = () => ({ get: (k: string) => base.get(k), set: (k: string, v: Buffer) => base.set(k, v), shared: base });
+      const digests = new IdentityDigests();
+      const bearer = { ...anonymous, authorization: 'Bearer t' };
+      await digests.identify(bearer, view());
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(gets).to.equal(1);
+      down = false;
+      const first = await digests.identify(bearer, view());
+      const second = await digests.identify(bearer, view());
+      expect(first).to.equal(second);
+      expect(gets).to.equal(3); // the failed read, then one read and the read-back after writing the key
     });
   });
 
