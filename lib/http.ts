@@ -96,7 +96,8 @@ export class Http {
     // in the pipeline at all; when on, it sits on the wire side of decoding, so it shows the
     // headers every layer added (If-None-Match, Authorization, Accept-Encoding) and the raw answer.
     this.#debug = resolveDebug(options.debug, process.env['DEBUG']);
-    const wire = this.#debug ? debugging(this.#transport.send, this.#debug) : this.#transport.send;
+    const observer = options.wireObserver ?? null;
+    const wire = this.#debug || observer ? debugging(this.#transport.send, this.#debug, observer) : this.#transport.send;
     this.#send = withCache(withAuth(decoding(wire)));
   }
 

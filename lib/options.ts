@@ -5,6 +5,7 @@
 import type { Dispatcher } from 'undici';
 import { HttpLib2Error } from './errors.js';
 import type { ProxyInfo } from './proxy.js';
+import type { WireObserver } from './debug.js';
 import type { Clock } from './types.js';
 
 /** Options of `new Http(cache, options)`. */
@@ -42,6 +43,13 @@ export interface HttpOptions {
    *   names `httplib2-ts` (`DEBUG=httplib2-ts`, `DEBUG=httplib2*`, `DEBUG=*`...); otherwise off
    */
   debug?: boolean | ((line: string) => void);
+  /**
+   * Receives each hop's request head as sent and response head as received (before decoding), as
+   * records, whatever `debug` says: what the CLI's -v and -i print. Not called for an answer served
+   * from the cache without a request.
+   * @default none
+   */
+  wireObserver?: WireObserver;
 }
 
 /** The attributes of an Http read once per request into the context. */
@@ -81,6 +89,11 @@ export function validateOptions(options: HttpOptions): void {
   const { debug } = options;
   if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') {
     throw bad('debug', debug, 'a boolean or a function receiving each line');
+  }
+  const { wireObserver } = options;
+  if (wireObserver !== undefined && (typeof wireObserver !== 'object' || wireObserver === null ||
+    [wireObserver.sent, wireObserver.received].some((f) => f !== undefined && typeof f !== 'function'))) {
+    throw bad('wireObserver', wireObserver, 'an object with sent and/or received functions');
   }
   const { proxyInfo } = options;
   if (proxyInfo !== undefined && proxyInfo !== null && typeof proxyInfo !== 'function' && typeof proxyInfo !== 'object') {

@@ -3,12 +3,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { Response } from '../lib/index.js';
 import { cacheNotice, responseHead, statusLine } from '../lib/cli/format.js';
 import { formatBytes, ProgressBar, renderProgress } from '../lib/cli/progress.js';
 import { testCertificates } from './helpers/certs.js';
 import { runCli, runCliInTty } from './helpers/cli.js';
 import { startServer, type TestServer } from './helpers/server.js';
+
+const gzipped = gzipSync('squeezed '.repeat(50));
 
 describe('httplib2-ts CLI', () => {
   let server: TestServer;
@@ -65,6 +68,12 @@ describe('httplib2-ts CLI', () => {
       case '/slow-timed':
         // A real deadline is under test: the bar may only start after about a second.
         return slowAnswer(res, 1500);
+      case '/gzip':
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': String(gzipped.length) });
+        return res.end(gzipped);
+      case '/moved-gzip':
+        res.writeHead(302, { location: '/gzip' });
+        return res.end();
       case '/binary':
         return res.end(Buffer.from([0, 1, 2, 255, 254, 10, 13]));
       default:
@@ -165,19 +174,49 @@ describe('httplib2-ts CLI', () => {
       expect(out.split('\n')).to.include('x-seen-method: HEAD');
     });
 
-    it('prints the request and response heads on stderr with -v, keeping stdout to the body', async () => {
-      const r = await runCli(['-v', '-H', 'X-Custom: 1', '-H', 'Cookie: session=c00kie', '-u', 'ann:s3cret', server.url('/verbose?q=2')]);
+    it('prints each hop as sent and received on stderr with -v, keeping stdout to the body', async () => {
+      const r = await runCli(['-v', '-H', 'X-Custom: 1', '-H', 'Cookie: session=c00kie', '-u', 'ann:s3cret', server.url('/private?q=2')]);
       expect(r.code).to.equal(0);
-      expect(r.stdout.toString()).to.equal('GET /verbose?q=2 ');
+      expect(r.stdout.toString()).to.equal('welcome ann');
       const lines = r.stderr.split('\n');
-      expect(lines).to.include('> GET /verbose?q=2 HTTP/1.1');
+      expect(lines.filter((l) => l === '> GET /private?q=2 HTTP/1.1')).to.have.length(2);
       expect(lines).to.include(`> host: 127.0.0.1:${server.port}`);
-      expect(lines).to.include('> X-Custom: 1');
+      expect(lines).to.include('> x-custom: 1');
+      expect(lines).to.include('> cookie: [redacted]');
+      // What the library added on the wire: Accept-Encoding, and the Authorization answering the 401.
+      expect(lines.some((l) => /^> accept-encoding: gzip/.test(l))).to.equal(true);
+      expect(lines).to.include('> authorization: Basic [redacted]');
+      expect(lines).to.include('< HTTP/1.1 401 Unauthorized');
+      expect(lines).to.include('< www-authenticate: Basic realm="spec"');
       expect(lines).to.include('< HTTP/1.1 200 OK');
-      expect(lines).to.include('< x-seen-method: GET');
+      expect(lines).to.include('* cache: none (no --cache)');
       expect(r.stderr).not.to.include('s3cret');
-      expect(lines).to.include('> Cookie: [redacted]');
+      expect(r.stderr).not.to.include(Buffer.from('ann:s3cret').toString('base64'));
       expect(r.stderr).not.to.include('c00kie');
+    });
+
+    it('shows the response head as received with -v: encoded, without headers the library adds', async () => {
+      const r = await runCli(['-v', server.url('/gzip')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('squeezed '.repeat(50));
+      const lines = r.stderr.split('\n');
+      expect(lines).to.include('< content-encoding: gzip');
+      expect(lines).to.include(`< content-length: ${gzipped.length}`);
+      expect(lines.filter((l) => l.startsWith('< ')).join('\n')).not.to.match(/-content-encoding|content-location/);
+    });
+
+    it('prints every head as received before the body with -i, redirects included, as curl -iL', async () => {
+      const r = await runCli(['-i', server.url('/moved-gzip')]);
+      expect(r.code).to.equal(0);
+      const out = r.stdout.toString('latin1');
+      const [first, second, body] = out.split('\n\n');
+      expect(first!.split('\n')[0]).to.equal('HTTP/1.1 302 Found');
+      expect(first!.split('\n')).to.include('location: /gzip');
+      expect(second!.split('\n')[0]).to.equal('HTTP/1.1 200 OK');
+      expect(second!.split('\n')).to.include('content-encoding: gzip');
+      expect(second!.split('\n')).to.include(`content-length: ${gzipped.length}`);
+      expect(out).not.to.match(/-content-encoding|content-location/);
+      expect(body).to.equal('squeezed '.repeat(50));
     });
 
     it('takes a URL without a scheme as http', async () => {
@@ -214,9 +253,12 @@ describe('httplib2-ts CLI', () => {
 
     it('shows each hop with -v', async () => {
       const r = await runCli(['-v', server.url('/moved')]);
-      expect(r.stderr).to.include('< HTTP/1.1 302 Found');
-      expect(r.stderr).to.include('* redirected to /target');
-      expect(r.stderr).to.include('< HTTP/1.1 200 OK');
+      const lines = r.stderr.split('\n');
+      expect(lines).to.include('> GET /moved HTTP/1.1');
+      expect(lines).to.include('< HTTP/1.1 302 Found');
+      expect(lines).to.include(`* following the redirect to ${server.url('/target')}`);
+      expect(lines).to.include('> GET /target HTTP/1.1');
+      expect(lines).to.include('< HTTP/1.1 200 OK');
     });
 
     it('prints the 3xx itself with --no-location, exiting 0, and the last of -L/--no-location wins', async () => {
@@ -382,13 +424,32 @@ describe('httplib2-ts CLI', () => {
       expect(second.stderr.trim().split('\n')).to.have.length(1);
     });
 
-    it('lists the cache decisions with -v', async () => {
+    it('with -v, ends with one line of what the cache did; a fresh hit shows no request at all', async () => {
       const cache = join(dir, 'cache-verbose');
       const first = await runCli(['-v', '--cache', cache, server.url('/fresh?v')]);
-      expect(first.stderr).to.match(/^\* cache: miss/m);
-      expect(first.stderr).to.match(/^\* cache: stored/m);
+      expect(first.stderr).to.match(/^> GET \/fresh\?v HTTP\/1\.1$/m);
+      expect(first.stderr).to.match(/^\* cache: miss: nothing stored \| stored: max-age=3600$/m);
+      const before = server.count();
       const second = await runCli(['-v', '--cache', cache, server.url('/fresh?v')]);
-      expect(second.stderr).to.match(/^\* cache: fresh/m);
+      expect(server.count()).to.equal(before);
+      expect(second.stderr).not.to.match(/^[<>]/m);
+      expect(second.stderr).to.match(/^\* cache: fresh: max-age=3600, age \d+s$/m);
+    });
+
+    it('with -v, shows the validator sent and the 304 received; -i prints the 304 then the cached head', async () => {
+      const cache = join(dir, 'cache-verbose-304');
+      await runCli(['--cache', cache, server.url('/validate?v')]);
+      const r = await runCli(['-v', '-i', '--cache', cache, server.url('/validate?v')]);
+      const lines = r.stderr.split('\n');
+      expect(lines).to.include('> if-none-match: "r1"');
+      expect(lines).to.include('< HTTP/1.1 304 Not Modified');
+      expect(lines).not.to.include('< HTTP/1.1 200 OK');
+      const [wire, cached, body] = r.stdout.toString().split('\n\n');
+      expect(wire!.split('\n')[0]).to.equal('HTTP/1.1 304 Not Modified');
+      expect(cached!.split('\n')[0]).to.equal('HTTP/1.1 200 OK');
+      expect(cached!.split('\n')).to.include('etag: "r1"');
+      expect(cached).not.to.match(/content-location/);
+      expect(body).to.equal('validate me');
     });
 
     it('takes the cache directory from HTTPLIB2_TS_CACHE when --cache is not given', async () => {
@@ -424,7 +485,7 @@ describe('httplib2-ts CLI', () => {
     it('on a terminal, draws bytes, rate and percent once a download lasts about a second', async () => {
       const file = join(dir, 'slow.bin');
       const started = Date.now();
-      const tty = runCliInTty(['-o', file, server.url('/slow')]);
+      const tty = await runCliInTty(['-o', file, server.url('/slow')]);
       await tty.waitFor(/50% \[#+-+\] 32 KiB \/ 64 KiB/);
       expect(Date.now() - started).to.be.at.least(900);
       releaseSlow();
@@ -435,7 +496,7 @@ describe('httplib2-ts CLI', () => {
     });
 
     it('on a terminal, draws nothing for a download shorter than a second', async () => {
-      const tty = runCliInTty([server.url('/quick')]);
+      const tty = await runCliInTty([server.url('/quick')]);
       expect(await tty.exited).to.equal(0);
       expect(tty.output()).to.include('GET /quick ');
       expect(tty.output()).not.to.match(/\x1b|%/);

@@ -1,12 +1,13 @@
 /**
- * Runs the CLI as a child process, piped (stdout, stderr and exit code captured) or on a real
- * pseudo-terminal through util-linux `script`, so the TTY-only progress bar can be observed.
+ * Runs the built CLI (`dist/cli.js`, the package's bin) as a child process, piped (stdout, stderr and
+ * exit code captured) or on a real pseudo-terminal through util-linux `script`, so the TTY-only
+ * progress bar can be observed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { ensureBuilt, ROOT } from './build.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = ['--import', 'tsx', 'lib/cli.ts'];
+export { ROOT };
+const CLI = ['dist/cli.js'];
 
 export interface CliResult {
   code: number | null;
@@ -24,7 +25,8 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs `httplib2-ts ...args` with pipes for stdin, stdout and stderr. */
-export function runCli(args: readonly string[], options: { input?: Buffer | string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export async function runCli(args: readonly string[], options: { input?: Buffer | string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  await ensureBuilt();
   const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: cliEnv(options.env), stdio: 'pipe' });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
@@ -52,7 +54,8 @@ export interface TtyRun {
 }
 
 /** Runs `httplib2-ts ...args` with its stdin, stdout and stderr on a pseudo-terminal. */
-export function runCliInTty(args: readonly string[], columns = 100): TtyRun {
+export async function runCliInTty(args: readonly string[], columns = 100): Promise<TtyRun> {
+  await ensureBuilt();
   const command = ['cd', shellQuote(ROOT), '&&', 'stty', 'cols', String(columns), '&&', 'exec',
     shellQuote(process.execPath), ...CLI, ...args.map(shellQuote)].join(' ');
   const child: ChildProcess = spawn('script', ['-qec', command, '/dev/null'], { env: cliEnv(), stdio: 'pipe' });
