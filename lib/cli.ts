@@ -17,7 +17,7 @@ import {
   TlsError,
   type Response,
 } from './index.js';
-import { parseCommandLine, toInvocation, UsageError, type Invocation } from './cli/args.js';
+import { has, parseCommandLine, toInvocation, UsageError, type Invocation } from './cli/args.js';
 import { cacheLine, cacheNotice, cachedHeadLines, receivedLines, requestedUrl } from './cli/format.js';
 import { HELP, NAME, version } from './cli/help.js';
 import { ProgressBar } from './cli/progress.js';
@@ -33,9 +33,23 @@ function say(message: string): void {
   process.stderr.write(`${NAME}: ${message}\n`);
 }
 
+/** A notice (cache, 304): silenced by -s. */
+function notice(inv: Invocation, message: string): void {
+  if (!inv.silent) say(message);
+}
+
+/** An error line: silenced by -s unless -S asks for errors, as curl's -sS. */
+function complain(inv: Invocation, message: string): void {
+  if (!inv.silent || inv.showError) say(message);
+}
+
 function openHttp(inv: Invocation, wire: WireView): Http {
   try {
-    return new Http(inv.cacheDir, { wireObserver: wire, ...(inv.timeout === undefined ? {} : { timeout: inv.timeout }) });
+    return new Http(inv.cacheDir, {
+      wireObserver: wire,
+      ...(inv.timeout === undefined ? {} : { timeout: inv.timeout }),
+      ...(inv.insecure ? { disableSslCertificateValidation: true } : {}),
+    });
   } catch (error) {
     // The only argument that can be refused here is the cache directory (unwritable, not a directory).
     throw new UsageError(`cannot use the cache directory ${inv.cacheDir}: ${(error as Error).message}`);
@@ -47,7 +61,7 @@ async function run(inv: Invocation): Promise<number> {
   const http = openHttp(inv, wire);
   http.followRedirects = inv.followRedirects;
   if (inv.user) http.addCredentials(inv.user.name, inv.user.password);
-  const progress = ProgressBar.forStream(process.stderr);
+  const progress = inv.silent ? null : ProgressBar.forStream(process.stderr);
   try {
     const [response, content] = await http.request(inv.url, {
       method: inv.method,
@@ -62,7 +76,7 @@ async function run(inv: Invocation): Promise<number> {
     return await report(inv, response, content, inv.include ? includedHead(inv, response, received) : null);
   } catch (error) {
     progress?.abandon();
-    return failure(error, inv.verbose);
+    return failure(error, inv);
   } finally {
     await http.close();
   }
@@ -79,35 +93,37 @@ function includedHead(inv: Invocation, response: Response, received: WireView['h
 }
 
 async function report(inv: Invocation, response: Response, content: Buffer, head: Buffer | null): Promise<number> {
-  const notice = cacheNotice(response);
-  if (notice) say(notice);
-  const out = head ? Buffer.concat([head, content]) : content;
+  const cache = cacheNotice(response);
+  if (cache) notice(inv, cache);
+  const failed = response.status >= 400;
+  // -f: a server error prints nothing but its line, so a script never takes an error page for data.
+  const out = inv.fail && failed ? Buffer.alloc(0) : head ? Buffer.concat([head, content]) : content;
   if (inv.output) {
     try {
-      await writeFile(inv.output, out);
+      if (!(inv.fail && failed)) await writeFile(inv.output, out);
     } catch (error) {
-      say(`cannot write -o ${inv.output}: ${(error as Error).message}`);
+      complain(inv, `cannot write -o ${inv.output}: ${(error as Error).message}`);
       return EXIT_USAGE;
     }
   } else if (out.length > 0) {
     process.stdout.write(out);
   }
-  if (response.status >= 400) {
-    say(`HTTP ${response.status}${response.reason ? ` ${response.reason}` : ''} from ${response.get('content-location') ?? inv.url.href}`);
+  if (failed) {
+    complain(inv, `HTTP ${response.status}${response.reason ? ` ${response.reason}` : ''} from ${response.get('content-location') ?? inv.url.href}`);
     return EXIT_HTTP_ERROR;
   }
   return EXIT_OK;
 }
 
 /** One clear line for a failed request, and its exit status. */
-function failure(error: unknown, verbose: boolean): number {
+function failure(error: unknown, inv: Invocation): number {
   if (!(error instanceof HttpLib2Error)) {
-    say(`unexpected error: ${error instanceof Error ? error.message : String(error)}`);
-    if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    complain(inv, `unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+    if (inv.verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     return EXIT_NETWORK;
   }
-  say(error.message);
-  if (verbose && error.cause instanceof Error) process.stderr.write(`* cause: ${error.cause.message}\n`);
+  complain(inv, error.message);
+  if (inv.verbose && error.cause instanceof Error) process.stderr.write(`* cause: ${error.cause.message}\n`);
   if (error instanceof RelativeURIError || error.code === 'ERR_INVALID_REQUEST') return EXIT_USAGE;
   const network = [ConnectionError, TlsError, RequestTimeout, ServerNotFoundError, ProxyError];
   if (network.some((kind) => error instanceof kind)) return EXIT_NETWORK;
@@ -117,11 +133,11 @@ function failure(error: unknown, verbose: boolean): number {
 async function main(argv: string[]): Promise<number> {
   try {
     const parsed = parseCommandLine(argv);
-    if (parsed.values.help) {
+    if (has(parsed, 'help')) {
       process.stdout.write(HELP);
       return EXIT_OK;
     }
-    if (parsed.values.version) {
+    if (has(parsed, 'version')) {
       process.stdout.write(`${NAME} ${version()}\n`);
       return EXIT_OK;
     }

@@ -226,6 +226,97 @@ describe('httplib2-ts CLI', () => {
     });
   });
 
+  describe('curl flags', () => {
+    it('-I sends a HEAD and prints the head', async () => {
+      const r = await runCli(['-I', server.url('/h')]);
+      expect(r.code).to.equal(0);
+      expect(last().method).to.equal('HEAD');
+      expect(r.stdout.toString()).to.match(/^HTTP\/1\.1 200 OK\n[^]*x-seen-method: HEAD\n[^]*\n\n$/);
+      const long = await runCli(['--head', server.url('/h')]);
+      expect(long.stdout.toString()).to.match(/^HTTP\/1\.1 200 OK\n/);
+    });
+
+    it('-s prints no error line nor notice; -sS prints the error line; both exit 1 on a 404', async () => {
+      const silent = await runCli(['-s', server.url('/missing')]);
+      expect(silent.code).to.equal(1);
+      expect(silent.stderr).to.equal('');
+      expect(silent.stdout.toString()).to.equal('no such page\n');
+      const shown = await runCli(['-sS', server.url('/missing')]);
+      expect(shown.code).to.equal(1);
+      expect(shown.stderr).to.equal(`httplib2-ts: HTTP 404 Not Found from ${server.url('/missing')}\n`);
+      const quietHit = await runCli(['--silent', '-H', 'If-None-Match: "v1"', server.url('/etag')]);
+      expect(quietHit.stderr).to.equal('');
+    });
+
+    it('-f writes no body on a 4xx/5xx answer, only the error line, and exits 1', async () => {
+      const r = await runCli(['-f', '-i', server.url('/broken')]);
+      expect(r.code).to.equal(1);
+      expect(r.stdout.length).to.equal(0);
+      expect(r.stderr).to.equal(`httplib2-ts: HTTP 503 Busy from ${server.url('/broken')}\n`);
+      const ok = await runCli(['-fsSL', server.url('/moved')]);
+      expect(ok.code).to.equal(0);
+      expect(ok.stdout.toString()).to.equal('arrived');
+    });
+
+    it('accepts --compressed (the body is always decoded) and -o - (stdout)', async () => {
+      const r = await runCli(['--compressed', '-o', '-', server.url('/gzip')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('squeezed '.repeat(50));
+    });
+
+    it('-m SECONDS gives up at the deadline, exiting 3', async () => {
+      const r = await runCli(['-m', '0.3', server.url('/hang')]);
+      expect(r.code).to.equal(3);
+      expect(r.stderr).to.match(/^httplib2-ts: .*timed out/i);
+    });
+
+    it('-O writes to a file named as the last path segment, in the current directory', async () => {
+      const cwd = await mkdtemp(join(dir, 'remote-name-'));
+      const r = await runCli(['-O', server.url('/files/report.txt?x=1')], { cwd });
+      expect(r.code).to.equal(0);
+      expect(r.stdout.length).to.equal(0);
+      expect(await readFile(join(cwd, 'report.txt'), 'utf8')).to.equal('GET /files/report.txt?x=1 ');
+    });
+
+    it('-A and -e set User-Agent and Referer; -H still wins', async () => {
+      await runCli(['-A', 'agent/1', '-e', 'http://from.example/', server.url('/who')]);
+      expect(last().headers['user-agent']).to.equal('agent/1');
+      expect(last().headers.referer).to.equal('http://from.example/');
+      await runCli(['-A', 'agent/1', '-H', 'User-Agent: header/2', server.url('/who')]);
+      expect(last().headers['user-agent']).to.equal('header/2');
+    });
+
+    it('--data-binary sends a file byte for byte, and a value starting with a dash is a value', async () => {
+      const file = join(dir, 'binary-data');
+      const bytes = Buffer.from([0, 13, 10, 255, 45]);
+      await writeFile(file, bytes);
+      await runCli(['--data-binary', `@${file}`, server.url('/bin')]);
+      expect(last().method).to.equal('POST');
+      expect(last().body.equals(bytes)).to.equal(true);
+      await runCli(['-d', '-x', server.url('/dash')]);
+      expect(last().body.toString()).to.equal('-x');
+    });
+
+    it('--json posts JSON with Content-Type and Accept application/json', async () => {
+      const r = await runCli(['--json', '{"a":', '--json', '1}', server.url('/json')]);
+      expect(r.code).to.equal(0);
+      expect(last().method).to.equal('POST');
+      expect(last().body.toString()).to.equal('{"a":1}');
+      expect(last().headers['content-type']).to.equal('application/json');
+      expect(last().headers.accept).to.equal('application/json');
+    });
+
+    it('-k accepts a server certificate that is not trusted', async () => {
+      const { selfSigned } = await testCertificates();
+      const tls = await startServer((_q, res) => res.end('over tls'), { key: selfSigned.key, cert: selfSigned.cert });
+      const r = await runCli(['-k', tls.url('/')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('over tls');
+      const long = await runCli(['--insecure', tls.url('/')]);
+      expect(long.code).to.equal(0);
+    });
+  });
+
   describe('credentials', () => {
     it('answers a Basic challenge with -u user:pass', async () => {
       const r = await runCli(['-u', 'ann:s3cret', server.url('/private')]);
@@ -318,7 +409,14 @@ describe('httplib2-ts CLI', () => {
     });
 
     const usage: Array<[string, string[], RegExp]> = [
-      ['an unknown option', ['--frobnicate', 'http://127.0.0.1/'], /frobnicate/],
+      ['an unknown option', ['--frobnicate', 'http://127.0.0.1/'], /^httplib2-ts: unknown option --frobnicate \(see httplib2-ts --help\)\n$/],
+      ['an unknown letter in a group of short options', ['-sZ', 'http://127.0.0.1/'], /^httplib2-ts: unknown option -Z \(in -sZ\)/],
+      ['a value given to a flag', ['--silent=yes', 'http://127.0.0.1/'], /--silent takes no value/],
+      ['both -o and -O', ['-o', 'x', '-O', 'http://127.0.0.1/a'], /-o and -O/],
+      ['-O with a URL that names no file', ['-O', 'http://127.0.0.1/dir/'], /-O .*has none/],
+      ['--json with -d', ['--json', '{}', '-d', 'a=1', 'http://127.0.0.1/'], /--json cannot be combined/],
+      ['-I with a body', ['-I', '-d', 'a=1', 'http://127.0.0.1/'], /-I sends a HEAD/],
+      ['-m that is not a number of seconds', ['-m', '5x', 'http://127.0.0.1/'], /-m\/--max-time expects a positive number of seconds/],
       ['no URL', [], /no URL given/],
       ['two URLs', ['http://127.0.0.1/a', 'http://127.0.0.1/b'], /one URL expected/],
       ['a header without a colon', ['-H', 'NoColon', 'http://127.0.0.1/'], /Name: value/],
@@ -328,7 +426,7 @@ describe('httplib2-ts CLI', () => {
       ['-u without a password', ['-u', 'ann', 'http://127.0.0.1/'], /USER:PASSWORD/],
       ['a timeout that is not a number', ['--timeout', 'soon', 'http://127.0.0.1/'], /--timeout/],
       ['a timeout longer than a timer can wait', ['--timeout', '3000000000', 'http://127.0.0.1/'], /--timeout/],
-      ['an option missing its value', ['http://127.0.0.1/', '-X'], /-X/],
+      ['an option missing its value', ['http://127.0.0.1/', '-X'], /option -X needs a value/],
       ['a scheme other than http(s)', ['ftp://127.0.0.1/file'], /ftp|absolute|scheme/i],
     ];
     for (const [what, args, message] of usage) {
@@ -368,7 +466,9 @@ describe('httplib2-ts CLI', () => {
       const help = r.stdout.toString();
       for (const flag of ['-X', '--request', '-H', '--header', '-d', '--data', '@file', '-o', '--output', '--cache',
         '--no-cache', '-u', '--user', '-L', '--location', '--no-location', '-i', '--include', '-v', '--verbose',
-        '--timeout', '-h', '--help', '-V', '--version', 'HTTPLIB2_TS_CACHE']) {
+        '--timeout', '-h', '--help', '-V', '--version', 'HTTPLIB2_TS_CACHE', '-I', '--head', '-s', '--silent',
+        '-S', '--show-error', '-f', '--fail', '--compressed', '-m', '--max-time', '-O', '--remote-name', '-A',
+        '--user-agent', '-e', '--referer', '--data-binary', '--json', '-k', '--insecure']) {
         expect(help).to.include(flag);
       }
       for (const status of ['0', '1', '2', '3']) expect(help).to.match(new RegExp(`^  ${status}  `, 'm'));

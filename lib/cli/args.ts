@@ -1,31 +1,43 @@
 /**
- * The CLI's command line: parsed and validated into an `Invocation` before anything is sent. A
+ * The CLI's command line: curl's flags, validated into an `Invocation` before anything is sent. A
  * mistake is a `UsageError` (exit 2) whose message names the option and what it expects.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MAX_TIMER_MS } from '../options.js';
+import { has, lastOf, tokenize, UsageError, valuesOf, type CommandLine, type OptionSpec } from './argv.js';
 import { CACHE_ENV, NAME, version } from './help.js';
 
-const OPTIONS = {
-  request: { type: 'string', short: 'X' },
-  header: { type: 'string', short: 'H', multiple: true },
-  data: { type: 'string', short: 'd', multiple: true },
-  output: { type: 'string', short: 'o' },
-  cache: { type: 'string' },
-  'no-cache': { type: 'boolean' },
-  user: { type: 'string', short: 'u' },
-  location: { type: 'boolean', short: 'L' },
-  'no-location': { type: 'boolean' },
-  include: { type: 'boolean', short: 'i' },
-  verbose: { type: 'boolean', short: 'v' },
-  timeout: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'V' },
-} as const satisfies ParseArgsConfig['options'];
+export { UsageError, has, type CommandLine };
 
-/** A mistake in the command line: exit 2 with its message. */
-export class UsageError extends Error {}
+const OPTIONS: readonly OptionSpec[] = [
+  { long: 'request', short: 'X', takesValue: true },
+  { long: 'header', short: 'H', takesValue: true },
+  { long: 'data', short: 'd', takesValue: true },
+  { long: 'data-binary', takesValue: true },
+  { long: 'json', takesValue: true },
+  { long: 'output', short: 'o', takesValue: true },
+  { long: 'remote-name', short: 'O' },
+  { long: 'cache', takesValue: true },
+  { long: 'no-cache' },
+  { long: 'user', short: 'u', takesValue: true },
+  { long: 'user-agent', short: 'A', takesValue: true },
+  { long: 'referer', short: 'e', takesValue: true },
+  { long: 'location', short: 'L' },
+  { long: 'no-location' },
+  { long: 'include', short: 'i' },
+  { long: 'head', short: 'I' },
+  { long: 'verbose', short: 'v' },
+  { long: 'silent', short: 's' },
+  { long: 'show-error', short: 'S' },
+  { long: 'fail', short: 'f' },
+  // We always ask for and decode gzip, deflate and br: accepted so curl command lines work.
+  { long: 'compressed' },
+  { long: 'insecure', short: 'k' },
+  { long: 'max-time', short: 'm', takesValue: true },
+  { long: 'timeout', takesValue: true },
+  { long: 'help', short: 'h' },
+  { long: 'version', short: 'V' },
+];
 
 /** Everything the command line asked for, validated. */
 export interface Invocation {
@@ -33,49 +45,72 @@ export interface Invocation {
   readonly method: string;
   readonly headers: Record<string, string>;
   readonly body: Buffer | null;
+  /** The file the body goes to (-o FILE, -O); null for stdout. */
   readonly output: string | null;
+  /** `-o -`: stdout named explicitly, so even binary output is written to a terminal. */
+  readonly explicitStdout: boolean;
   readonly cacheDir: string | null;
   readonly user: { readonly name: string; readonly password: string } | null;
   readonly followRedirects: boolean;
+  /** -i or -I: the response heads go before the body. */
   readonly include: boolean;
   readonly verbose: boolean;
+  /** -s: no progress bar, no notices, and no error line unless -S. */
+  readonly silent: boolean;
+  readonly showError: boolean;
+  /** -f: on a 4xx/5xx answer, nothing is written but the error line. */
+  readonly fail: boolean;
+  /** -k: any server certificate is accepted. */
+  readonly insecure: boolean;
   readonly timeout: number | undefined;
 }
 
-export type Parsed = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true; tokens: true }>>;
-
-export function parseCommandLine(argv: string[]): Parsed {
-  try {
-    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+/** Splits the command line; --help and --version are looked at before anything else is checked. */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  return tokenize(argv, OPTIONS);
 }
 
-export async function toInvocation(parsed: Parsed, env: NodeJS.ProcessEnv): Promise<Invocation> {
-  const { values, positionals } = parsed;
+export async function toInvocation(line: CommandLine, env: NodeJS.ProcessEnv): Promise<Invocation> {
+  const { positionals } = line;
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'no URL given' : `one URL expected, got ${positionals.length}`);
   }
-  const headers = parseHeaders(values.header ?? []);
-  const body = values.data ? await readData(values.data) : null;
-  if (body && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) {
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-  }
-  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent')) headers['user-agent'] = `${NAME}/${version()}`;
+  const url = parseUrl(positionals[0]!);
+  const headers = parseHeaders(valuesOf(line, 'header').map((o) => String(o.value)));
+  const { body, contentType } = await readBody(line);
+  const setDefault = (name: string, value: string | undefined) => {
+    if (value !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === name)) headers[name] = value;
+  };
+  setDefault('content-type', contentType);
+  if (has(line, 'json')) setDefault('accept', 'application/json');
+  setDefault('user-agent', stringOf(line, 'user-agent') ?? `${NAME}/${version()}`);
+  setDefault('referer', stringOf(line, 'referer'));
+  if (has(line, 'head') && body) throw new UsageError('-I sends a HEAD, which cannot carry -d/--json data');
+  const output = outputOf(line, url);
   return {
-    url: parseUrl(positionals[0]!),
-    method: values.request ?? (body ? 'POST' : 'GET'),
+    url,
+    method: stringOf(line, 'request') ?? (has(line, 'head') ? 'HEAD' : body ? 'POST' : 'GET'),
     headers,
     body,
-    output: values.output === undefined || values.output === '-' ? null : values.output,
-    cacheDir: values['no-cache'] ? null : values.cache ?? (env[CACHE_ENV] || null),
-    user: values.user === undefined ? null : parseUser(values.user),
-    followRedirects: lastOf(parsed, 'location', 'no-location') !== 'no-location',
-    include: values.include ?? false,
-    verbose: values.verbose ?? false,
-    timeout: values.timeout === undefined ? undefined : parseTimeout(values.timeout),
+    output: output === '-' ? null : output,
+    explicitStdout: output === '-',
+    cacheDir: has(line, 'no-cache') ? null : stringOf(line, 'cache') ?? (env[CACHE_ENV] || null),
+    user: has(line, 'user') ? parseUser(stringOf(line, 'user')!) : null,
+    followRedirects: lastOf(line, 'location', 'no-location') !== 'no-location',
+    include: has(line, 'include') || has(line, 'head'),
+    verbose: has(line, 'verbose'),
+    silent: has(line, 'silent'),
+    showError: has(line, 'show-error'),
+    fail: has(line, 'fail'),
+    insecure: has(line, 'insecure'),
+    timeout: timeoutOf(line),
   };
+}
+
+/** The last value of a value-taking option, or undefined. */
+function stringOf(line: CommandLine, name: string): string | undefined {
+  const given = valuesOf(line, name).at(-1)?.value;
+  return typeof given === 'string' ? given : undefined;
 }
 
 function parseUrl(text: string): URL {
@@ -86,6 +121,16 @@ function parseUrl(text: string): URL {
   } catch {
     throw new UsageError(`not a valid URL: ${text}`);
   }
+}
+
+/** -o FILE, -o - (stdout), or -O (the last segment of the URL's path, in the current directory). */
+function outputOf(line: CommandLine, url: URL): string | null {
+  const file = stringOf(line, 'output');
+  if (!has(line, 'remote-name')) return file ?? null;
+  if (file !== undefined) throw new UsageError('-o and -O name two outputs: give one');
+  const name = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
+  if (!name) throw new UsageError(`-O takes the file name from the URL, and ${url.href} has none (use -o FILE)`);
+  return name;
 }
 
 function parseHeaders(lines: readonly string[]): Record<string, string> {
@@ -100,20 +145,31 @@ function parseHeaders(lines: readonly string[]): Record<string, string> {
   return headers;
 }
 
-async function readData(parts: readonly string[]): Promise<Buffer> {
+/**
+ * The body of -d/--data-binary (pieces joined with `&`, a form unless -H says otherwise) or --json
+ * (pieces joined as they are, JSON), `@file` and `@-` read as bytes; both kinds at once is refused.
+ */
+async function readBody(line: CommandLine): Promise<{ body: Buffer | null; contentType?: string }> {
+  const data = valuesOf(line, 'data', 'data-binary');
+  const json = valuesOf(line, 'json');
+  if (data.length && json.length) throw new UsageError('--json cannot be combined with -d or --data-binary');
+  const pieces = data.length ? data : json;
+  if (!pieces.length) return { body: null };
   const buffers: Buffer[] = [];
-  for (const [i, part] of parts.entries()) {
-    if (i > 0) buffers.push(Buffer.from('&'));
-    buffers.push(part.startsWith('@') ? await readDataFile(part.slice(1)) : Buffer.from(part, 'utf8'));
+  for (const [i, piece] of pieces.entries()) {
+    if (i > 0 && data.length) buffers.push(Buffer.from('&'));
+    const text = String(piece.value);
+    buffers.push(text.startsWith('@') ? await readDataFile(`--${piece.name}`, text.slice(1)) : Buffer.from(text, 'utf8'));
   }
-  return Buffer.concat(buffers);
+  return { body: Buffer.concat(buffers), contentType: data.length ? 'application/x-www-form-urlencoded' : 'application/json' };
 }
 
-async function readDataFile(path: string): Promise<Buffer> {
+async function readDataFile(option: string, path: string): Promise<Buffer> {
+  const shown = option === '--data' ? '-d' : option;
   try {
     return path === '-' ? await readStdin() : await readFile(path);
   } catch (error) {
-    throw new UsageError(`cannot read -d @${path}: ${(error as Error).message}`);
+    throw new UsageError(`cannot read ${shown} @${path}: ${(error as Error).message}`);
   }
 }
 
@@ -129,18 +185,16 @@ function parseUser(text: string): { name: string; password: string } {
   return { name: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-function parseTimeout(text: string): number {
-  const ms = Number(text);
+/** The last of -m SECONDS and --timeout MS, in milliseconds. */
+function timeoutOf(line: CommandLine): number | undefined {
+  const given = valuesOf(line, 'max-time', 'timeout').at(-1);
+  if (!given) return undefined;
+  const text = String(given.value);
+  const seconds = given.name === 'max-time';
+  const ms = Number(text) * (seconds ? 1000 : 1);
   if (!/^\d+(\.\d+)?$/.test(text) || !(ms > 0) || ms > MAX_TIMER_MS) {
-    throw new UsageError(`--timeout expects a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${JSON.stringify(text)}`);
+    const want = seconds ? `a positive number of seconds up to ${Math.floor(MAX_TIMER_MS / 1000)}` : `a positive number of milliseconds up to ${MAX_TIMER_MS}`;
+    throw new UsageError(`${seconds ? '-m/--max-time' : '--timeout'} expects ${want}, got ${JSON.stringify(text)}`);
   }
   return ms;
 }
-
-/** Which of two opposite flags came last on the line (so `-L --no-location` means no). */
-function lastOf(parsed: Parsed, ...names: string[]): string | null {
-  let last: string | null = null;
-  for (const token of parsed.tokens ?? []) if (token.kind === 'option' && names.includes(token.name)) last = token.name;
-  return last;
-}
-

@@ -12,13 +12,20 @@ export const HELP = `Usage: ${NAME} [options] URL
 
 Sends one HTTP request and prints the response body on stdout.
 
-Options:
-  -X, --request METHOD   method to use (default: GET, or POST when -d is given)
-  -H, --header 'K: V'    add a request header; repeatable
+Options (short ones group as in curl: -sSL, -sSo FILE):
+  -X, --request METHOD   method to use (default: GET; HEAD with -I; POST with -d or --json)
+  -H, --header 'K: V'    add a request header; repeatable; wins over -A, -e and the defaults below
   -d, --data BODY        send BODY; '-d @file' sends the file's bytes as they are, '-d @-' reads stdin;
                          repeated -d are joined with '&' (as curl does); sets
                          Content-Type: application/x-www-form-urlencoded unless -H gives one
-  -o, --output FILE      write the body (and the head with -i) to FILE instead of stdout ('-' = stdout)
+      --data-binary BODY the same as -d (which already sends @file byte for byte)
+      --json BODY        send BODY (or @file, @-) as JSON: Content-Type and Accept application/json;
+                         repeated --json are joined as they are
+  -o, --output FILE      write the body (and the head with -i) to FILE instead of stdout; '-o -'
+                         writes to stdout, binary output to a terminal included
+  -O, --remote-name      write to a file in the current directory named as the URL's last segment
+  -A, --user-agent NAME  send User-Agent: NAME (default: ${NAME}/VERSION)
+  -e, --referer URL      send Referer: URL
       --cache DIR        use DIR as an HTTP cache (created if missing): fresh answers are served
                          without a request, stale ones are revalidated
       --no-cache         use no cache, even if --cache or ${CACHE_ENV} name one
@@ -27,9 +34,16 @@ Options:
       --no-location      do not follow redirects; print the 3xx answer itself
   -i, --include          print the response heads before the body, as received: every hop's
                          (redirects and challenges too, as curl -iL), then the cache's when it answered
+  -I, --head             send a HEAD and print the response heads
   -v, --verbose          on stderr, each request head as sent (> lines, with the headers the library
                          added; credentials redacted) and response head as received (< lines), then
                          one line of what the cache did; a fresh cache hit sends nothing
+  -s, --silent           no progress bar, no notices, no error lines (exit status only)
+  -S, --show-error       with -s, still print the error line
+  -f, --fail             on a 4xx/5xx answer, write no body (nor head): only the error line, exit 1
+      --compressed       accepted for curl's sake: gzip, deflate and br are always asked for and decoded
+  -k, --insecure         accept any server certificate (this run only)
+  -m, --max-time SECS    give up after SECS seconds (decimals allowed) for the whole request
       --timeout MS       give up after MS milliseconds for the whole request
   -h, --help             print this help
   -V, --version          print the version

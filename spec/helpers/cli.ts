@@ -4,10 +4,11 @@
  * progress bar can be observed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { ensureBuilt, ROOT } from './build.js';
 
 export { ROOT };
-const CLI = ['dist/cli.js'];
+const CLI = join('dist', 'cli.js');
 
 export interface CliResult {
   code: number | null;
@@ -25,9 +26,12 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs `httplib2-ts ...args` with pipes for stdin, stdout and stderr. */
-export async function runCli(args: readonly string[], options: { input?: Buffer | string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export async function runCli(
+  args: readonly string[],
+  options: { input?: Buffer | string; env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
   await ensureBuilt();
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: cliEnv(options.env), stdio: 'pipe' });
+  const child = spawn(process.execPath, [join(ROOT, CLI), ...args], { cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: 'pipe' });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => stdout.push(c));
@@ -57,7 +61,7 @@ export interface TtyRun {
 export async function runCliInTty(args: readonly string[], columns = 100): Promise<TtyRun> {
   await ensureBuilt();
   const command = ['cd', shellQuote(ROOT), '&&', 'stty', 'cols', String(columns), '&&', 'exec',
-    shellQuote(process.execPath), ...CLI, ...args.map(shellQuote)].join(' ');
+    shellQuote(process.execPath), CLI, ...args.map(shellQuote)].join(' ');
   const child: ChildProcess = spawn('script', ['-qec', command, '/dev/null'], { env: cliEnv(), stdio: 'pipe' });
   let text = '';
   const waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
