@@ -401,11 +401,24 @@ describe('httplib2-ts CLI', () => {
       expect(r.stderr.trim().split('\n')).to.have.length(1);
     });
 
-    it('exits 3 when --timeout passes before the answer', async () => {
-      const r = await runCli(['--timeout', '300', server.url('/hang')]);
-      expect(r.code).to.equal(3);
-      expect(r.stderr).to.match(/^httplib2-ts: .*timed out/i);
-      expect(r.stderr.trim().split('\n')).to.have.length(1);
+    it('exits 3 when --timeout passes before the answer, with a unit or as bare seconds', async () => {
+      for (const timeout of ['300ms', '0.3']) {
+        const r = await runCli(['--timeout', timeout, server.url('/hang')]);
+        expect(r.code).to.equal(3);
+        expect(r.stderr).to.match(/^httplib2-ts: .*timed out/i);
+        expect(r.stderr.trim().split('\n')).to.have.length(1);
+      }
+    });
+
+    it('reads a bare --timeout as seconds: the longest a timer can wait is 2147483 s, or 2147483647 ms', async () => {
+      const tooLong = await runCli(['--timeout', '2147484', server.url('/x')]);
+      expect(tooLong.code).to.equal(2);
+      expect(tooLong.stderr).to.match(/--timeout expects a duration: seconds \(30, 2\.5\) or with a unit \(500ms, 5s, 2m\)/);
+      for (const timeout of ['2147483', '2147483647ms', '35791m', '5s']) {
+        const r = await runCli(['--timeout', timeout, server.url('/x')]);
+        expect(r.code, timeout).to.equal(0);
+      }
+      expect((await runCli(['--timeout', '35792m', server.url('/x')])).code).to.equal(2);
     });
 
     const usage: Array<[string, string[], RegExp]> = [
@@ -426,6 +439,7 @@ describe('httplib2-ts CLI', () => {
       ['-u without a password', ['-u', 'ann', 'http://127.0.0.1/'], /USER:PASSWORD/],
       ['a timeout that is not a number', ['--timeout', 'soon', 'http://127.0.0.1/'], /--timeout/],
       ['a timeout longer than a timer can wait', ['--timeout', '3000000000', 'http://127.0.0.1/'], /--timeout/],
+      ['a timeout with an unknown unit', ['--timeout', '5h', 'http://127.0.0.1/'], /--timeout expects a duration/],
       ['an option missing its value', ['http://127.0.0.1/', '-X'], /option -X needs a value/],
       ['a scheme other than http(s)', ['ftp://127.0.0.1/file'], /ftp|absolute|scheme/i],
     ];

@@ -185,16 +185,23 @@ function parseUser(text: string): { name: string; password: string } {
   return { name: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-/** The last of -m SECONDS and --timeout MS, in milliseconds. */
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000 };
+
+/**
+ * The last of -m SECONDS and --timeout DURATION, in milliseconds. A bare number is seconds, as curl's
+ * -m and httpie's --timeout read it; --timeout also takes a unit (500ms, 5s, 2m).
+ */
 function timeoutOf(line: CommandLine): number | undefined {
   const given = valuesOf(line, 'max-time', 'timeout').at(-1);
   if (!given) return undefined;
   const text = String(given.value);
-  const seconds = given.name === 'max-time';
-  const ms = Number(text) * (seconds ? 1000 : 1);
-  if (!/^\d+(\.\d+)?$/.test(text) || !(ms > 0) || ms > MAX_TIMER_MS) {
-    const want = seconds ? `a positive number of seconds up to ${Math.floor(MAX_TIMER_MS / 1000)}` : `a positive number of milliseconds up to ${MAX_TIMER_MS}`;
-    throw new UsageError(`${seconds ? '-m/--max-time' : '--timeout'} expects ${want}, got ${JSON.stringify(text)}`);
+  const match = given.name === 'timeout' ? /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text) : /^(\d+(?:\.\d+)?)()$/.exec(text);
+  const ms = match ? Number(match[1]) * UNIT_MS[match[2] || 's']! : NaN;
+  if (!(ms > 0) || ms > MAX_TIMER_MS) {
+    const limit = `up to ${Math.floor(MAX_TIMER_MS / 1000)} s (about 24 days)`;
+    throw new UsageError(given.name === 'timeout'
+      ? `--timeout expects a duration: seconds (30, 2.5) or with a unit (500ms, 5s, 2m), ${limit}; got ${JSON.stringify(text)}`
+      : `-m/--max-time expects a positive number of seconds ${limit}, got ${JSON.stringify(text)}`);
   }
   return ms;
 }

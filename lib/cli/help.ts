@@ -44,7 +44,7 @@ Options (short ones group as in curl: -sSL, -sSo FILE):
       --compressed       accepted for curl's sake: gzip, deflate and br are always asked for and decoded
   -k, --insecure         accept any server certificate (this run only)
   -m, --max-time SECS    give up after SECS seconds (decimals allowed) for the whole request
-      --timeout MS       give up after MS milliseconds for the whole request
+      --timeout DURATION the same, as seconds (a bare number: 30, 2.5) or with a unit: 500ms, 5s, 2m
   -h, --help             print this help
   -V, --version          print the version
 
