@@ -105,6 +105,10 @@ async function report(inv: Invocation, response: Response, content: Buffer, head
       complain(inv, `cannot write -o ${inv.output}: ${(error as Error).message}`);
       return EXIT_USAGE;
     }
+  } else if (isBinaryForTerminal(inv, content)) {
+    if (head) process.stdout.write(head);
+    complain(inv, 'binary output can mess up the terminal: not written; use -o FILE to save it, or -o - to print it anyway');
+    return EXIT_USAGE;
   } else if (out.length > 0) {
     process.stdout.write(out);
   }
@@ -113,6 +117,14 @@ async function report(inv: Invocation, response: Response, content: Buffer, head
     return EXIT_HTTP_ERROR;
   }
   return EXIT_OK;
+}
+
+/**
+ * A body bound for a terminal that holds a NUL byte, which text never does: curl's test. Escape codes
+ * in such bytes could rewrite the screen, so it is written only when `-o -` asks for stdout.
+ */
+function isBinaryForTerminal(inv: Invocation, content: Buffer): boolean {
+  return process.stdout.isTTY === true && !inv.explicitStdout && !inv.fail && content.includes(0);
 }
 
 /** One clear line for a failed request, and its exit status. */

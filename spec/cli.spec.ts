@@ -609,6 +609,17 @@ describe('httplib2-ts CLI', () => {
       expect((await readFile(file)).length).to.equal(64 * 1024);
     });
 
+    it('refuses to write a binary body to a terminal, as curl does, unless -o - asks for it', async () => {
+      const refused = await runCliInTty([server.url('/binary')]);
+      expect(await refused.exited).to.equal(2);
+      expect(refused.output()).to.match(/^httplib2-ts: binary output can mess up the terminal: not written; use -o FILE to save it, or -o - to print it anyway\r?\n$/);
+      const forced = await runCliInTty(['-o', '-', server.url('/binary')]);
+      expect(await forced.exited).to.equal(0);
+      expect(forced.output()).to.include('\x00\x01\x02');
+      const text = await runCliInTty([server.url('/quick')]);
+      expect(await text.exited).to.equal(0);
+    });
+
     it('on a terminal, draws nothing for a download shorter than a second', async () => {
       const tty = await runCliInTty([server.url('/quick')]);
       expect(await tty.exited).to.equal(0);

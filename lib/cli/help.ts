@@ -55,13 +55,17 @@ Progress: on a terminal, a download lasting more than about a second shows a pro
 stderr (bytes, rate, and percent when the length is known). Nothing is drawn when stderr is not a
 terminal.
 
+Binary output (a body holding a NUL byte) is not written to a terminal: use -o FILE, or -o - to
+print it anyway. Pipes and files always get the body byte for byte.
+
 A URL without a scheme is taken as http://.
 
 Exit status:
   0  the server answered 1xx, 2xx or 3xx
   1  the server answered 4xx or 5xx (the body is still printed), or its answer could not be used
      (too many redirects, a redirect without Location, an undecodable body)
-  2  bad usage: unknown option, missing URL, malformed header, unreadable -d @file, unwritable -o
+  2  bad usage: unknown option, missing URL, malformed header, unreadable -d @file, unwritable -o,
+     binary output refused on a terminal
   3  the request failed: host not found, connection refused or reset, TLS failure, timeout, proxy
 `;
 
