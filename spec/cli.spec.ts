@@ -219,10 +219,17 @@ describe('httplib2-ts CLI', () => {
       expect(body).to.equal('squeezed '.repeat(50));
     });
 
-    it('takes a URL without a scheme as http', async () => {
+    it('takes a URL without a scheme as http, host:port and user:password@host included (not as a scheme)', async () => {
       const r = await runCli([`127.0.0.1:${server.port}/bare`]);
       expect(r.code).to.equal(0);
       expect(r.stdout.toString()).to.equal('GET /bare ');
+      const named = await runCli([`localhost:${server.port}/named`]);
+      expect(named.stdout.toString()).to.equal('GET /named ');
+      const withUser = await runCli([`ann:s3cret@127.0.0.1:${server.port}/userinfo`]);
+      expect(withUser.code).to.equal(0);
+      expect(withUser.stdout.toString()).to.equal('GET /userinfo ');
+      const oneSlash = await runCli([`http:/127.0.0.1:${server.port}/slash`]);
+      expect(oneSlash.stdout.toString()).to.equal('GET /slash ');
     });
   });
 
@@ -441,7 +448,9 @@ describe('httplib2-ts CLI', () => {
       ['a timeout longer than a timer can wait', ['--timeout', '3000000000', 'http://127.0.0.1/'], /--timeout/],
       ['a timeout with an unknown unit', ['--timeout', '5h', 'http://127.0.0.1/'], /--timeout expects a duration/],
       ['an option missing its value', ['http://127.0.0.1/', '-X'], /option -X needs a value/],
-      ['a scheme other than http(s)', ['ftp://127.0.0.1/file'], /ftp|absolute|scheme/i],
+      ['a scheme other than http(s)', ['ftp://127.0.0.1/file'], /unsupported or misspelt scheme "ftp:" in ftp:\/\/127\.0\.0\.1\/file/],
+      ['a misspelt scheme', ['htp:/127.0.0.1/'], /unsupported or misspelt scheme "htp:"/],
+      ['a misspelt scheme with slashes', ['htps://127.0.0.1/'], /unsupported or misspelt scheme "htps:"/],
     ];
     for (const [what, args, message] of usage) {
       it(`exits 2 for ${what}`, async () => {

@@ -114,13 +114,32 @@ function stringOf(line: CommandLine, name: string): string | undefined {
 }
 
 function parseUrl(text: string): URL {
-  // curl and httpie take `example.com/x` as http; anything with a scheme goes to the library as is.
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  // curl and httpie take `example.com/x` as http. A scheme that is not http(s) is refused here, so
+  // `htp:/host/` is not sent to a host named `htp`.
+  const scheme = schemeOf(text);
+  if (scheme !== null && scheme !== 'http' && scheme !== 'https') {
+    throw new UsageError(`unsupported or misspelt scheme "${scheme}:" in ${text}: only http:// and https:// URLs are fetched`);
+  }
   try {
-    return new URL(withScheme);
+    return new URL(scheme === null ? `http://${text}` : text);
   } catch {
     throw new UsageError(`not a valid URL: ${text}`);
   }
+}
+
+/**
+ * The lower-cased scheme `text` starts with, or null when it has none: `name:` is a scheme unless it
+ * is `host:port` (digits, then a path, query, fragment or the end) or user info (`user:pw@host`).
+ */
+function schemeOf(text: string): string | null {
+  const match = /^([a-z][a-z0-9+.-]*):/i.exec(text);
+  if (!match) return null;
+  const rest = text.slice(match[0].length);
+  if (!rest.startsWith('/')) {
+    if (/^\d+(?:[/?#]|$)/.test(rest)) return null;
+    if (/^[^/?#]*@/.test(rest)) return null;
+  }
+  return match[1]!.toLowerCase();
 }
 
 /** -o FILE, -o - (stdout), or -O (the last segment of the URL's path, in the current directory). */

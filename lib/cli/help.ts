@@ -58,7 +58,8 @@ terminal.
 Binary output (a body holding a NUL byte) is not written to a terminal: use -o FILE, or -o - to
 print it anyway. Pipes and files always get the body byte for byte.
 
-A URL without a scheme is taken as http://.
+A URL without a scheme is taken as http:// (host:port and user:password@host too); any other
+scheme, or a misspelt one (htp:/host/), is refused as bad usage before anything is sent.
 
 Exit status:
   0  the server answered 1xx, 2xx or 3xx
