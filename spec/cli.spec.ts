@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { Response } from '../lib/index.js';
 import { cacheNotice, responseHead, statusLine } from '../lib/cli/format.js';
-import { formatBytes, ProgressBar, renderProgress } from '../lib/cli/progress.js';
+import { formatBytes, formatDuration, ProgressBar, renderProgress } from '../lib/cli/progress.js';
 import { testCertificates } from './helpers/certs.js';
 import { runCli, runCliInTty } from './helpers/cli.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -609,12 +609,12 @@ describe('httplib2-ts CLI', () => {
       const file = join(dir, 'slow.bin');
       const started = Date.now();
       const tty = await runCliInTty(['-o', file, server.url('/slow')]);
-      await tty.waitFor(/50% \[#+-+\] 32 KiB \/ 64 KiB/);
+      await tty.waitFor(/50% \[#+-+\] 32 KiB \/ 64 KiB +\d+(\.\d)? (B|KiB|MiB)\/s  ETA \d+:\d\d/);
       expect(Date.now() - started).to.be.at.least(900);
       releaseSlow();
       expect(await tty.exited).to.equal(0);
       const screen = tty.output();
-      expect(screen).to.match(/\r100% \[#+\] 64 KiB \/ 64 KiB +\d+(\.\d)? (B|KiB|MiB)\/s\x1b\[K/);
+      expect(screen).to.match(/\r100% \[#+\] 64 KiB \/ 64 KiB +\d+(\.\d)? (B|KiB|MiB)\/s  ETA 0:00\x1b\[K/);
       expect((await readFile(file)).length).to.equal(64 * 1024);
     });
 
@@ -655,13 +655,22 @@ describe('CLI progress renderer', () => {
 
   it('renders percent, bar, amounts and rate when the total is known', () => {
     const line = renderProgress({ received: 512 * 1024, total: 1024 * 1024, elapsedMs: 2000 }, 80);
-    expect(line).to.match(/^ 50% \[#+-+\] 512 KiB \/ 1.0 MiB  256 KiB\/s$/);
+    expect(line).to.match(/^ 50% \[#+-+\] 512 KiB \/ 1.0 MiB  256 KiB\/s  ETA 0:02$/);
     expect(line.length).to.be.at.most(79);
+  });
+
+  it('shows the time left at the average rate so far, as m:ss or h:mm:ss', () => {
+    expect(renderProgress({ received: 1024, total: 1024 * 76, elapsedMs: 1000 }, 100)).to.match(/  1.0 KiB\/s  ETA 1:15$/);
+    expect(renderProgress({ received: 1, total: 3726, elapsedMs: 1000 }, 100)).to.match(/ETA 1:02:05$/);
+    expect(renderProgress({ received: 0, total: 100, elapsedMs: 1000 }, 100)).to.match(/ETA --:--$/);
+    expect(renderProgress({ received: 100, total: 100, elapsedMs: 1000 }, 100)).to.match(/ETA 0:00$/);
+    expect(formatDuration(59.2)).to.equal('1:00');
+    expect(formatDuration(360_000)).to.equal('--:--');
   });
 
   it('renders bytes and rate only when the total is unknown, and drops the bar on a narrow terminal', () => {
     expect(renderProgress({ received: 2048, total: null, elapsedMs: 1000 })).to.equal('2.0 KiB  2.0 KiB/s');
-    expect(renderProgress({ received: 1, total: 2, elapsedMs: 1000 }, 30)).to.equal(' 50%  1 B / 2 B  1 B/s');
+    expect(renderProgress({ received: 1, total: 2, elapsedMs: 1000 }, 30)).to.equal(' 50%  1 B / 2 B  1 B/s  ETA 0:01');
   });
 
   it('is not created for a stream that is not a terminal', () => {
@@ -678,7 +687,7 @@ describe('CLI progress renderer', () => {
     t.advance(1);
     bar.update(300, 1000);
     expect(t.writes).to.have.length(1);
-    expect(t.writes[0]).to.match(/^\r 30% \[#+-+\] 300 B \/ 1000 B  300 B\/s\x1b\[K$/);
+    expect(t.writes[0]).to.match(/^\r 30% \[#+-+\] 300 B \/ 1000 B  300 B\/s  ETA 0:03\x1b\[K$/);
     t.advance(50);
     bar.update(400, 1000);
     expect(t.writes).to.have.length(1);

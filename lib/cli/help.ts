@@ -52,8 +52,8 @@ Caching: off unless --cache DIR is given or ${CACHE_ENV}=DIR is set (curl and ht
 When an answer comes from the cache or was revalidated with a 304, a line on stderr says so.
 
 Progress: on a terminal, a download lasting more than about a second shows a progress bar on
-stderr (bytes, rate, and percent when the length is known). Nothing is drawn when stderr is not a
-terminal.
+stderr (bytes and rate; percent, a bar and the time left, ETA, when the length is known). Nothing is
+drawn when stderr is not a terminal, nor with -s.
 
 Binary output (a body holding a NUL byte) is not written to a terminal: use -o FILE, or -o - to
 print it anyway. Pipes and files always get the body byte for byte.
