@@ -1,0 +1,57 @@
+/**
+ * The built package as a dependency sees it: resolved by name from another project's node_modules,
+ * from CommonJS as well as ESM.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ensureBuilt, ROOT } from './helpers/build.js';
+
+const run = promisify(execFile);
+
+describe('the package as a dependency', function () {
+  this.timeout(60_000);
+  let project: string;
+
+  before(async () => {
+    await ensureBuilt();
+    project = await mkdtemp(join(tmpdir(), 'httplib2-ts-consumer-'));
+    await mkdir(join(project, 'node_modules'));
+    await symlink(ROOT, join(project, 'node_modules', 'httplib2-ts'), 'dir');
+  });
+  after(() => rm(project, { recursive: true, force: true }));
+
+  async function node(file: string, source: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    await writeFile(join(project, file), source);
+    try {
+      const { stdout, stderr } = await run(process.execPath, [file], { cwd: project });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  it('is imported by name from an ES module', async () => {
+    const r = await node('esm.mjs', "import { Http, Response } from 'httplib2-ts';\nconsole.log(typeof Http, typeof Response);\n");
+    expect(r.stdout).to.equal('function function\n');
+  });
+
+  // require(esm) is on by default from Node 20.19 and 22.12; the engines floor (20.18) predates it,
+  // where the same line must fail with Node's own clear code rather than a missing export.
+  const canRequireEsm = (process.features as { require_module?: boolean }).require_module === true;
+  it(`is required by name from CommonJS${canRequireEsm ? '' : ' (this Node cannot require ES modules: ERR_REQUIRE_ESM)'}`, async () => {
+    const r = await node('cjs.cjs', "const { Http, FileCache } = require('httplib2-ts');\nconsole.log(typeof Http, typeof FileCache);\n");
+    if (canRequireEsm) {
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.equal('function function\n');
+    } else {
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr).to.include('ERR_REQUIRE_ESM');
+      expect(r.stderr).not.to.include('ERR_PACKAGE_PATH_NOT_EXPORTED');
+    }
+  });
+});
