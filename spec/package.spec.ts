@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,5 +53,20 @@ describe('the package as a dependency', function () {
       expect(r.stderr).to.include('ERR_REQUIRE_ESM');
       expect(r.stderr).not.to.include('ERR_PACKAGE_PATH_NOT_EXPORTED');
     }
+  });
+
+  it('ships a MIT LICENSE, no source maps, and every file the README links to', async () => {
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT });
+    const files = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
+    expect(files).to.include.members(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js']);
+    expect(await readFile(join(ROOT, 'LICENSE'), 'utf8')).to.match(/^MIT License\n\nCopyright \(c\) \d{4} httplib2-ts contributors\n/);
+    expect(files.filter((f) => f.endsWith('.map'))).to.deep.equal([]);
+    for (const file of files.filter((f) => f.endsWith('.js') && f.startsWith('dist/'))) {
+      expect(await readFile(join(ROOT, file), 'utf8'), file).not.to.include('sourceMappingURL');
+    }
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const targets = [...readme.matchAll(/\]\(([^)#\s]+)[^)]*\)/g)].map((m) => m[1]!).filter((t) => !/^[a-z]+:/i.test(t));
+    expect(targets).to.include.members(['DESIGN.md', 'CHANGELOG.md']);
+    expect(targets.filter((t) => !files.includes(t))).to.deep.equal([]);
   });
 });
