@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -68,5 +68,28 @@ describe('the package as a dependency', function () {
     const targets = [...readme.matchAll(/\]\(([^)#\s]+)[^)]*\)/g)].map((m) => m[1]!).filter((t) => !/^[a-z]+:/i.test(t));
     expect(targets).to.include.members(['DESIGN.md', 'CHANGELOG.md']);
     expect(targets.filter((t) => !files.includes(t))).to.deep.equal([]);
+  });
+
+  it("installs with the library only what the library and its specs use; the bench's peer clients live in bench/", async () => {
+    type Manifest = { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; peerDependencies?: Record<string, string> };
+    const root = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as Manifest;
+    const bench = JSON.parse(await readFile(join(ROOT, 'bench', 'package.json'), 'utf8')) as Manifest & { type?: string };
+    const installed = { ...root.dependencies, ...root.devDependencies };
+    expect(Object.keys(installed).filter((n) => ['axios', 'got', 'make-fetch-happen'].includes(n))).to.deep.equal([]);
+    expect(Object.keys(bench.dependencies ?? {})).to.include.members(['axios', 'got', 'make-fetch-happen']);
+    expect(bench.type).to.equal('module');
+    // The SQLite store stays under test in CI: its adapter is a dev dependency of the library.
+    expect(Object.keys(root.devDependencies ?? {})).to.include('@keyv/sqlite');
+    // Every package a bench script imports is declared by one of the two manifests.
+    const declared = new Set([...Object.keys(installed), ...Object.keys(bench.dependencies ?? {})]);
+    const missing: string[] = [];
+    for (const file of (await readdir(join(ROOT, 'bench'))).filter((f) => f.endsWith('.js'))) {
+      const text = await readFile(join(ROOT, 'bench', file), 'utf8');
+      for (const m of text.matchAll(/(?:from\s+|import\()\s*'([^'./][^']*)'/g)) {
+        const name = m[1]!.startsWith('@') ? m[1]!.split('/').slice(0, 2).join('/') : m[1]!.split('/')[0]!;
+        if (!name.startsWith('node:') && !declared.has(name)) missing.push(`${file}: ${name}`);
+      }
+    }
+    expect(missing).to.deep.equal([]);
   });
 });
