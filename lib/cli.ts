@@ -18,7 +18,7 @@ import {
   type Response,
 } from './index.js';
 import { has, parseCommandLine, toInvocation, UsageError, type Invocation } from './cli/args.js';
-import { cacheLine, cacheNotice, cachedHeadLines, receivedLines, requestedUrl } from './cli/format.js';
+import { cacheLine, cacheNotice, cachedHeadLines, receivedLines, requestedUrl, storeFailureNotice } from './cli/format.js';
 import { HELP, NAME, version } from './cli/help.js';
 import { ProgressBar } from './cli/progress.js';
 import { WireView } from './cli/wire.js';
@@ -95,6 +95,8 @@ function includedHead(inv: Invocation, response: Response, received: WireView['h
 async function report(inv: Invocation, response: Response, content: Buffer, head: Buffer | null): Promise<number> {
   const cache = cacheNotice(response);
   if (cache) notice(inv, cache);
+  const unkept = inv.cacheDir === null ? null : storeFailureNotice(response, inv.cacheDir);
+  if (unkept) notice(inv, unkept);
   const failed = response.status >= 400;
   // -f: a server error prints nothing but its line, so a script never takes an error page for data.
   const out = inv.fail && failed ? Buffer.alloc(0) : head ? Buffer.concat([head, content]) : content;

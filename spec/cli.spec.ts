@@ -45,6 +45,9 @@ describe('httplib2-ts CLI', () => {
         }
         res.writeHead(200, { etag: '"v1"', 'cache-control': 'max-age=3600' });
         return res.end('tagged body');
+      case '/moved-fresh':
+        res.writeHead(301, { location: '/fresh' });
+        return res.end();
       case '/fresh':
         res.writeHead(200, { 'cache-control': 'max-age=3600', 'content-type': 'text/plain' });
         return res.end('cache me');
@@ -573,6 +576,18 @@ describe('httplib2-ts CLI', () => {
       expect(cached!.split('\n')).to.include('etag: "r1"');
       expect(cached).not.to.match(/content-location/);
       expect(body).to.equal('validate me');
+    });
+
+    it('says once on stderr when the cache cannot keep the answer, and still prints it', async () => {
+      // /proc/self is a directory no file can be created in, even by root.
+      const r = await runCli(['--cache', '/proc/self', server.url('/moved-fresh')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('cache me');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/^httplib2-ts: the cache at \/proc\/self cannot keep answers: store error on set \(.*\): answer not kept$/);
+      const silent = await runCli(['-s', '--cache', '/proc/self', server.url('/fresh')]);
+      expect(silent.stderr).to.equal('');
     });
 
     it('takes the cache directory from HTTPLIB2_TS_CACHE when --cache is not given', async () => {

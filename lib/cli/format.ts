@@ -93,6 +93,15 @@ export function cacheNotice(response: Response): string | null {
   return `answered from the cache${why ? ` (${why})` : ''}`;
 }
 
+/**
+ * The one stderr line for a cache that could not keep an answer (a directory it cannot write), or
+ * null: the request itself succeeded, but the next run will not find the answer stored.
+ */
+export function storeFailureNotice(response: Response, cacheDir: string): string | null {
+  const failure = chainOf(response).flatMap((hop) => hop.cacheStatus ?? []).find((l) => l.startsWith('store error on set'));
+  return failure ? `the cache at ${cacheDir} cannot keep answers: ${failure}` : null;
+}
+
 /** Every cache decision of every hop, oldest first, as one `-v` line. */
 export function cacheLine(response: Response): string {
   const decisions = chainOf(response).flatMap((hop) => hop.cacheStatus ?? []);

@@ -49,7 +49,8 @@ Options (short ones group as in curl: -sSL, -sSo FILE):
   -V, --version          print the version
 
 Caching: off unless --cache DIR is given or ${CACHE_ENV}=DIR is set (curl and httpie keep no cache).
-When an answer comes from the cache or was revalidated with a 304, a line on stderr says so.
+When an answer comes from the cache or was revalidated with a 304, a line on stderr says so; one
+line also says when the cache cannot keep answers (a directory it may not write).
 
 Progress: on a terminal, a download lasting more than about a second shows a progress bar on
 stderr (bytes and rate; percent, a bar and the time left, ETA, when the length is known). Nothing is
