@@ -22,15 +22,19 @@ import { cacheLine, cacheNotice, cachedHeadLines, receivedLines, requestedUrl, s
 import { HELP, NAME, version } from './cli/help.js';
 import { ProgressBar } from './cli/progress.js';
 import { WireView } from './cli/wire.js';
+import { printable } from './printable.js';
 
 const EXIT_OK = 0;
 const EXIT_HTTP_ERROR = 1;
 const EXIT_USAGE = 2;
 const EXIT_NETWORK = 3;
 
-/** Writes to stderr, prefixed so the line is recognisable among the body's output. */
+/**
+ * Writes to stderr, prefixed so the line is recognisable among the body's output. Messages quote the
+ * server (reason phrases, URLs, error texts): their control characters are escaped.
+ */
 function say(message: string): void {
-  process.stderr.write(`${NAME}: ${message}\n`);
+  process.stderr.write(`${NAME}: ${printable(message)}\n`);
 }
 
 /** A notice (cache, 304): silenced by -s. */
@@ -72,7 +76,7 @@ async function run(inv: Invocation): Promise<number> {
     // Taken now: a background revalidation may still reach the wire after the answer is in hand.
     const received = wire.heads;
     progress?.finish();
-    if (inv.verbose) process.stderr.write(`* ${inv.cacheDir === null ? 'cache: none (no --cache)' : cacheLine(response)}\n`);
+    if (inv.verbose) process.stderr.write(`* ${inv.cacheDir === null ? 'cache: none (no --cache)' : printable(cacheLine(response))}\n`);
     return await report(inv, response, content, inv.include ? includedHead(inv, response, received) : null);
   } catch (error) {
     progress?.abandon();
@@ -89,7 +93,8 @@ async function run(inv: Invocation): Promise<number> {
 function includedHead(inv: Invocation, response: Response, received: WireView['heads']): Buffer {
   const blocks = received.map((head) => receivedLines(head));
   if (response.fromcache || blocks.length === 0) blocks.push(cachedHeadLines(response, requestedUrl(response, inv.url)));
-  return Buffer.from(blocks.map((lines) => `${lines.join('\n')}\n\n`).join(''));
+  // The head is text from the server, escaped; the body that follows is written byte for byte.
+  return Buffer.from(blocks.map((lines) => `${lines.map(printable).join('\n')}\n\n`).join(''));
 }
 
 async function report(inv: Invocation, response: Response, content: Buffer, head: Buffer | null): Promise<number> {
@@ -133,11 +138,11 @@ function isBinaryForTerminal(inv: Invocation, content: Buffer): boolean {
 function failure(error: unknown, inv: Invocation): number {
   if (!(error instanceof HttpLib2Error)) {
     complain(inv, `unexpected error: ${error instanceof Error ? error.message : String(error)}`);
-    if (inv.verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (inv.verbose && error instanceof Error && error.stack) process.stderr.write(`${printable(error.stack).replace(/\\x0a/g, '\n')}\n`);
     return EXIT_NETWORK;
   }
   complain(inv, error.message);
-  if (inv.verbose && error.cause instanceof Error) process.stderr.write(`* cause: ${error.cause.message}\n`);
+  if (inv.verbose && error.cause instanceof Error) process.stderr.write(`* cause: ${printable(error.cause.message)}\n`);
   if (error instanceof RelativeURIError || error.code === 'ERR_INVALID_REQUEST') return EXIT_USAGE;
   const network = [ConnectionError, TlsError, RequestTimeout, ServerNotFoundError, ProxyError];
   if (network.some((kind) => error instanceof kind)) return EXIT_NETWORK;

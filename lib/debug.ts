@@ -2,9 +2,10 @@
  * Debug output, as httplib2's `debuglevel`: `debugging(next, sink, observer)` reports each hop's
  * request head as it goes to the transport and the response head as it came back (as text lines, and
  * as records for a `WireObserver` such as the CLI's -v and -i), and `summaryLine` the cache's
- * decisions for a whole `request()`. Credentials are redacted. It must never change a request or its
- * outcome, and it is left out of the pipeline entirely when debug output and observer are off.
+ * decisions for a whole `request()`. Credentials are redacted and control characters escaped. It must
+ * never change a request or its outcome, and it is left out of the pipeline entirely when debug output and observer are off.
  */
+import { printable } from './printable.js';
 import type { Response } from './response.js';
 import type { Exchange, HopRequest, RequestContext, Send } from './types.js';
 import { redactUserinfo } from './uri.js';
@@ -144,8 +145,9 @@ function quiet(sink: DebugSink): DebugSink {
  * and to `observer` as records; either may be null.
  */
 export function debugging(next: Send, sink: DebugSink | null, observer: WireObserver | null = null): Send {
+  // Heads and error messages quote the server: escaped, they cannot drive the terminal they reach.
   const emit = (marker: string, lines: readonly string[]) => {
-    if (sink) for (const line of lines) sink(`${DEBUG_NAMESPACE} ${marker} ${line}`);
+    if (sink) for (const line of lines) sink(printable(`${DEBUG_NAMESPACE} ${marker} ${line}`));
   };
   return async (req: HopRequest, ctx: RequestContext): Promise<Exchange> => {
     emit('>', requestHead(req));
@@ -231,7 +233,7 @@ export function summaryLine(
   }
   const cache = ctx === undefined || ctx.cache === null ? 'no cache'
     : ctx.trace.length ? `cache: ${ctx.trace.join(' | ')}` : 'cache: no decision';
-  return `${DEBUG_NAMESPACE} * ${method} ${url} → ${ended}; ${cache}`;
+  return printable(`${DEBUG_NAMESPACE} * ${method} ${url} → ${ended}; ${cache}`);
 }
 
 /** A header value as debug output shows it: secrets replaced by `[redacted]`, a scheme word kept. */

@@ -9,7 +9,7 @@ import { cacheNotice, responseHead, statusLine } from '../lib/cli/format.js';
 import { formatBytes, formatDuration, ProgressBar, renderProgress } from '../lib/cli/progress.js';
 import { testCertificates } from './helpers/certs.js';
 import { runCli, runCliInTty } from './helpers/cli.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startRawServer, startServer, type TestServer } from './helpers/server.js';
 
 const gzipped = gzipSync('squeezed '.repeat(50));
 
@@ -511,6 +511,47 @@ describe('httplib2-ts CLI', () => {
       const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
       const r = await runCli(['--version']);
       expect(r.stdout.toString()).to.equal(`httplib2-ts ${pkg.version}\n`);
+    });
+  });
+
+  describe('text from the server on a terminal', () => {
+    // A 404 whose reason phrase would set the window title (OSC ... BEL) and clear the screen
+    // (ESC[2J), a header with the 8-bit CSI byte, and a body holding escape and NUL bytes.
+    const body = Buffer.from('bo\x1bdy\x00\n', 'latin1');
+    const answer = Buffer.concat([
+      Buffer.from('HTTP/1.1 404 \x1b]0;pwned\x07\x1b[2J\r\nX-Evil: a\x9b31mred\r\nContent-Length: 7\r\n\r\n', 'latin1'),
+      body,
+    ]);
+    let hostile: TestServer;
+    before(async () => {
+      hostile = await startRawServer((socket) => socket.end(answer));
+    });
+    // Nothing but newlines (and the tab) may reach the terminal raw.
+    const raw = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
+    it('escapes control characters in the error line, -i, -v and debug output, as cat -v shows them', async () => {
+      const r = await runCli([hostile.url('/evil')]);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.equal(`httplib2-ts: HTTP 404 \\x1b]0;pwned\\x07\\x1b[2J from ${hostile.url('/evil')}\n`);
+      const verbose = await runCli(['-v', '-i', hostile.url('/evil')]);
+      expect(verbose.stderr).not.to.match(raw);
+      expect(verbose.stderr.split('\n')).to.include('< HTTP/1.1 404 \\x1b]0;pwned\\x07\\x1b[2J');
+      expect(verbose.stderr.split('\n')).to.include('< x-evil: a\\x9b31mred');
+      const head = verbose.stdout.subarray(0, verbose.stdout.indexOf('\n\n') + 2);
+      expect(head.toString('utf8')).not.to.match(raw);
+      expect(head.toString('utf8').split('\n')[0]).to.equal('HTTP/1.1 404 \\x1b]0;pwned\\x07\\x1b[2J');
+      expect(verbose.stdout.subarray(head.length).equals(body)).to.equal(true);
+      const debug = await runCli([hostile.url('/evil')], { env: { DEBUG: 'httplib2-ts' } });
+      expect(debug.stderr).to.include('httplib2-ts < HTTP/1.1 404 \\x1b]0;pwned');
+      expect(debug.stderr).not.to.match(raw);
+    });
+
+    it('writes the body byte for byte to a pipe and to -o', async () => {
+      const piped = await runCli([hostile.url('/evil')]);
+      expect(piped.stdout.equals(body)).to.equal(true);
+      const file = join(dir, 'evil.bin');
+      await runCli(['-o', file, hostile.url('/evil')]);
+      expect((await readFile(file)).equals(body)).to.equal(true);
     });
   });
 

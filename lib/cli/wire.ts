@@ -6,6 +6,7 @@
  */
 import type { ReceivedHead, SentHead, WireObserver } from '../index.js';
 import { shownValue } from '../debug.js';
+import { printable } from '../printable.js';
 import { receivedLines, sentLines } from './format.js';
 
 export class WireView implements WireObserver {
@@ -30,7 +31,7 @@ export class WireView implements WireObserver {
     if (this.#verbose) {
       const prior = this.#lastReceived;
       if (prior && prior.status >= 300 && prior.status < 400 && this.#lastSent && head.url !== this.#lastSent.url) {
-        this.#write(`* following the redirect to ${head.url}\n`);
+        this.#write(`* following the redirect to ${printable(head.url)}\n`);
       }
       this.#write(block('>', sentLines(head)));
     }
@@ -45,7 +46,10 @@ export class WireView implements WireObserver {
   };
 }
 
-/** Lines prefixed with `marker`, closed by a line holding the marker alone (curl's blank line). */
+/**
+ * Lines prefixed with `marker`, closed by a line holding the marker alone (curl's blank line). Heads
+ * come from the server: their control characters are escaped.
+ */
 export function block(marker: string, lines: readonly string[]): string {
-  return `${lines.map((l) => `${marker} ${l}`).join('\n')}\n${marker}\n`;
+  return `${lines.map((l) => `${marker} ${printable(l)}`).join('\n')}\n${marker}\n`;
 }
