@@ -19,7 +19,7 @@ const load = async (path) => {
     return {};
   }
 };
-const lib = await load('httplib2-ts');
+const lib = await load('../dist/index.js');
 const entryModule = await load('../dist/cache/entry.js');
 const safenameModule = await load('../dist/cache/safename.js');
 const uriModule = await load('../dist/uri.js');

@@ -4,7 +4,7 @@
 // the hot path has to keep small. `node bench/overhead.js` after `npm run build`.
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { Http } from 'httplib2-ts';
+import { Http } from '../dist/index.js';
 import { median } from './measure.js';
 
 const BODY = Buffer.alloc(1024, 97);

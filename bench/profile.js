@@ -34,7 +34,7 @@ const url = `http://127.0.0.1:${port}${path}`;
 const target = new URL(url);
 const scratch = mkdtempSync(join(tmpdir(), 'httplib2-ts-profile-'));
 
-const { Http, MemoryCache } = await import('httplib2-ts');
+const { Http, MemoryCache } = await import('../dist/index.js');
 const agent = new Agent();
 let close = async () => {};
 let fn;

@@ -62,7 +62,7 @@ const resetCounts = () => serverCall('/__reset');
 const counts = () => serverCall('/__stats');
 
 // ---------------------------------------------------------------- the library and its peers
-const lib = await import('httplib2-ts');
+const lib = await import('../dist/index.js');
 const { Http } = lib;
 const { default: got } = await import('got');
 const { default: axios } = await import('axios');

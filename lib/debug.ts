@@ -1,15 +1,64 @@
 /**
- * Debug output, as httplib2's `debuglevel`: `debugging(next, sink)` writes each hop's request head as
- * it goes to the transport and the response head as it came back, and `summaryLine` the cache's
- * decisions for a whole `request()`. Credentials are redacted. It must never change a request or its
- * outcome, and it is left out of the pipeline entirely when debug output is off.
+ * Debug output, as httplib2's `debuglevel`: `debugging(next, sink, observer)` reports each hop's
+ * request head as it goes to the transport and the response head as it came back (as text lines, and
+ * as records for a `WireObserver` such as the CLI's -v and -i), and `summaryLine` the cache's
+ * decisions for a whole `request()`. Credentials are redacted and control characters escaped. It must
+ * never change a request or its outcome, and it is left out of the pipeline entirely when debug output and observer are off.
  */
+import { printable } from './printable.js';
 import type { Response } from './response.js';
 import type { Exchange, HopRequest, RequestContext, Send } from './types.js';
 import { redactUserinfo } from './uri.js';
 
 /** Receives one line of debug output at a time, without its newline. */
 export type DebugSink = (line: string) => void;
+
+/** A hop's request head as handed to the connection, after the cache and auth layers added theirs. */
+export interface SentHead {
+  /** The method, as sent. */
+  readonly method: string;
+  /** The absolute URL; a password in its user info reads `redacted`. */
+  readonly url: string;
+  /**
+   * The header fields in the order given to the connection, names lower-cased. The values of
+   * Authorization, Proxy-Authorization, Cookie and X-WSSE read `[redacted]` (after the scheme word).
+   * The connection adds `host` (and `content-length` for a body) itself.
+   */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** Bytes of request body, or null when there is none. */
+  readonly bodyLength: number | null;
+}
+
+/** A hop's response head as it came from the connection, before decoding, with the body size. */
+export interface ReceivedHead {
+  /** The URL of the request this answers (password redacted as in {@link SentHead.url}). */
+  readonly url: string;
+  /** HTTP version times ten, as {@link Response.version}. */
+  readonly version: number;
+  /** The status code as received: a 304 is a 304 here even when the cache answers with its 200. */
+  readonly status: number;
+  /** The reason phrase as received (the standard one when the server sent none). */
+  readonly reason: string;
+  /**
+   * The header fields as received, names lower-cased, repeated fields joined with `, `; nothing is
+   * redacted (Set-Cookie is the caller's own answer) and no library header is added.
+   */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** Bytes of body received, before decoding. */
+  readonly bodyLength: number;
+}
+
+/**
+ * Receives each hop as it crosses the wire, for a program that shows the exchange its own way (the
+ * CLI's -v and -i). An answer served from the cache without a request calls neither method. A method
+ * that throws is ignored: it never fails the request.
+ */
+export interface WireObserver {
+  /** Called just before a hop's request is handed to the connection. */
+  sent?(head: SentHead): void;
+  /** Called once a hop's response head and body have been received, before decoding. */
+  received?(head: ReceivedHead): void;
+}
 
 /** The namespace matched against `DEBUG`, and the prefix of every line. */
 export const DEBUG_NAMESPACE = 'httplib2-ts';
@@ -91,21 +140,57 @@ function quiet(sink: DebugSink): DebugSink {
   };
 }
 
-/** Wraps `next` (the transport) so each hop's request and response heads go to `sink`. */
-export function debugging(next: Send, sink: DebugSink): Send {
+/**
+ * Wraps `next` (the transport) so each hop's request and response heads go to `sink` as text lines
+ * and to `observer` as records; either may be null.
+ */
+export function debugging(next: Send, sink: DebugSink | null, observer: WireObserver | null = null): Send {
+  // Heads and error messages quote the server: escaped, they cannot drive the terminal they reach.
   const emit = (marker: string, lines: readonly string[]) => {
-    for (const line of lines) sink(`${DEBUG_NAMESPACE} ${marker} ${line}`);
+    if (sink) for (const line of lines) sink(printable(`${DEBUG_NAMESPACE} ${marker} ${line}`));
   };
   return async (req: HopRequest, ctx: RequestContext): Promise<Exchange> => {
     emit('>', requestHead(req));
+    if (observer?.sent) tell(() => observer.sent!(sentHead(req)));
     try {
       const exchange = await next(req, ctx);
       emit('<', responseHead(exchange.response, exchange.content.length));
+      if (observer?.received) {
+        const head = receivedHead(req, exchange);
+        tell(() => observer.received!(head));
+      }
       return exchange;
     } catch (error) {
       emit('!', [`${req.method} ${shownUrl(req.url)} failed: ${describe(error)}`]);
       throw error;
     }
+  };
+}
+
+// An observer that throws must not fail the request it watches.
+function tell(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // observing is best effort
+  }
+}
+
+function sentHead(req: HopRequest): SentHead {
+  const headers = Object.keys(req.headers).map((name) => [name, shownValue(name, req.headers[name]!)] as const);
+  return { method: req.method, url: shownUrl(req.url), headers, bodyLength: req.body === null ? null : req.body.length };
+}
+
+// A snapshot taken at once: the decoding layer above rewrites the same Response afterwards.
+function receivedHead(req: HopRequest, exchange: Exchange): ReceivedHead {
+  const { response } = exchange;
+  return {
+    url: shownUrl(req.url),
+    version: response.version,
+    status: response.status,
+    reason: response.reason,
+    headers: [...response],
+    bodyLength: exchange.content.length,
   };
 }
 
@@ -148,10 +233,11 @@ export function summaryLine(
   }
   const cache = ctx === undefined || ctx.cache === null ? 'no cache'
     : ctx.trace.length ? `cache: ${ctx.trace.join(' | ')}` : 'cache: no decision';
-  return `${DEBUG_NAMESPACE} * ${method} ${url} → ${ended}; ${cache}`;
+  return printable(`${DEBUG_NAMESPACE} * ${method} ${url} → ${ended}; ${cache}`);
 }
 
-function shownValue(name: string, value: string): string {
+/** A header value as debug output shows it: secrets replaced by `[redacted]`, a scheme word kept. */
+export function shownValue(name: string, value: string): string {
   if (!SECRET.has(name)) return value;
   const scheme = SCHEMED.has(name) ? /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?= )/.exec(value)?.[0] : undefined;
   return scheme ? `${scheme} [redacted]` : '[redacted]';

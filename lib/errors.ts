@@ -67,7 +67,7 @@ export class HttpLib2Error extends Error {
     this.content = details.content ?? null;
   }
 
-  /** The status `forceExceptionToStatusCode` turns this error into (DESIGN.md, Errors). */
+  /** The status `forceExceptionToStatusCode` turns this error into (`DESIGN.md`, Errors). */
   get statusHint(): number {
     return this.response ? 500 : 400;
   }

@@ -127,7 +127,8 @@ export class Http {
     // in the pipeline at all; when on, it sits on the wire side of decoding, so it shows the
     // headers every layer added (If-None-Match, Authorization, Accept-Encoding) and the raw answer.
     this.#debug = resolveDebug(options.debug, process.env['DEBUG']);
-    const wire = this.#debug ? debugging(this.#transport.send, this.#debug) : this.#transport.send;
+    const observer = options.wireObserver ?? null;
+    const wire = this.#debug || observer ? debugging(this.#transport.send, this.#debug, observer) : this.#transport.send;
     this.#send = withCache(withAuth(decoding(wire)), this.#identities);
   }
 
@@ -159,9 +160,41 @@ export class Http {
 
   /**
    * Sends a request, following redirects, answering auth challenges and using the cache.
-   * Resolves to `[response, content]`; non-2xx statuses resolve too.
+   *
+   * @param uri An absolute `http:` or `https:` URI, as a string or a `URL`.
+   * @param options `method` (any token, upper-cased; default `'GET'`), `body` (a string sent as
+   *   UTF-8, or bytes; default none), `headers` (names case-insensitive; default none),
+   *   `redirections` (hops to follow before {@link RedirectLimit}; default 5), `signal` (an
+   *   `AbortSignal`; default none) and `onProgress(received, total)` (each hop's body bytes as they
+   *   arrive; default none).
+   * @returns `[response, content]`: the final {@link Response} (its `previous` holds the redirect
+   *   chain) and the decoded body. Every status resolves, 4xx and 5xx included.
+   * @throws {@link RelativeURIError} when `uri` is not an absolute http(s) URI.
+   * @throws {@link HttpLib2Error} with `code` `ERR_INVALID_REQUEST` for a bad method, header, body or
+   *   `redirections` (before anything is sent), `ERR_CLOSED` after {@link Http.close}, or
+   *   `ERR_BODY_TOO_LARGE` past `maxBodySize`.
+   * @throws {@link ServerNotFoundError}, {@link ConnectionError}, {@link TlsError} or {@link ProxyError}
+   *   when the server cannot be reached or spoken to; {@link RequestTimeout} at the `timeout` deadline;
+   *   {@link AbortError} when `signal` fires.
+   * @throws {@link RedirectLimit} or {@link RedirectMissingLocation} for a redirect that cannot be
+   *   followed, {@link FailedToDecompressContent} for a body that cannot be decoded, and
+   *   {@link UnimplementedDigestAuthOptionError} / {@link UnimplementedHmacDigestAuthOptionError} for a
+   *   challenge asking for what is not implemented (each carries `.response`).
+   *   With {@link Http.forceExceptionToStatusCode} nothing is thrown: errors become responses.
    */
   request(uri: string | URL, options: RequestOptions): Promise<[Response, Buffer]>;
+  /**
+   * httplib2's positional form: `request(uri, method, body, headers, redirections)`. Same behaviour
+   * and errors as the options form.
+   *
+   * @param uri An absolute `http:` or `https:` URI, as a string or a `URL`.
+   * @param method Any method token, upper-cased. Default `'GET'`.
+   * @param body A string (sent as UTF-8) or bytes. Default none.
+   * @param headers Request headers; names are case-insensitive. Default none.
+   * @param redirections Redirects to follow before {@link RedirectLimit}. Default 5.
+   * @returns `[response, content]`, as the options form.
+   * @throws The errors the options form lists.
+   */
   request(
     uri: string | URL,
     method?: string,

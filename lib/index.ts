@@ -3,7 +3,8 @@
  */
 export { Http, type RequestOptions } from './http.js';
 export type { HttpOptions } from './options.js';
-export { Response } from './response.js';
+export type { WireObserver, SentHead, ReceivedHead } from './debug.js';
+export { Response, type ResponseInit } from './response.js';
 export { ProxyInfo, type ProxyInfoInit, type ProxyProtocol } from './proxy.js';
 export type { CacheStore } from './cache/store.js';
 export { FileCache, type FileCacheOptions, type SafeName } from './cache/file-cache.js';

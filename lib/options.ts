@@ -5,6 +5,7 @@
 import type { Dispatcher } from 'undici';
 import { HttpLib2Error } from './errors.js';
 import type { ProxyInfo } from './proxy.js';
+import type { WireObserver } from './debug.js';
 import type { Clock } from './types.js';
 
 /** Options of `new Http(cache, options)`. */
@@ -74,6 +75,13 @@ export interface HttpOptions {
    * @default 250
    */
   storeTimeout?: number;
+  /**
+   * Receives each hop's request head as sent and response head as received (before decoding), as
+   * records, whatever `debug` says: what the CLI's -v and -i print. Not called for an answer served
+   * from the cache without a request.
+   * @default none
+   */
+  wireObserver?: WireObserver;
 }
 
 /** A TLS version a bound may name; older ones are refused (RFC 8996 deprecates TLS 1.0 and 1.1). */
@@ -141,6 +149,11 @@ export function validateOptions(options: HttpOptions): void {
     throw bad('debug', debug, 'a boolean or a function receiving each line');
   }
   validateTlsBounds(options);
+  const { wireObserver } = options;
+  if (wireObserver !== undefined && (typeof wireObserver !== 'object' || wireObserver === null ||
+    [wireObserver.sent, wireObserver.received].some((f) => f !== undefined && typeof f !== 'function'))) {
+    throw bad('wireObserver', wireObserver, 'an object with sent and/or received functions');
+  }
   const { proxyInfo } = options;
   if (proxyInfo !== undefined && proxyInfo !== null && typeof proxyInfo !== 'function' && typeof proxyInfo !== 'object') {
     throw bad('proxyInfo', proxyInfo, 'a ProxyInfo, a function or null');

@@ -27,13 +27,24 @@ export function reasonFor(status: number): string {
   return REASONS[status] ?? '';
 }
 
+/** What `new Response(init)` and {@link Response.clone} take: a status and, optionally, the rest of a head. */
 export interface ResponseInit {
+  /** Status code, e.g. 200. */
   status: number;
+  /** Reason phrase. @default the standard one for `status` ('' when there is none) */
   reason?: string;
+  /** HTTP version times ten. @default 11 */
   version?: number;
+  /**
+   * Header fields: `[name, value]` pairs (a `Map`, another `Response`) or a record whose array values
+   * are repeated fields; names are lower-cased and repeats joined with `, `. @default none
+   */
   headers?: Iterable<readonly [string, string]> | Record<string, string | string[] | undefined>;
+  /** Whether the answer came from the cache. @default false */
   fromcache?: boolean;
+  /** The response that redirected to this one. @default null */
   previous?: Response | null;
+  /** The cache's decisions for this hop. @default [] */
   cacheStatus?: readonly string[];
 }
 

@@ -1,5 +1,5 @@
 /**
- * The architecture rules of STYLE.md, checked by reading lib/'s import statements: pure modules
+ * The project's architecture rules, checked by reading lib/'s import statements: pure modules
  * import nothing that does I/O or reads the clock, and no module imports the orchestrator.
  */
 import { expect } from 'chai';
@@ -26,7 +26,7 @@ const PURE = ['cache/policy.ts', 'cache/directives.ts', 'cache/breaker.ts', 'htt
 const AUTH_PURE = /^auth\/(challenge|basic|digest|wsse|hmac-digest|scheme)\.ts$/;
 const IO_MODULES = /^(undici|node:(fs|fs\/promises|net|http|https|http2|tls|zlib|dns|child_process)|fs|net|http|https|zlib)$/;
 
-describe('architecture (STYLE.md §1)', () => {
+describe('architecture: pure decision modules, layers in one direction', () => {
   it('finds the library sources', () => {
     expect(files.map((f) => f.name)).to.include.members(['http.ts', 'index.ts', 'transport.ts']);
   });

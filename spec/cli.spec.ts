@@ -3,12 +3,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { Response } from '../lib/index.js';
 import { cacheNotice, responseHead, statusLine } from '../lib/cli/format.js';
-import { formatBytes, ProgressBar, renderProgress } from '../lib/cli/progress.js';
+import { formatBytes, formatDuration, ProgressBar, renderProgress } from '../lib/cli/progress.js';
 import { testCertificates } from './helpers/certs.js';
 import { runCli, runCliInTty } from './helpers/cli.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startRawServer, startServer, type TestServer } from './helpers/server.js';
+
+const gzipped = gzipSync('squeezed '.repeat(50));
 
 describe('httplib2-ts CLI', () => {
   let server: TestServer;
@@ -42,6 +45,9 @@ describe('httplib2-ts CLI', () => {
         }
         res.writeHead(200, { etag: '"v1"', 'cache-control': 'max-age=3600' });
         return res.end('tagged body');
+      case '/moved-fresh':
+        res.writeHead(301, { location: '/fresh' });
+        return res.end();
       case '/fresh':
         res.writeHead(200, { 'cache-control': 'max-age=3600', 'content-type': 'text/plain' });
         return res.end('cache me');
@@ -65,6 +71,12 @@ describe('httplib2-ts CLI', () => {
       case '/slow-timed':
         // A real deadline is under test: the bar may only start after about a second.
         return slowAnswer(res, 1500);
+      case '/gzip':
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': String(gzipped.length) });
+        return res.end(gzipped);
+      case '/moved-gzip':
+        res.writeHead(302, { location: '/gzip' });
+        return res.end();
       case '/binary':
         return res.end(Buffer.from([0, 1, 2, 255, 254, 10, 13]));
       default:
@@ -165,25 +177,153 @@ describe('httplib2-ts CLI', () => {
       expect(out.split('\n')).to.include('x-seen-method: HEAD');
     });
 
-    it('prints the request and response heads on stderr with -v, keeping stdout to the body', async () => {
-      const r = await runCli(['-v', '-H', 'X-Custom: 1', '-H', 'Cookie: session=c00kie', '-u', 'ann:s3cret', server.url('/verbose?q=2')]);
+    it('prints each hop as sent and received on stderr with -v, keeping stdout to the body', async () => {
+      const r = await runCli(['-v', '-H', 'X-Custom: 1', '-H', 'Cookie: session=c00kie', '-u', 'ann:s3cret', server.url('/private?q=2')]);
       expect(r.code).to.equal(0);
-      expect(r.stdout.toString()).to.equal('GET /verbose?q=2 ');
+      expect(r.stdout.toString()).to.equal('welcome ann');
       const lines = r.stderr.split('\n');
-      expect(lines).to.include('> GET /verbose?q=2 HTTP/1.1');
+      expect(lines.filter((l) => l === '> GET /private?q=2 HTTP/1.1')).to.have.length(2);
       expect(lines).to.include(`> host: 127.0.0.1:${server.port}`);
-      expect(lines).to.include('> X-Custom: 1');
+      expect(lines).to.include('> x-custom: 1');
+      expect(lines).to.include('> cookie: [redacted]');
+      // What the library added on the wire: Accept-Encoding, and the Authorization answering the 401.
+      expect(lines.some((l) => /^> accept-encoding: gzip/.test(l))).to.equal(true);
+      expect(lines).to.include('> authorization: Basic [redacted]');
+      expect(lines).to.include('< HTTP/1.1 401 Unauthorized');
+      expect(lines).to.include('< www-authenticate: Basic realm="spec"');
       expect(lines).to.include('< HTTP/1.1 200 OK');
-      expect(lines).to.include('< x-seen-method: GET');
+      expect(lines).to.include('* cache: none (no --cache)');
       expect(r.stderr).not.to.include('s3cret');
-      expect(lines).to.include('> Cookie: [redacted]');
+      expect(r.stderr).not.to.include(Buffer.from('ann:s3cret').toString('base64'));
       expect(r.stderr).not.to.include('c00kie');
     });
 
-    it('takes a URL without a scheme as http', async () => {
+    it('shows the response head as received with -v: encoded, without headers the library adds', async () => {
+      const r = await runCli(['-v', server.url('/gzip')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('squeezed '.repeat(50));
+      const lines = r.stderr.split('\n');
+      expect(lines).to.include('< content-encoding: gzip');
+      expect(lines).to.include(`< content-length: ${gzipped.length}`);
+      expect(lines.filter((l) => l.startsWith('< ')).join('\n')).not.to.match(/-content-encoding|content-location/);
+    });
+
+    it('prints every head as received before the body with -i, redirects included, as curl -iL', async () => {
+      const r = await runCli(['-i', server.url('/moved-gzip')]);
+      expect(r.code).to.equal(0);
+      const out = r.stdout.toString('latin1');
+      const [first, second, body] = out.split('\n\n');
+      expect(first!.split('\n')[0]).to.equal('HTTP/1.1 302 Found');
+      expect(first!.split('\n')).to.include('location: /gzip');
+      expect(second!.split('\n')[0]).to.equal('HTTP/1.1 200 OK');
+      expect(second!.split('\n')).to.include('content-encoding: gzip');
+      expect(second!.split('\n')).to.include(`content-length: ${gzipped.length}`);
+      expect(out).not.to.match(/-content-encoding|content-location/);
+      expect(body).to.equal('squeezed '.repeat(50));
+    });
+
+    it('takes a URL without a scheme as http, host:port and user:password@host included (not as a scheme)', async () => {
       const r = await runCli([`127.0.0.1:${server.port}/bare`]);
       expect(r.code).to.equal(0);
       expect(r.stdout.toString()).to.equal('GET /bare ');
+      const named = await runCli([`localhost:${server.port}/named`]);
+      expect(named.stdout.toString()).to.equal('GET /named ');
+      const withUser = await runCli([`ann:s3cret@127.0.0.1:${server.port}/userinfo`]);
+      expect(withUser.code).to.equal(0);
+      expect(withUser.stdout.toString()).to.equal('GET /userinfo ');
+      const oneSlash = await runCli([`http:/127.0.0.1:${server.port}/slash`]);
+      expect(oneSlash.stdout.toString()).to.equal('GET /slash ');
+    });
+  });
+
+  describe('curl flags', () => {
+    it('-I sends a HEAD and prints the head', async () => {
+      const r = await runCli(['-I', server.url('/h')]);
+      expect(r.code).to.equal(0);
+      expect(last().method).to.equal('HEAD');
+      expect(r.stdout.toString()).to.match(/^HTTP\/1\.1 200 OK\n[^]*x-seen-method: HEAD\n[^]*\n\n$/);
+      const long = await runCli(['--head', server.url('/h')]);
+      expect(long.stdout.toString()).to.match(/^HTTP\/1\.1 200 OK\n/);
+    });
+
+    it('-s prints no error line nor notice; -sS prints the error line; both exit 1 on a 404', async () => {
+      const silent = await runCli(['-s', server.url('/missing')]);
+      expect(silent.code).to.equal(1);
+      expect(silent.stderr).to.equal('');
+      expect(silent.stdout.toString()).to.equal('no such page\n');
+      const shown = await runCli(['-sS', server.url('/missing')]);
+      expect(shown.code).to.equal(1);
+      expect(shown.stderr).to.equal(`httplib2-ts: HTTP 404 Not Found from ${server.url('/missing')}\n`);
+      const quietHit = await runCli(['--silent', '-H', 'If-None-Match: "v1"', server.url('/etag')]);
+      expect(quietHit.stderr).to.equal('');
+    });
+
+    it('-f writes no body on a 4xx/5xx answer, only the error line, and exits 1', async () => {
+      const r = await runCli(['-f', '-i', server.url('/broken')]);
+      expect(r.code).to.equal(1);
+      expect(r.stdout.length).to.equal(0);
+      expect(r.stderr).to.equal(`httplib2-ts: HTTP 503 Busy from ${server.url('/broken')}\n`);
+      const ok = await runCli(['-fsSL', server.url('/moved')]);
+      expect(ok.code).to.equal(0);
+      expect(ok.stdout.toString()).to.equal('arrived');
+    });
+
+    it('accepts --compressed (the body is always decoded) and -o - (stdout)', async () => {
+      const r = await runCli(['--compressed', '-o', '-', server.url('/gzip')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('squeezed '.repeat(50));
+    });
+
+    it('-m SECONDS gives up at the deadline, exiting 3', async () => {
+      const r = await runCli(['-m', '0.3', server.url('/hang')]);
+      expect(r.code).to.equal(3);
+      expect(r.stderr).to.match(/^httplib2-ts: .*timed out/i);
+    });
+
+    it('-O writes to a file named as the last path segment, in the current directory', async () => {
+      const cwd = await mkdtemp(join(dir, 'remote-name-'));
+      const r = await runCli(['-O', server.url('/files/report.txt?x=1')], { cwd });
+      expect(r.code).to.equal(0);
+      expect(r.stdout.length).to.equal(0);
+      expect(await readFile(join(cwd, 'report.txt'), 'utf8')).to.equal('GET /files/report.txt?x=1 ');
+    });
+
+    it('-A and -e set User-Agent and Referer; -H still wins', async () => {
+      await runCli(['-A', 'agent/1', '-e', 'http://from.example/', server.url('/who')]);
+      expect(last().headers['user-agent']).to.equal('agent/1');
+      expect(last().headers.referer).to.equal('http://from.example/');
+      await runCli(['-A', 'agent/1', '-H', 'User-Agent: header/2', server.url('/who')]);
+      expect(last().headers['user-agent']).to.equal('header/2');
+    });
+
+    it('--data-binary sends a file byte for byte, and a value starting with a dash is a value', async () => {
+      const file = join(dir, 'binary-data');
+      const bytes = Buffer.from([0, 13, 10, 255, 45]);
+      await writeFile(file, bytes);
+      await runCli(['--data-binary', `@${file}`, server.url('/bin')]);
+      expect(last().method).to.equal('POST');
+      expect(last().body.equals(bytes)).to.equal(true);
+      await runCli(['-d', '-x', server.url('/dash')]);
+      expect(last().body.toString()).to.equal('-x');
+    });
+
+    it('--json posts JSON with Content-Type and Accept application/json', async () => {
+      const r = await runCli(['--json', '{"a":', '--json', '1}', server.url('/json')]);
+      expect(r.code).to.equal(0);
+      expect(last().method).to.equal('POST');
+      expect(last().body.toString()).to.equal('{"a":1}');
+      expect(last().headers['content-type']).to.equal('application/json');
+      expect(last().headers.accept).to.equal('application/json');
+    });
+
+    it('-k accepts a server certificate that is not trusted', async () => {
+      const { selfSigned } = await testCertificates();
+      const tls = await startServer((_q, res) => res.end('over tls'), { key: selfSigned.key, cert: selfSigned.cert });
+      const r = await runCli(['-k', tls.url('/')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('over tls');
+      const long = await runCli(['--insecure', tls.url('/')]);
+      expect(long.code).to.equal(0);
     });
   });
 
@@ -214,9 +354,12 @@ describe('httplib2-ts CLI', () => {
 
     it('shows each hop with -v', async () => {
       const r = await runCli(['-v', server.url('/moved')]);
-      expect(r.stderr).to.include('< HTTP/1.1 302 Found');
-      expect(r.stderr).to.include('* redirected to /target');
-      expect(r.stderr).to.include('< HTTP/1.1 200 OK');
+      const lines = r.stderr.split('\n');
+      expect(lines).to.include('> GET /moved HTTP/1.1');
+      expect(lines).to.include('< HTTP/1.1 302 Found');
+      expect(lines).to.include(`* following the redirect to ${server.url('/target')}`);
+      expect(lines).to.include('> GET /target HTTP/1.1');
+      expect(lines).to.include('< HTTP/1.1 200 OK');
     });
 
     it('prints the 3xx itself with --no-location, exiting 0, and the last of -L/--no-location wins', async () => {
@@ -268,15 +411,35 @@ describe('httplib2-ts CLI', () => {
       expect(r.stderr.trim().split('\n')).to.have.length(1);
     });
 
-    it('exits 3 when --timeout passes before the answer', async () => {
-      const r = await runCli(['--timeout', '300', server.url('/hang')]);
-      expect(r.code).to.equal(3);
-      expect(r.stderr).to.match(/^httplib2-ts: .*timed out/i);
-      expect(r.stderr.trim().split('\n')).to.have.length(1);
+    it('exits 3 when --timeout passes before the answer, with a unit or as bare seconds', async () => {
+      for (const timeout of ['300ms', '0.3']) {
+        const r = await runCli(['--timeout', timeout, server.url('/hang')]);
+        expect(r.code).to.equal(3);
+        expect(r.stderr).to.match(/^httplib2-ts: .*timed out/i);
+        expect(r.stderr.trim().split('\n')).to.have.length(1);
+      }
+    });
+
+    it('reads a bare --timeout as seconds: the longest a timer can wait is 2147483 s, or 2147483647 ms', async () => {
+      const tooLong = await runCli(['--timeout', '2147484', server.url('/x')]);
+      expect(tooLong.code).to.equal(2);
+      expect(tooLong.stderr).to.match(/--timeout expects a duration: seconds \(30, 2\.5\) or with a unit \(500ms, 5s, 2m\)/);
+      for (const timeout of ['2147483', '2147483647ms', '35791m', '5s']) {
+        const r = await runCli(['--timeout', timeout, server.url('/x')]);
+        expect(r.code, timeout).to.equal(0);
+      }
+      expect((await runCli(['--timeout', '35792m', server.url('/x')])).code).to.equal(2);
     });
 
     const usage: Array<[string, string[], RegExp]> = [
-      ['an unknown option', ['--frobnicate', 'http://127.0.0.1/'], /frobnicate/],
+      ['an unknown option', ['--frobnicate', 'http://127.0.0.1/'], /^httplib2-ts: unknown option --frobnicate \(see httplib2-ts --help\)\n$/],
+      ['an unknown letter in a group of short options', ['-sZ', 'http://127.0.0.1/'], /^httplib2-ts: unknown option -Z \(in -sZ\)/],
+      ['a value given to a flag', ['--silent=yes', 'http://127.0.0.1/'], /--silent takes no value/],
+      ['both -o and -O', ['-o', 'x', '-O', 'http://127.0.0.1/a'], /-o and -O/],
+      ['-O with a URL that names no file', ['-O', 'http://127.0.0.1/dir/'], /-O .*has none/],
+      ['--json with -d', ['--json', '{}', '-d', 'a=1', 'http://127.0.0.1/'], /--json cannot be combined/],
+      ['-I with a body', ['-I', '-d', 'a=1', 'http://127.0.0.1/'], /-I sends a HEAD/],
+      ['-m that is not a number of seconds', ['-m', '5x', 'http://127.0.0.1/'], /-m\/--max-time expects a positive number of seconds/],
       ['no URL', [], /no URL given/],
       ['two URLs', ['http://127.0.0.1/a', 'http://127.0.0.1/b'], /one URL expected/],
       ['a header without a colon', ['-H', 'NoColon', 'http://127.0.0.1/'], /Name: value/],
@@ -286,8 +449,11 @@ describe('httplib2-ts CLI', () => {
       ['-u without a password', ['-u', 'ann', 'http://127.0.0.1/'], /USER:PASSWORD/],
       ['a timeout that is not a number', ['--timeout', 'soon', 'http://127.0.0.1/'], /--timeout/],
       ['a timeout longer than a timer can wait', ['--timeout', '3000000000', 'http://127.0.0.1/'], /--timeout/],
-      ['an option missing its value', ['http://127.0.0.1/', '-X'], /-X/],
-      ['a scheme other than http(s)', ['ftp://127.0.0.1/file'], /ftp|absolute|scheme/i],
+      ['a timeout with an unknown unit', ['--timeout', '5h', 'http://127.0.0.1/'], /--timeout expects a duration/],
+      ['an option missing its value', ['http://127.0.0.1/', '-X'], /option -X needs a value/],
+      ['a scheme other than http(s)', ['ftp://127.0.0.1/file'], /unsupported or misspelt scheme "ftp:" in ftp:\/\/127\.0\.0\.1\/file/],
+      ['a misspelt scheme', ['htp:/127.0.0.1/'], /unsupported or misspelt scheme "htp:"/],
+      ['a misspelt scheme with slashes', ['htps://127.0.0.1/'], /unsupported or misspelt scheme "htps:"/],
     ];
     for (const [what, args, message] of usage) {
       it(`exits 2 for ${what}`, async () => {
@@ -326,7 +492,9 @@ describe('httplib2-ts CLI', () => {
       const help = r.stdout.toString();
       for (const flag of ['-X', '--request', '-H', '--header', '-d', '--data', '@file', '-o', '--output', '--cache',
         '--no-cache', '-u', '--user', '-L', '--location', '--no-location', '-i', '--include', '-v', '--verbose',
-        '--timeout', '-h', '--help', '-V', '--version', 'HTTPLIB2_TS_CACHE']) {
+        '--timeout', '-h', '--help', '-V', '--version', 'HTTPLIB2_TS_CACHE', '-I', '--head', '-s', '--silent',
+        '-S', '--show-error', '-f', '--fail', '--compressed', '-m', '--max-time', '-O', '--remote-name', '-A',
+        '--user-agent', '-e', '--referer', '--data-binary', '--json', '-k', '--insecure']) {
         expect(help).to.include(flag);
       }
       for (const status of ['0', '1', '2', '3']) expect(help).to.match(new RegExp(`^  ${status}  `, 'm'));
@@ -343,6 +511,47 @@ describe('httplib2-ts CLI', () => {
       const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
       const r = await runCli(['--version']);
       expect(r.stdout.toString()).to.equal(`httplib2-ts ${pkg.version}\n`);
+    });
+  });
+
+  describe('text from the server on a terminal', () => {
+    // A 404 whose reason phrase would set the window title (OSC ... BEL) and clear the screen
+    // (ESC[2J), a header with the 8-bit CSI byte, and a body holding escape and NUL bytes.
+    const body = Buffer.from('bo\x1bdy\x00\n', 'latin1');
+    const answer = Buffer.concat([
+      Buffer.from('HTTP/1.1 404 \x1b]0;pwned\x07\x1b[2J\r\nX-Evil: a\x9b31mred\r\nContent-Length: 7\r\n\r\n', 'latin1'),
+      body,
+    ]);
+    let hostile: TestServer;
+    before(async () => {
+      hostile = await startRawServer((socket) => socket.end(answer));
+    });
+    // Nothing but newlines (and the tab) may reach the terminal raw.
+    const raw = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
+    it('escapes control characters in the error line, -i, -v and debug output, as cat -v shows them', async () => {
+      const r = await runCli([hostile.url('/evil')]);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.equal(`httplib2-ts: HTTP 404 \\x1b]0;pwned\\x07\\x1b[2J from ${hostile.url('/evil')}\n`);
+      const verbose = await runCli(['-v', '-i', hostile.url('/evil')]);
+      expect(verbose.stderr).not.to.match(raw);
+      expect(verbose.stderr.split('\n')).to.include('< HTTP/1.1 404 \\x1b]0;pwned\\x07\\x1b[2J');
+      expect(verbose.stderr.split('\n')).to.include('< x-evil: a\\x9b31mred');
+      const head = verbose.stdout.subarray(0, verbose.stdout.indexOf('\n\n') + 2);
+      expect(head.toString('utf8')).not.to.match(raw);
+      expect(head.toString('utf8').split('\n')[0]).to.equal('HTTP/1.1 404 \\x1b]0;pwned\\x07\\x1b[2J');
+      expect(verbose.stdout.subarray(head.length).equals(body)).to.equal(true);
+      const debug = await runCli([hostile.url('/evil')], { env: { DEBUG: 'httplib2-ts' } });
+      expect(debug.stderr).to.include('httplib2-ts < HTTP/1.1 404 \\x1b]0;pwned');
+      expect(debug.stderr).not.to.match(raw);
+    });
+
+    it('writes the body byte for byte to a pipe and to -o', async () => {
+      const piped = await runCli([hostile.url('/evil')]);
+      expect(piped.stdout.equals(body)).to.equal(true);
+      const file = join(dir, 'evil.bin');
+      await runCli(['-o', file, hostile.url('/evil')]);
+      expect((await readFile(file)).equals(body)).to.equal(true);
     });
   });
 
@@ -382,13 +591,44 @@ describe('httplib2-ts CLI', () => {
       expect(second.stderr.trim().split('\n')).to.have.length(1);
     });
 
-    it('lists the cache decisions with -v', async () => {
+    it('with -v, ends with one line of what the cache did; a fresh hit shows no request at all', async () => {
       const cache = join(dir, 'cache-verbose');
       const first = await runCli(['-v', '--cache', cache, server.url('/fresh?v')]);
-      expect(first.stderr).to.match(/^\* cache: miss/m);
-      expect(first.stderr).to.match(/^\* cache: stored/m);
+      expect(first.stderr).to.match(/^> GET \/fresh\?v HTTP\/1\.1$/m);
+      expect(first.stderr).to.match(/^\* cache: miss: nothing stored \| stored: max-age=3600$/m);
+      const before = server.count();
       const second = await runCli(['-v', '--cache', cache, server.url('/fresh?v')]);
-      expect(second.stderr).to.match(/^\* cache: fresh/m);
+      expect(server.count()).to.equal(before);
+      expect(second.stderr).not.to.match(/^[<>]/m);
+      expect(second.stderr).to.match(/^\* cache: fresh: max-age=3600, age \d+s$/m);
+    });
+
+    it('with -v, shows the validator sent and the 304 received; -i prints the 304 then the cached head', async () => {
+      const cache = join(dir, 'cache-verbose-304');
+      await runCli(['--cache', cache, server.url('/validate?v')]);
+      const r = await runCli(['-v', '-i', '--cache', cache, server.url('/validate?v')]);
+      const lines = r.stderr.split('\n');
+      expect(lines).to.include('> if-none-match: "r1"');
+      expect(lines).to.include('< HTTP/1.1 304 Not Modified');
+      expect(lines).not.to.include('< HTTP/1.1 200 OK');
+      const [wire, cached, body] = r.stdout.toString().split('\n\n');
+      expect(wire!.split('\n')[0]).to.equal('HTTP/1.1 304 Not Modified');
+      expect(cached!.split('\n')[0]).to.equal('HTTP/1.1 200 OK');
+      expect(cached!.split('\n')).to.include('etag: "r1"');
+      expect(cached).not.to.match(/content-location/);
+      expect(body).to.equal('validate me');
+    });
+
+    it('says once on stderr when the cache cannot keep the answer, and still prints it', async () => {
+      // /proc/self is a directory no file can be created in, even by root.
+      const r = await runCli(['--cache', '/proc/self', server.url('/moved-fresh')]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.toString()).to.equal('cache me');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/^httplib2-ts: the cache at \/proc\/self cannot keep answers: store error on set \(.*\): answer not kept$/);
+      const silent = await runCli(['-s', '--cache', '/proc/self', server.url('/fresh')]);
+      expect(silent.stderr).to.equal('');
     });
 
     it('takes the cache directory from HTTPLIB2_TS_CACHE when --cache is not given', async () => {
@@ -424,18 +664,29 @@ describe('httplib2-ts CLI', () => {
     it('on a terminal, draws bytes, rate and percent once a download lasts about a second', async () => {
       const file = join(dir, 'slow.bin');
       const started = Date.now();
-      const tty = runCliInTty(['-o', file, server.url('/slow')]);
-      await tty.waitFor(/50% \[#+-+\] 32 KiB \/ 64 KiB/);
+      const tty = await runCliInTty(['-o', file, server.url('/slow')]);
+      await tty.waitFor(/50% \[#+-+\] 32 KiB \/ 64 KiB +\d+(\.\d)? (B|KiB|MiB)\/s  ETA \d+:\d\d/);
       expect(Date.now() - started).to.be.at.least(900);
       releaseSlow();
       expect(await tty.exited).to.equal(0);
       const screen = tty.output();
-      expect(screen).to.match(/\r100% \[#+\] 64 KiB \/ 64 KiB +\d+(\.\d)? (B|KiB|MiB)\/s\x1b\[K/);
+      expect(screen).to.match(/\r100% \[#+\] 64 KiB \/ 64 KiB +\d+(\.\d)? (B|KiB|MiB)\/s  ETA 0:00\x1b\[K/);
       expect((await readFile(file)).length).to.equal(64 * 1024);
     });
 
+    it('refuses to write a binary body to a terminal, as curl does, unless -o - asks for it', async () => {
+      const refused = await runCliInTty([server.url('/binary')]);
+      expect(await refused.exited).to.equal(2);
+      expect(refused.output()).to.match(/^httplib2-ts: binary output can mess up the terminal: not written; use -o FILE to save it, or -o - to print it anyway\r?\n$/);
+      const forced = await runCliInTty(['-o', '-', server.url('/binary')]);
+      expect(await forced.exited).to.equal(0);
+      expect(forced.output()).to.include('\x00\x01\x02');
+      const text = await runCliInTty([server.url('/quick')]);
+      expect(await text.exited).to.equal(0);
+    });
+
     it('on a terminal, draws nothing for a download shorter than a second', async () => {
-      const tty = runCliInTty([server.url('/quick')]);
+      const tty = await runCliInTty([server.url('/quick')]);
       expect(await tty.exited).to.equal(0);
       expect(tty.output()).to.include('GET /quick ');
       expect(tty.output()).not.to.match(/\x1b|%/);
@@ -460,13 +711,22 @@ describe('CLI progress renderer', () => {
 
   it('renders percent, bar, amounts and rate when the total is known', () => {
     const line = renderProgress({ received: 512 * 1024, total: 1024 * 1024, elapsedMs: 2000 }, 80);
-    expect(line).to.match(/^ 50% \[#+-+\] 512 KiB \/ 1.0 MiB  256 KiB\/s$/);
+    expect(line).to.match(/^ 50% \[#+-+\] 512 KiB \/ 1.0 MiB  256 KiB\/s  ETA 0:02$/);
     expect(line.length).to.be.at.most(79);
+  });
+
+  it('shows the time left at the average rate so far, as m:ss or h:mm:ss', () => {
+    expect(renderProgress({ received: 1024, total: 1024 * 76, elapsedMs: 1000 }, 100)).to.match(/  1.0 KiB\/s  ETA 1:15$/);
+    expect(renderProgress({ received: 1, total: 3726, elapsedMs: 1000 }, 100)).to.match(/ETA 1:02:05$/);
+    expect(renderProgress({ received: 0, total: 100, elapsedMs: 1000 }, 100)).to.match(/ETA --:--$/);
+    expect(renderProgress({ received: 100, total: 100, elapsedMs: 1000 }, 100)).to.match(/ETA 0:00$/);
+    expect(formatDuration(59.2)).to.equal('1:00');
+    expect(formatDuration(360_000)).to.equal('--:--');
   });
 
   it('renders bytes and rate only when the total is unknown, and drops the bar on a narrow terminal', () => {
     expect(renderProgress({ received: 2048, total: null, elapsedMs: 1000 })).to.equal('2.0 KiB  2.0 KiB/s');
-    expect(renderProgress({ received: 1, total: 2, elapsedMs: 1000 }, 30)).to.equal(' 50%  1 B / 2 B  1 B/s');
+    expect(renderProgress({ received: 1, total: 2, elapsedMs: 1000 }, 30)).to.equal(' 50%  1 B / 2 B  1 B/s  ETA 0:01');
   });
 
   it('is not created for a stream that is not a terminal', () => {
@@ -483,7 +743,7 @@ describe('CLI progress renderer', () => {
     t.advance(1);
     bar.update(300, 1000);
     expect(t.writes).to.have.length(1);
-    expect(t.writes[0]).to.match(/^\r 30% \[#+-+\] 300 B \/ 1000 B  300 B\/s\x1b\[K$/);
+    expect(t.writes[0]).to.match(/^\r 30% \[#+-+\] 300 B \/ 1000 B  300 B\/s  ETA 0:03\x1b\[K$/);
     t.advance(50);
     bar.update(400, 1000);
     expect(t.writes).to.have.length(1);

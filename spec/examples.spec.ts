@@ -1,31 +1,14 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { ensureBuilt } from './helpers/build.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-// The examples import 'httplib2-ts', which resolves to the built dist/: build first when dist is
-// missing or older than a source file (`npm ci` builds through `prepare`).
+// The examples import 'httplib2-ts', which resolves to the built dist/.
 const run = promisify(execFile);
 const ROOT = process.cwd();
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-async function ensureBuilt(): Promise<void> {
-  const built = join(ROOT, 'dist', 'index.js');
-  if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(join(ROOT, 'lib'))) return;
-  // tsc still emits when some other file has a type error; the typecheck step reports those.
-  await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT }).catch(() => undefined);
-  if (!existsSync(built)) throw new Error('npm run build did not produce dist/index.js');
-}
 
 /**
  * Runs an example as a user would (`node examples/NAME`) with its own empty TMPDIR, and checks that

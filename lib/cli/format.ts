@@ -1,16 +1,17 @@
 /**
- * What the CLI prints about an exchange: the request and response heads (`-i`, `-v`) and the one-line
- * notice saying an answer came from the cache or was revalidated. Pure string building over the
- * public `Response`; it never writes to a stream and never decides anything about HTTP.
+ * What the CLI prints about an exchange: request and response heads (`-i`, `-v`) and the one-line
+ * notices saying an answer came from the cache or was revalidated. Pure string building over the
+ * public `Response` and the wire records; it never writes to a stream and never decides anything
+ * about HTTP.
  */
-import type { Response } from '../index.js';
+import type { ReceivedHead, Response, SentHead } from '../index.js';
 
 /** `HTTP/1.1 200 OK`, from httplib2's version-times-ten (11, 10, 20). */
-export function statusLine(response: Response): string {
-  const major = Math.floor(response.version / 10);
-  const minor = response.version % 10;
+export function statusLine(head: { readonly version: number; readonly status: number; readonly reason: string }): string {
+  const major = Math.floor(head.version / 10);
+  const minor = head.version % 10;
   const version = major >= 2 && minor === 0 ? String(major) : `${major}.${minor}`;
-  return `HTTP/${version} ${response.status}${response.reason ? ` ${response.reason}` : ''}`;
+  return `HTTP/${version} ${head.status}${head.reason ? ` ${head.reason}` : ''}`;
 }
 
 /** The status line and `name: value` lines of a response, without a trailing blank line. */
@@ -18,15 +19,50 @@ export function responseHead(response: Response): string[] {
   return [statusLine(response), ...[...response].map(([name, value]) => `${name}: ${value}`)];
 }
 
-/** The request head as the CLI asked for it (the library may add Accept-Encoding and the like). */
-export function requestHead(method: string, url: URL, headers: Readonly<Record<string, string>>): string[] {
-  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
-  for (const [name, value] of Object.entries(headers)) {
-    // Credentials stay off the terminal: -v output is often pasted into bug reports.
-    const shown = /^(authorization|proxy-authorization|cookie|x-wsse)$/i.test(name) ? '[redacted]' : value;
-    lines.push(`${name}: ${shown}`);
+/**
+ * A request head as it went to the connection, in curl's -v shape: the request line in origin form,
+ * `host`, the headers (secrets already redacted by the library) and the `content-length` the
+ * connection adds for a body.
+ */
+export function sentLines(head: SentHead): string[] {
+  const url = new URL(head.url);
+  const lines = [`${head.method} ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
+  for (const [name, value] of head.headers) lines.push(`${name}: ${value}`);
+  if (head.bodyLength !== null && !head.headers.some(([name]) => name === 'content-length' || name === 'transfer-encoding')) {
+    lines.push(`content-length: ${head.bodyLength}`);
   }
   return lines;
+}
+
+/** A response head as received: status line and headers, `shown` deciding what a value prints as. */
+export function receivedLines(head: ReceivedHead, shown: (name: string, value: string) => string = (_n, v) => v): string[] {
+  return [statusLine(head), ...head.headers.map(([name, value]) => `${name}: ${shown(name, value)}`)];
+}
+
+/**
+ * The head of an answer the cache gave (no request, or a 304 turned into the stored 200), without
+ * what the library adds for its callers: `-content-encoding` (the body that follows is decoded and
+ * `content-length` says its length) and the `content-location` naming the requested URI.
+ */
+export function cachedHeadLines(response: Response, requested: URL): string[] {
+  return responseHead(response).filter((line) =>
+    !line.startsWith('-content-encoding: ') && line !== `content-location: ${requested.href}`);
+}
+
+/** The URI requested for the last hop of `response`'s chain, the first hop being `first`. */
+export function requestedUrl(response: Response, first: URL): URL {
+  let url = first;
+  const chain = chainOf(response);
+  for (const hop of chain.slice(0, -1)) {
+    const location = hop.get('location');
+    if (location === undefined) break;
+    try {
+      url = new URL(location, url);
+    } catch {
+      break;
+    }
+  }
+  return url;
 }
 
 /** The redirect chain oldest first, ending with `response` itself. */
@@ -55,4 +91,19 @@ export function cacheNotice(response: Response): string | null {
   if (fresh) return `answered from the cache, no request sent (${fresh})`;
   const why = lines.at(-1);
   return `answered from the cache${why ? ` (${why})` : ''}`;
+}
+
+/**
+ * The one stderr line for a cache that could not keep an answer (a directory it cannot write), or
+ * null: the request itself succeeded, but the next run will not find the answer stored.
+ */
+export function storeFailureNotice(response: Response, cacheDir: string): string | null {
+  const failure = chainOf(response).flatMap((hop) => hop.cacheStatus ?? []).find((l) => l.startsWith('store error on set'));
+  return failure ? `the cache at ${cacheDir} cannot keep answers: ${failure}` : null;
+}
+
+/** Every cache decision of every hop, oldest first, as one `-v` line. */
+export function cacheLine(response: Response): string {
+  const decisions = chainOf(response).flatMap((hop) => hop.cacheStatus ?? []);
+  return decisions.length ? `cache: ${decisions.join(' | ')}` : 'cache: no decision';
 }

@@ -1,5 +1,6 @@
 /**
- * The CLI's download progress line: bytes, rate, and percent with a bar when the length is known.
+ * The CLI's download progress line: bytes, rate, and percent with a bar and the time left (ETA) when
+ * the length is known.
  * It draws on a terminal only, and only once a request has lasted about a second, so quick answers
  * and piped stderr never see an escape code. It formats and writes; it never touches the network.
  */
@@ -45,14 +46,28 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(digits)} ${UNITS[unit]}`;
 }
 
+/** `75` → `1:15`, `3725` → `1:02:05`: the clock form curl and wget print; `--:--` when unknown. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds >= 100 * 3600) return '--:--';
+  const whole = Math.ceil(seconds);
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const ss = String(whole % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
 /** One progress line, without control characters, fitting `columns`. */
 export function renderProgress(state: ProgressState, columns = 80): string {
   const seconds = Math.max(state.elapsedMs, 1) / 1000;
-  const rate = `${formatBytes(state.received / seconds)}/s`;
+  const perSecond = state.received / seconds;
+  const rate = `${formatBytes(perSecond)}/s`;
   if (state.total === null || state.total <= 0) return `${formatBytes(state.received)}  ${rate}`;
   const fraction = Math.min(state.received / state.total, 1);
   const percent = `${Math.floor(fraction * 100)}%`.padStart(4);
-  const amounts = `${formatBytes(state.received)} / ${formatBytes(state.total)}  ${rate}`;
+  // The time left at the average rate so far: steadier than the last chunk's rate on a bursty link.
+  const left = Math.max(state.total - state.received, 0);
+  const eta = formatDuration(left === 0 ? 0 : perSecond > 0 ? left / perSecond : Infinity);
+  const amounts = `${formatBytes(state.received)} / ${formatBytes(state.total)}  ${rate}  ETA ${eta}`;
   // The bar takes what is left of the line, between 10 and 40 cells; a narrow terminal gets none.
   const room = columns - 1 - percent.length - amounts.length - 5;
   if (room < 10) return `${percent}  ${amounts}`;

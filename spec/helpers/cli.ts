@@ -1,12 +1,14 @@
 /**
- * Runs the CLI as a child process, piped (stdout, stderr and exit code captured) or on a real
- * pseudo-terminal through util-linux `script`, so the TTY-only progress bar can be observed.
+ * Runs the built CLI (`dist/cli.js`, the package's bin) as a child process, piped (stdout, stderr and
+ * exit code captured) or on a real pseudo-terminal through util-linux `script`, so the TTY-only
+ * progress bar can be observed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ensureBuilt, ROOT } from './build.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = ['--import', 'tsx', 'lib/cli.ts'];
+export { ROOT };
+const CLI = join('dist', 'cli.js');
 
 export interface CliResult {
   code: number | null;
@@ -24,8 +26,12 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs `httplib2-ts ...args` with pipes for stdin, stdout and stderr. */
-export function runCli(args: readonly string[], options: { input?: Buffer | string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: cliEnv(options.env), stdio: 'pipe' });
+export async function runCli(
+  args: readonly string[],
+  options: { input?: Buffer | string; env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  await ensureBuilt();
+  const child = spawn(process.execPath, [join(ROOT, CLI), ...args], { cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: 'pipe' });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => stdout.push(c));
@@ -52,9 +58,10 @@ export interface TtyRun {
 }
 
 /** Runs `httplib2-ts ...args` with its stdin, stdout and stderr on a pseudo-terminal. */
-export function runCliInTty(args: readonly string[], columns = 100): TtyRun {
+export async function runCliInTty(args: readonly string[], columns = 100): Promise<TtyRun> {
+  await ensureBuilt();
   const command = ['cd', shellQuote(ROOT), '&&', 'stty', 'cols', String(columns), '&&', 'exec',
-    shellQuote(process.execPath), ...CLI, ...args.map(shellQuote)].join(' ');
+    shellQuote(process.execPath), CLI, ...args.map(shellQuote)].join(' ');
   const child: ChildProcess = spawn('script', ['-qec', command, '/dev/null'], { env: cliEnv(), stdio: 'pipe' });
   let text = '';
   const waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];

@@ -162,6 +162,46 @@ describe('debug output', () => {
     expect(() => new Http(null, { debug: 'yes' as never })).to.throw(HttpLib2Error, /Invalid option debug/);
   });
 
+  it('hands a wireObserver each hop as sent and received (a 304 stays a 304), nothing for a fresh hit, and survives one that throws', async () => {
+    const p = path('observed');
+    const url = server.route(p, (req, res) => {
+      if (req.headers['if-none-match'] === '"o1"') return reply(res, clock, 304, { etag: '"o1"' });
+      return reply(res, clock, 200, { 'cache-control': 'max-age=60', etag: '"o1"', 'set-cookie': 'sid=1' }, 'observed body');
+    });
+    const events: string[] = [];
+    const observed = new Http(new MemoryCache(), {
+      clock,
+      proxyInfo: null,
+      debug: false,
+      wireObserver: {
+        sent: (head) => {
+          events.push(`> ${head.method} ${head.url} ${head.headers.map(([n, v]) => `${n}=${v}`).join(' ')}`);
+          throw new Error('observer broke');
+        },
+        received: (head) => events.push(`< ${head.status} ${head.reason} ${head.headers.map(([n, v]) => `${n}=${v}`).join(' ')} [${head.bodyLength}]`),
+      },
+    });
+    try {
+      observed.addCredentials('joe', 's3cret');
+      await observed.request(url, { headers: { authorization: 'Bearer t0ken' } });
+      clock.advance(10);
+      await observed.request(url, { headers: { authorization: 'Bearer t0ken' } });
+      expect(events).to.have.length(2);
+      clock.advance(60);
+      const [again] = await observed.request(url, { headers: { authorization: 'Bearer t0ken' } });
+      expect(again.status).to.equal(200);
+      expect(events).to.have.length(4);
+      expect(events[0]).to.match(new RegExp(`^> GET ${url} .*authorization=Bearer \\[redacted\\]`));
+      expect(events[1]).to.match(/^< 200 OK .*set-cookie=sid=1.* \[13\]$/);
+      expect(events[2]).to.include('if-none-match="o1"');
+      expect(events[3]).to.match(/^< 304 Not Modified .*etag="o1".* \[0\]$/);
+      expect(events.join('\n')).not.to.include('t0ken');
+    } finally {
+      await observed.close();
+    }
+    expect(() => new Http(null, { wireObserver: { sent: 'yes' } as never })).to.throw(HttpLib2Error, /Invalid option wireObserver/);
+  });
+
   it('reads DEBUG as the debug package does: lists, wildcards, exclusions', () => {
     const cases: Array<[string | undefined, boolean]> = [
       [undefined, false], ['', false], ['httplib2-ts', true], ['httplib2-ts*', true], ['httplib2*', true],

@@ -11,8 +11,16 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "provision: installing ${need[*]} with apt-get" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # apt and debconf talk on stderr even when all goes well (no apt-utils, no terminal for a dialog):
+  # their output is kept aside and shown only when the install fails.
+  log="${TMPDIR:-/tmp}/httplib2-ts-provision.$$.log"
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "provision: apt-get could not install ${need[*]} (its output is above)" >&2
+    exit 1
+  fi
+  rm -f "$log"
   # The packages' own services are not wanted: the specs start their own on free loopback ports.
   for svc in redis-server apache2; do service "$svc" stop >/dev/null 2>&1 || true; done
   exit 0
