@@ -72,7 +72,7 @@ describe('set-up', function () {
     expect(await readFile(join(out, 'interfaces', 'ResponseInit.html'), 'utf8')).to.include('Status code');
   });
 
-  it("prints no warning for the SOCKS5 specs' known undici notices, and every other warning still", async () => {
+  it('prints no warning for the SOCKS5 specs (the handshake is ours: no experimental agent, no IP as a TLS ServerName)', async () => {
     // The project's mocha settings, on the one spec file that uses a SOCKS5 proxy (only that file:
     // the configured glob would run this spec again, and again).
     const config = JSON.parse(await readFile(join(ROOT, '.mocharc.json'), 'utf8')) as { require: string[]; 'node-option': string[] };
@@ -80,13 +80,9 @@ describe('set-up', function () {
       ...config['node-option'].flatMap((o) => ['--node-option', o]), ...config.require.flatMap((r) => ['--require', r]),
       'spec/integration/proxy.spec.ts', '-g', 'proxies SOCKS5'];
     const { stdout, stderr } = await run(process.execPath, args, { cwd: ROOT });
-    expect(stdout).to.match(/3 passing/);
+    expect(stdout).to.match(/[1-9][0-9]* passing/);
+    expect(stdout).not.to.match(/failing/);
     expect(stderr).not.to.match(/Warning|DEP0123/);
-    const other = await run(process.execPath, ['--import', 'tsx', '--import', './spec/support/warnings.ts', '-e',
-      "process.emitWarning('ServerName elsewhere', 'DeprecationWarning', 'DEP0123'); process.emitWarning('something new', 'ExperimentalWarning')"],
-    { cwd: ROOT });
-    expect(other.stderr).to.include('[DEP0123] DeprecationWarning: ServerName elsewhere');
-    expect(other.stderr).to.include('ExperimentalWarning: something new');
   });
 
   it('names in spec titles and comments only documents the repository holds', async () => {
