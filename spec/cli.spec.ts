@@ -626,7 +626,7 @@ describe('httplib2-ts CLI', () => {
       expect(r.stdout.toString()).to.equal('cache me');
       const lines = r.stderr.trim().split('\n');
       expect(lines).to.have.length(1);
-      expect(lines[0]).to.match(/^httplib2-ts: the cache at \/proc\/self cannot keep answers: store error on set \(.*\): answer not kept$/);
+      expect(lines[0]).to.match(/^httplib2-ts: the cache at \/proc\/self cannot keep answers: store error on set \(ERR_CACHE: .*\)$/);
       const silent = await runCli(['-s', '--cache', '/proc/self', server.url('/fresh')]);
       expect(silent.stderr).to.equal('');
     });

@@ -100,7 +100,7 @@ describe('set-up', function () {
   });
 
   it('provisions the system services quietly: apt and debconf chatter shows only when the install fails', async () => {
-    // A machine without redis-server nor openssl on PATH, as root, with stand-ins for apt-get and the
+    // A machine without redis-server, openssl nor python3 on PATH, as root, with stand-ins for apt-get and the
     // few commands the script runs; apt-get talks as debconf does without apt-utils.
     const bin = join(scratch, 'provision-bin');
     await mkdir(bin);
@@ -116,10 +116,10 @@ describe('set-up', function () {
     const provision = (extra: Record<string, string>) => run('/bin/bash', [join(ROOT, 'spec', 'support', 'provision.sh')],
       { cwd: ROOT, env: { PATH: bin, TMPDIR: scratch, ...extra } }).catch((e: { code: number; stderr: string }) => e);
     const quiet = await provision({});
-    expect(quiet.stderr).to.equal('provision: installing redis-server openssl with apt-get\n');
+    expect(quiet.stderr).to.equal('provision: installing redis-server openssl python3 with apt-get\n');
     const failed = await provision({ APT_FAIL: '1' }) as { code: number; stderr: string };
     expect(failed.code).to.equal(1);
     expect(failed.stderr).to.include('debconf: delaying package configuration');
-    expect(failed.stderr).to.match(/provision: apt-get could not install redis-server openssl/);
+    expect(failed.stderr).to.match(/provision: apt-get could not install redis-server openssl python3/);
   });
 });

@@ -93,13 +93,21 @@ export function cacheNotice(response: Response): string | null {
   return `answered from the cache${why ? ` (${why})` : ''}`;
 }
 
+// The cache's line for an answer the store refused; `not kept yet:` (a write still going on in the
+// background) is not a failure.
+const NOT_KEPT = 'not kept: ';
+
 /**
  * The one stderr line for a cache that could not keep an answer (a directory it cannot write), or
  * null: the request itself succeeded, but the next run will not find the answer stored.
  */
 export function storeFailureNotice(response: Response, cacheDir: string): string | null {
-  const failure = chainOf(response).flatMap((hop) => hop.cacheStatus ?? []).find((l) => l.startsWith('store error on set'));
-  return failure ? `the cache at ${cacheDir} cannot keep answers: ${failure}` : null;
+  const failure = chainOf(response).flatMap((hop) => hop.cacheStatus ?? []).find((l) => l.startsWith(NOT_KEPT));
+  if (failure === undefined) return null;
+  // `not kept: <lifetime> (<why>)`, or `not kept: <why>` when no lifetime had been claimed.
+  const opening = failure.indexOf(' (store ');
+  const why = opening === -1 ? failure.slice(NOT_KEPT.length) : failure.slice(opening + 2, -1);
+  return `the cache at ${cacheDir} cannot keep answers: ${why}`;
 }
 
 /** Every cache decision of every hop, oldest first, as one `-v` line. */
