@@ -9,8 +9,8 @@ import { withCache } from './cache/driver.js';
 import { IdentityDigests } from './identity.js';
 import { assertCacheStore, type CacheStore } from './cache/store.js';
 import { debugging, resolveDebug, summaryLine, type DebugSink } from './debug.js';
-import { decoding } from './decode.js';
-import { DEFAULT_MAX_DECOMPRESSION_RATIO } from './decode-limit.js';
+import { decoding } from './transport/decode.js';
+import { DEFAULT_MAX_DECOMPRESSION_RATIO } from './transport/decode-limit.js';
 import {
   HttpLib2Error,
   RedirectLimit,
@@ -31,7 +31,7 @@ import {
 } from './options.js';
 import { DEFAULT_REDIRECT_CODES, nextHop } from './redirect.js';
 import { Response } from './response.js';
-import { Transport } from './transport.js';
+import { Transport } from './transport/transport.js';
 import type { Clock, Exchange, HopRequest, RequestContext, Send } from './types.js';
 import { originOf, redactUserinfo } from './uri.js';
 import { openCache } from './cache/open.js';

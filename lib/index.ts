@@ -5,7 +5,7 @@ export { Http, type RequestOptions } from './http.js';
 export type { HttpOptions } from './options.js';
 export type { WireObserver, SentHead, ReceivedHead } from './debug.js';
 export { Response, type ResponseInit } from './response.js';
-export { ProxyInfo, type ProxyInfoInit, type ProxyProtocol } from './proxy.js';
+export { ProxyInfo, type ProxyInfoInit, type ProxyProtocol } from './transport/proxy.js';
 export type { CacheStore } from './cache/store.js';
 export { FileCache, type FileCacheOptions, type SafeName } from './cache/file-cache.js';
 export { MemoryCache, type MemoryCacheOptions } from './cache/memory-cache.js';

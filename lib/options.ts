@@ -4,7 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { HttpLib2Error } from './errors.js';
-import type { ProxyInfo } from './proxy.js';
+import type { ProxyInfo } from './transport/proxy.js';
 import type { WireObserver } from './debug.js';
 import type { Clock } from './types.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as zlib from 'node:zlib';
-import { ACCEPT_ENCODING, decodeBody, decoding, parseCodings } from '../../lib/decode.js';
+import { ACCEPT_ENCODING, decodeBody, decoding, parseCodings } from '../../lib/transport/decode.js';
 import { FailedToDecompressContent } from '../../lib/errors.js';
 import { Response } from '../../lib/response.js';
 import type { Exchange, HopRequest, RequestContext } from '../../lib/types.js';

@@ -10,7 +10,7 @@ import {
   type ProxyChallengeAnswer,
   type ProxySession,
   type ProxyTarget,
-} from '../../lib/proxy-auth.js';
+} from '../../lib/transport/proxy-auth.js';
 
 const creds = { user: 'Mufasa', password: 'Circle of Life' };
 const CNONCE = 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ';
@@ -154,7 +154,7 @@ describe('proxy-auth (RFC 9110 §11.7, RFC 7616 for a proxy)', () => {
   });
 
   it('is pure: no I/O imports, no clock, no randomness, no environment', () => {
-    const text = readFileSync(new URL('../../lib/proxy-auth.ts', import.meta.url), 'utf8');
+    const text = readFileSync(new URL('../../lib/transport/proxy-auth.ts', import.meta.url), 'utf8');
     const imports = [...text.matchAll(/from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!);
     expect(imports.filter((i) => /undici|node:(net|tls|fs|http|https|dns)/.test(i))).to.deep.equal([]);
     const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');

@@ -4,10 +4,10 @@
  * from the ProxyInfo credentials. Pure: the cnonce is injected; nothing here sends, reads the clock or
  * draws random numbers. It answers the proxy only (never the origin) and at most once per challenge.
  */
-import { UnimplementedDigestAuthOptionError } from './errors.js';
-import { basicAuthorization } from './auth/basic.js';
-import { parseAuthParams, parseChallenges } from './auth/challenge.js';
-import { chooseDigest, digestAuthorization, type DigestChallenge } from './auth/digest.js';
+import { UnimplementedDigestAuthOptionError } from '../errors.js';
+import { basicAuthorization } from '../auth/basic.js';
+import { parseAuthParams, parseChallenges } from '../auth/challenge.js';
+import { chooseDigest, digestAuthorization, type DigestChallenge } from '../auth/digest.js';
 
 /** The ProxyInfo user and password. */
 export interface ProxyCredentials {

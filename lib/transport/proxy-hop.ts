@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Client, Pool, type Dispatcher, type buildConnector } from 'undici';
 import { eagerPool } from './connection-pool.js';
-import { ProxyError, TlsError, mapError } from './errors.js';
+import { ProxyError, TlsError, mapError } from '../errors.js';
 import type { ProxyInfo } from './proxy.js';
 import {
   acceptedProxySession,
@@ -20,8 +20,8 @@ import {
   type ProxySession,
   type ProxyTarget,
 } from './proxy-auth.js';
-import type { HopRequest } from './types.js';
-import { requestTarget } from './uri.js';
+import type { HopRequest } from '../types.js';
+import { requestTarget } from '../uri.js';
 
 const randomCnonce = (): string => randomBytes(16).toString('hex');
 

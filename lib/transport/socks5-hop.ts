@@ -6,7 +6,7 @@
  */
 import * as net from 'node:net';
 import type { buildConnector } from 'undici';
-import { HttpLib2Error, ProxyError } from './errors.js';
+import { HttpLib2Error, ProxyError } from '../errors.js';
 import type { ProxyInfo } from './proxy.js';
 import {
   authRequest,

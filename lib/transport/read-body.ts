@@ -4,10 +4,10 @@
  * feeding the caller's progress callback when there is one. Never decodes (decode.ts does).
  */
 import type { Dispatcher } from 'undici';
-import { HttpLib2Error } from './errors.js';
+import { HttpLib2Error } from '../errors.js';
 import { hasNoContent } from './message-body.js';
-import type { Response } from './response.js';
-import type { HopRequest } from './types.js';
+import type { Response } from '../response.js';
+import type { HopRequest } from '../types.js';
 
 // undici 7 fails a 304 or 204 whose Content-Length is not 0 with this code, after handing over its
 // head (and closes the connection): the answer itself is complete and valid (RFC 9110 §8.6).

@@ -5,12 +5,12 @@
  * touches the network.
  */
 import * as zlib from 'node:zlib';
-import { FailedToDecompressContent } from './errors.js';
-import { withHeaders } from './headers.js';
+import { FailedToDecompressContent } from '../errors.js';
+import { withHeaders } from '../headers.js';
 import { hasNoContent } from './message-body.js';
 import { outputLimit, type OutputLimit } from './decode-limit.js';
-import { nextHop } from './redirect.js';
-import type { Exchange, Send } from './types.js';
+import { nextHop } from '../redirect.js';
+import type { Exchange, Send } from '../types.js';
 
 const MAX_CODINGS = 5;
 

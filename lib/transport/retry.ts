@@ -3,7 +3,7 @@
  * attempt number. Only failures before any byte of the answer was read reach here; the error table
  * (errors.ts) says how far the attempt got. Never retries an error of our own tree.
  */
-import { failureStage } from './errors.js';
+import { failureStage } from '../errors.js';
 
 // RFC 9110 §9.2.2: replaying these cannot change the outcome.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);

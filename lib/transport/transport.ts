@@ -5,16 +5,16 @@
  * to an http(s) proxy, with its authentication, is proxy-hop.ts's.
  */
 import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { ConnectionError, HttpLib2Error, ProxyError, mapError } from './errors.js';
+import { ConnectionError, HttpLib2Error, ProxyError, mapError } from '../errors.js';
 import { DEFAULT_TUNNEL_TIMEOUT_MS, ProxyHop } from './proxy-hop.js';
 import { socks5Connector } from './socks5-hop.js';
-import { Response } from './response.js';
+import { Response } from '../response.js';
 import { proxyForUrl, readProxyEnvironment, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
-import { DEFAULT_CONNECTIONS, type HttpOptions, type TlsVersion } from './options.js';
-import type { Exchange, HopRequest, RequestContext } from './types.js';
-import { originOf, requestTarget } from './uri.js';
+import { DEFAULT_CONNECTIONS, type HttpOptions, type TlsVersion } from '../options.js';
+import type { Exchange, HopRequest, RequestContext } from '../types.js';
+import { originOf, requestTarget } from '../uri.js';
 import { shouldRetry } from './retry.js';
-import { untilAborted } from './abort.js';
+import { untilAborted } from '../abort.js';
 import { eagerPool } from './connection-pool.js';
 import { LruMap } from './lru.js';
 import { readBody, reportProgress } from './read-body.js';
