@@ -212,13 +212,13 @@ export function responseHead(response: Response, bodyLength: number): string[] {
 
 /**
  * The closing line of one `request()`: what was asked, how it ended, and every cache decision of
- * every hop in order (`ctx.trace`), or that the Http has no cache.
+ * every hop in order (the lines noted through `ctx.note`), or that the Http has no cache (`null`).
  */
 export function summaryLine(
   method: string,
   uri: string | URL,
   outcome: { readonly response: Response } | { readonly error: unknown },
-  ctx: RequestContext | undefined,
+  decisions: readonly string[] | null,
 ): string {
   const url = shownUrl(uri);
   let ended: string;
@@ -231,8 +231,8 @@ export function summaryLine(
   } else {
     ended = `failed: ${describe(outcome.error)}`;
   }
-  const cache = ctx === undefined || ctx.cache === null ? 'no cache'
-    : ctx.trace.length ? `cache: ${ctx.trace.join(' | ')}` : 'cache: no decision';
+  const cache = decisions === null ? 'no cache'
+    : decisions.length ? `cache: ${decisions.join(' | ')}` : 'cache: no decision';
   return printable(`${DEBUG_NAMESPACE} * ${method} ${url} → ${ended}; ${cache}`);
 }
 

@@ -16,7 +16,8 @@
  *   ├── ConnectionError                (reset, refused, malformed or truncated answer)
  *   ├── TlsError                       (certificate refused, handshake failed)
  *   └── AbortError                     (the caller's AbortSignal)
- * Bad input, a closed Http and an oversized plain body are the base class with their own `code`.
+ * Bad input, a closed Http, an oversized plain body and a failure inside the library itself
+ * (`ERR_INTERNAL`: a bug, never a network condition) are the base class with their own `code`.
  * This module never performs I/O; matching undici's message text happens here and nowhere else.
  */
 import type { Response } from './response.js';
@@ -40,7 +41,8 @@ export type ErrorCode =
   | 'ERR_ABORTED'
   | 'ERR_CLOSED'
   | 'ERR_CACHE'
-  | 'ERR_CACHE_UNSAFE';
+  | 'ERR_CACHE_UNSAFE'
+  | 'ERR_INTERNAL';
 
 /** What an error carries besides its message. */
 export interface ErrorDetails {
@@ -161,6 +163,20 @@ export class AbortError extends HttpLib2Error {
   constructor(message: string, details: ErrorDetails = {}) {
     super(message, { code: 'ERR_ABORTED', ...details });
   }
+}
+
+/** The code of any thrown value: ours carry one; anything else is `ERR_INTERNAL` (not a network condition). */
+export function errorCode(error: unknown): ErrorCode {
+  return error instanceof HttpLib2Error ? error.code : 'ERR_INTERNAL';
+}
+
+/**
+ * A throwable the library does not recognise (a `TypeError`, an unexpected undici code), reported
+ * as what it is: an internal failure with the cause attached, never a failed connection.
+ */
+export function internalError(cause: unknown, uri: string): HttpLib2Error {
+  const text = cause instanceof Error ? cause.message : String(cause);
+  return new HttpLib2Error(`Internal error during the request to ${uri}: ${text}`, { code: 'ERR_INTERNAL', cause });
 }
 
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA']);

@@ -27,12 +27,11 @@ import {
   validateRedirections,
   validateRetries,
   type HttpOptions,
-  type ResolvedSettings,
 } from './options.js';
 import { DEFAULT_REDIRECT_CODES, nextHop } from './redirect.js';
-import { Response } from './response.js';
+import { Response, withHead } from './response.js';
 import { Transport } from './transport/transport.js';
-import type { Clock, Exchange, HopRequest, RequestContext, Send } from './types.js';
+import type { Clock, Exchange, HopRequest, RequestContext, Send, Settings } from './types.js';
 import { originOf, redactUserinfo } from './uri.js';
 import { openCache } from './cache/open.js';
 import { DEFAULT_STORE_TIMEOUT, GuardedStore } from './cache/guarded-store.js';
@@ -66,6 +65,7 @@ interface Deadline {
   dispose(): void;
 }
 const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
+const ignore = (): void => undefined;
 
 /** An HTTP client with a cache, redirects, decoding and authentication. httplib2: `httplib2.Http`. */
 export class Http {
@@ -129,7 +129,7 @@ export class Http {
     this.#debug = resolveDebug(options.debug, process.env['DEBUG']);
     const observer = options.wireObserver ?? null;
     const wire = this.#debug || observer ? debugging(this.#transport.send, this.#debug, observer) : this.#transport.send;
-    this.#send = withCache(withAuth(decoding(wire)), this.#identities);
+    this.#send = withCache(withAuth(decoding(wire), { credentials: this.#credentials }), this.#identities);
   }
 
   /**
@@ -220,13 +220,15 @@ export class Http {
     let deadline: Deadline | undefined;
     let ctx: RequestContext | undefined;
     let req: HopRequest | undefined;
+    // The cache's decisions for the debug summary; nobody reads them when debug output is off.
+    const decisions: string[] = [];
     try {
       deadline = this.#deadline(o.signal);
       req = buildRequest(uri, o);
       const redirections = validateRedirections(o.redirections ?? 5);
-      ctx = this.#context(req.url, deadline.signal, o.onProgress);
+      ctx = this.#context(req.url, deadline.signal, o.onProgress, decisions);
       const { response, content } = await this.#follow(req, ctx, redirections);
-      if (this.#debug) this.#debug(summaryLine(req.method, req.url, { response }, ctx));
+      if (this.#debug) this.#debug(summaryLine(req.method, req.url, { response }, ctx.cache === null ? null : decisions));
       return [response, content];
     } catch (error) {
       const signal = deadline?.signal;
@@ -235,7 +237,8 @@ export class Http {
       const e = signal?.aborted && !(error instanceof HttpLib2Error && error.response)
         ? mapError(signal.reason, shown)
         : mapError(error, shown);
-      if (this.#debug) this.#debug(summaryLine(normaliseMethod(String(o.method ?? 'GET')), req?.url ?? uri, { error: e }, ctx));
+      const noted = ctx === undefined || ctx.cache === null ? null : decisions;
+      if (this.#debug) this.#debug(summaryLine(normaliseMethod(String(o.method ?? 'GET')), req?.url ?? uri, { error: e }, noted));
       if (this.forceExceptionToStatusCode) return errorAsResponse(e);
       throw e;
     } finally {
@@ -243,8 +246,8 @@ export class Http {
     }
   }
 
-  #context(url: URL, signal: AbortSignal | null, onProgress?: RequestOptions['onProgress']): RequestContext {
-    const settings: ResolvedSettings = {
+  #context(url: URL, signal: AbortSignal | null, onProgress: RequestOptions['onProgress'], decisions: string[]): RequestContext {
+    const settings: Settings = {
       followRedirects: this.followRedirects,
       followAllRedirects: this.followAllRedirects,
       redirectCodes: validateRedirectCodes(this.redirectCodes),
@@ -264,7 +267,7 @@ export class Http {
       requestedOrigins: new Set([originOf(url)]),
       cache: this.#cache === null ? null : this.#cache.during(signal),
       credentials: this.#credentials,
-      trace: [],
+      note: this.#debug ? (line: string) => void decisions.push(line) : ignore,
       onProgress: onProgress ?? null,
     });
   }
@@ -294,9 +297,11 @@ export class Http {
     let req = first;
     let previous: Response | null = null;
     for (let left = redirections; ; left--) {
-      const { response, content } = await this.#send(req, ctx);
-      if (!response.has('content-location')) response.set('content-location', req.url.href);
-      response.previous = previous;
+      const answer = await this.#send(req, ctx);
+      // A response of its own per hop: the chain and the URI it answers, as httplib2 shows them.
+      const located = answer.response.has('content-location') ? undefined : { 'content-location': req.url.href };
+      const response = withHead(answer.response, { previous, ...(located ? { set: located } : {}) });
+      const { content } = answer;
       const decision = nextHop(req, response, ctx.settings);
       switch (decision.kind) {
         case 'return':

@@ -89,21 +89,6 @@ export type TlsVersion = NonNullable<HttpOptions['tlsMinimumVersion']>;
 
 const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
 
-/** The attributes of an Http read once per request into the context. */
-export interface ResolvedSettings {
-  readonly followRedirects: boolean;
-  readonly followAllRedirects: boolean;
-  readonly redirectCodes: ReadonlySet<number>;
-  readonly forwardAuthorizationHeaders: boolean;
-  readonly forceExceptionToStatusCode: boolean;
-  readonly optimisticConcurrencyMethods: readonly string[];
-  readonly ignoreEtag: boolean;
-  readonly retries: number;
-  readonly timeout: number | undefined;
-  readonly maxBodySize: number;
-  readonly maxDecompressionRatio: number;
-}
-
 export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024 * 1024;
 
 /**

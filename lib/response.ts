@@ -133,6 +133,34 @@ export class Response extends Map<string, string> {
   }
 }
 
+/** What {@link withHead} changes: fields of the head, header fields set (lower-case names) and removed. */
+export interface HeadChange extends Partial<Pick<ResponseInit, 'status' | 'reason' | 'fromcache' | 'previous' | 'cacheStatus'>> {
+  /** Header fields set, replacing any of the same name; names lower-case. */
+  readonly set?: Readonly<Record<string, string>>;
+  /** Header fields removed (lower-case names), before `set` applies. */
+  readonly remove?: readonly string[];
+}
+
+/**
+ * A new response with `response`'s head changed as `change` says; `response` itself is never
+ * changed. Layers answer with a response of their own rather than writing into one they received.
+ */
+export function withHead(response: Response, change: HeadChange): Response {
+  const out = new Response({
+    status: change.status ?? response.status,
+    reason: change.reason ?? response.reason,
+    version: response.version,
+    fromcache: change.fromcache ?? response.fromcache,
+    previous: change.previous === undefined ? response.previous : change.previous,
+    cacheStatus: change.cacheStatus ?? response.cacheStatus,
+  });
+  const { set, remove } = change;
+  // The names are lower-case already: copied as they are, without addHeaders' joining.
+  for (const [name, value] of response) if (remove === undefined || !remove.includes(name)) Map.prototype.set.call(out, name, value);
+  if (set !== undefined) for (const name of Object.keys(set)) out.set(name, set[name]!);
+  return out;
+}
+
 function addHeaders(
   target: Response,
   headers: Iterable<readonly [string, string]> | Record<string, string | string[] | undefined>,

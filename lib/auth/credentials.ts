@@ -7,19 +7,10 @@
  */
 import { HttpLib2Error } from '../errors.js';
 import { originOf } from '../uri.js';
+import type { Credential, CredentialLookup } from '../types.js';
 import type { AuthSession } from './scheme.js';
 
-export interface Credential {
-  readonly name: string;
-  readonly password: string;
-  /** `host` or `host:port`, lower-cased; '' answers any origin the caller asked for. */
-  readonly domain: string;
-  /**
-   * For a domain given in origin form (`https://host[:port]`), that origin (`originOf`): the
-   * credential answers it only, never another scheme or port.
-   */
-  readonly origin?: string;
-}
+export type { Credential };
 
 /** One protection space that accepted an answer: later requests under `path` on `origin` reuse it. */
 interface Space {
@@ -93,7 +84,7 @@ function directoryOf(url: URL): string {
 }
 
 /** Registered credentials and the protection spaces they have opened. */
-export class CredentialStore {
+export class CredentialStore implements CredentialLookup {
   #items: readonly Credential[] = [];
   #spaces: Space[] = [];
   // The identity standing for several candidates ({@link match}), by their registration indexes.

@@ -9,28 +9,31 @@
 import { randomBytes } from 'node:crypto';
 import { UnimplementedDigestAuthOptionError, UnimplementedHmacDigestAuthOptionError } from '../errors.js';
 import { withHeaders } from '../headers.js';
+import { speakerOf } from '../identity.js';
 import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
 import { parseChallenges } from './challenge.js';
 import type { Credential, CredentialStore } from './credentials.js';
 import { strongestOffered, type AuthSession, type Entropy } from './scheme.js';
 
-/** Options of {@link withAuth}; tests inject the client nonce. */
+/** Options of {@link withAuth}: the credentials it answers with; tests inject the client nonce. */
 export interface AuthLayerOptions {
+  /** The Http's registered credentials and the protection spaces they opened. */
+  readonly credentials: CredentialStore;
   /** A fresh client nonce per authorization. @default 32 hex characters from crypto.randomBytes */
-  cnonce?: () => string;
+  readonly cnonce?: () => string;
 }
 
 // 128 bits from the CSPRNG: never repeated across requests or Http instances (RFC 7616 §5.12).
 const randomCnonce = (): string => randomBytes(16).toString('hex');
 
-/** Wraps `next` with authentication from `ctx.credentials`. */
-export function withAuth(next: Send, options: AuthLayerOptions = {}): Send {
+/** Wraps `next` with authentication from `options.credentials`. */
+export function withAuth(next: Send, options: AuthLayerOptions): Send {
   const cnonce = options.cnonce ?? randomCnonce;
+  const store = options.credentials;
   return async (req: HopRequest, ctx: RequestContext): Promise<Exchange> => {
     // The caller's own Authorization wins: we neither replace it nor answer challenges for it.
     // After an https → http hop nothing credential-like goes out, whatever the domain (#18).
-    if ('authorization' in req.headers || ctx.credentials.size === 0 || req.downgraded) return next(req, ctx);
-    const store = ctx.credentials;
+    if (store.size === 0 || req.downgraded || speakerOf(req, store, ctx.requestedOrigins).kind !== 'registered') return next(req, ctx);
     const entropy = (): Entropy => ({ cnonce: cnonce(), now: ctx.clock.now() });
     let session = store.sessionFor(req.url, ctx.requestedOrigins);
     // Credentials already answered from a challenge on this request: each is tried once (httplib2).

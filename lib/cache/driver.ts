@@ -11,7 +11,7 @@ import {
 import { withHeaders, type HeaderRecord } from '../headers.js';
 import { Response } from '../response.js';
 import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
-import type { IdentityDigests } from '../identity.js';
+import { speakerOf, type IdentityDigests } from '../identity.js';
 import { cacheKey } from '../uri.js';
 import { parseDirectives } from './directives.js';
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
@@ -23,7 +23,7 @@ import type { CacheStore } from './store.js';
 import { untilAborted } from '../abort.js';
 import { StoreUnavailable, type StoreOperation } from './guarded-store.js';
 
-/** One hop's decisions, collected for `Response.cacheStatus` and `ctx.trace`. */
+/** One hop's decisions, collected for `Response.cacheStatus` and noted in the context (`ctx.note`). */
 class Trace {
   readonly lines: string[] = [];
   readonly #ctx: RequestContext;
@@ -33,7 +33,7 @@ class Trace {
   note(reason: string | null): void {
     if (reason === null) return;
     this.lines.push(reason);
-    this.#ctx.trace.push(reason);
+    this.#ctx.note(reason);
   }
 }
 
@@ -218,9 +218,7 @@ class CacheLayer {
   // and the caller's Cookie and X-WSSE, as if the response carried Vary on them; digested by
   // lib/identity.ts, never kept in clear.
   #identityOf(req: HopRequest, ctx: RequestContext, store: CacheStore): Promise<string | null> | null {
-    const { authorization, cookie, 'x-wsse': wsse } = req.headers;
-    const credential = authorization === undefined && ctx.credentials.size > 0 ? ctx.credentials.match(req.url, ctx.requestedOrigins) : null;
-    return this.#identities.identify({ authorization, credential, cookie, wsse }, store);
+    return this.#identities.identify(speakerOf(req, ctx.credentials, ctx.requestedOrigins), store);
   }
 
   // Every method but GET and HEAD: If-Match from the stored ETag, then invalidation (RFC 9111 §4.4).

@@ -9,8 +9,7 @@ import { parseDirectives, type DeltaSeconds, type Directives } from './directive
 import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
 import { rangeNeedsOrigin } from './range.js';
-import type { ResolvedSettings } from '../options.js';
-import type { HopRequest } from '../types.js';
+import type { HopRequest, Settings } from '../types.js';
 import { resolveLocation, sameOrigin } from '../uri.js';
 
 /** The head of a stored response with what the policy needs about how it was obtained. */
@@ -33,7 +32,7 @@ export interface StoredResponse {
 }
 
 /** Settings the policy reads. */
-export type PolicySettings = Pick<ResolvedSettings, 'ignoreEtag' | 'optimisticConcurrencyMethods'>;
+export type PolicySettings = Pick<Settings, 'ignoreEtag' | 'optimisticConcurrencyMethods'>;
 
 /** Heuristic freshness is 10% of the time since Last-Modified (RFC 9111 §4.2.2), at most one day. */
 export const HEURISTIC_FRACTION = 0.1;
