@@ -11,9 +11,13 @@ import { UnimplementedDigestAuthOptionError, UnimplementedHmacDigestAuthOptionEr
 import { withHeaders } from '../headers.js';
 import { speakerOf } from '../identity.js';
 import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
+import { requestTarget } from '../uri.js';
+import { colonInUserError } from './basic.js';
 import { parseChallenges } from './challenge.js';
 import type { Credential, CredentialStore } from './credentials.js';
-import { strongestOffered, type AuthSession, type Entropy } from './scheme.js';
+import { ORIGIN_REALM } from './realm.js';
+import { strongestOffered } from './registry.js';
+import type { AuthSession, Entropy, SignedRequest } from './session.js';
 
 /** Options of {@link withAuth}: the credentials it answers with; tests inject the client nonce. */
 export interface AuthLayerOptions {
@@ -35,36 +39,33 @@ export function withAuth(next: Send, options: AuthLayerOptions): Send {
     // After an https → http hop nothing credential-like goes out, whatever the domain (#18).
     if (store.size === 0 || req.downgraded || speakerOf(req, store, ctx.requestedOrigins).kind !== 'registered') return next(req, ctx);
     const entropy = (): Entropy => ({ cnonce: cnonce(), now: ctx.clock.now() });
+    const signed: SignedRequest = { method: req.method, target: requestTarget(req.url), headers: req.headers, body: req.body };
     let session = store.sessionFor(req.url, ctx.requestedOrigins);
+    // What `session` succeeds on this request (a renewed nonce): replaced wherever it is remembered.
+    let lineage: AuthSession[] = [];
     // Credentials already answered from a challenge on this request: each is tried once (httplib2).
     const tried = new Set<Credential>();
     let renewed = false; // a stale nonce was followed once
     for (;;) {
-      let sent: AuthSession | null = null;
-      let hop = req;
-      if (session) {
-        const auth = session.authorize(req, entropy());
-        // Synchronously, before any await: a concurrent request takes the next nonce count.
-        store.advance(session, auth.next);
-        sent = auth.next;
-        hop = { ...req, headers: withHeaders(req.headers, auth.headers) };
-      }
+      // Digest takes its nonce count here, synchronously: a concurrent request takes the next one.
+      const hop = session ? { ...req, headers: withHeaders(req.headers, session.authorize(signed, entropy())) } : req;
       const exchange = await next(hop, ctx);
-      if (sent) {
-        const after = withResponse(exchange, () => sent!.afterResponse(exchange.response));
+      if (session) {
+        const sent = session;
+        const after = withResponse(exchange, () => sent.afterResponse(exchange.response));
         if (after.kind === 'keep') {
-          store.advance(sent, after.session);
-          store.remember(req.url, after.session);
+          store.remember(req.url, after.session, after.session === sent ? lineage : [...lineage, sent]);
           return exchange;
         }
         if (after.kind === 'renew' && !renewed) {
           // RFC 7616 §3.3 stale=true: the credentials were right; answer the new nonce, once.
           renewed = true;
-          store.advance(sent, after.session);
+          lineage = [...lineage, sent];
           session = after.session;
           continue;
         }
-        store.forget(sent);
+        for (const s of [...lineage, sent]) store.forget(s);
+        lineage = [];
       }
       if (exchange.response.status !== 401) return exchange;
       session = openFromChallenge(exchange, req, ctx, store, tried);
@@ -84,9 +85,12 @@ function openFromChallenge(
 ): AuthSession | null {
   const credential = store.candidates(req.url, ctx.requestedOrigins).find((c) => !tried.has(c));
   if (!credential) return null;
-  const offered = strongestOffered(parseChallenges(exchange.response.get('www-authenticate')));
+  const offered = strongestOffered(parseChallenges(exchange.response.get('www-authenticate')), ORIGIN_REALM);
   if (!offered) return null;
-  return withResponse(exchange, () => offered.scheme.open(offered.challenges, credential));
+  const opened = withResponse(exchange, () => offered.scheme.open(offered.challenges, credential, ORIGIN_REALM));
+  if (opened.kind === 'session') return opened.session;
+  if (opened.why === 'colon-in-user') throw colonInUserError();
+  return null;
 }
 
 // Schemes raise their Unimplemented errors without a response; the caller gets the 401 with them.
