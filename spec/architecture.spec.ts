@@ -30,7 +30,7 @@ const TIERS: readonly (readonly string[])[] = [
     'auth/challenge.ts', 'auth/realm.ts', 'auth/session.ts', 'auth/credentials.ts', 'auth/basic.ts', 'auth/digest.ts',
     'auth/wsse.ts', 'auth/hmac-digest.ts', 'auth/registry.ts', 'auth/dialogue.ts',
     'transport/message-body.ts', 'transport/proxy.ts', 'transport/retry.ts', 'transport/classify.ts', 'transport/socks5.ts',
-    'transport/decode-limit.ts', 'transport/lru.ts', 'transport/proxy-auth.ts',
+    'transport/decode-limit.ts', 'transport/lru.ts',
   ],
   // 2 helpers with effects: stores, identity digests, debug output, the auth conversation loop
   [
