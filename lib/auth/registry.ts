@@ -1,7 +1,7 @@
 /**
  * The schemes by name, and the two choices made from them: the strongest scheme a realm answers among
- * the challenges offered, and what goes to a realm up front. The only module that imports the schemes
- * themselves, so they import nothing that imports them. Pure.
+ * the challenges offered, and what goes to a realm up front. The registry imports every scheme and no
+ * scheme imports it (nor the session interface they share), so auth/ has no import circle. Pure.
  */
 import type { Credential } from '../types.js';
 import { basic } from './basic.js';
