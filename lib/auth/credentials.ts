@@ -8,7 +8,7 @@
 import { HttpLib2Error } from '../errors.js';
 import { originOf } from '../uri.js';
 import type { Credential, CredentialLookup } from '../types.js';
-import type { AuthSession } from './scheme.js';
+import type { AuthSession } from './session.js';
 
 export type { Credential };
 
@@ -89,9 +89,6 @@ export class CredentialStore implements CredentialLookup {
   #spaces: Space[] = [];
   // The identity standing for several candidates ({@link match}), by their registration indexes.
   #together = new Map<string, Credential>();
-  // What each session was advanced to (Digest: the next nonce count). A request answered after a
-  // faster concurrent one remembers the newest successor of what it sent, never what it sent.
-  readonly #successors = new WeakMap<AuthSession, AuthSession>();
 
   add(name: string, password: string, domain = ''): void {
     for (const [what, v] of [['name', name], ['password', password], ['domain', domain]] as const) {
@@ -171,10 +168,14 @@ export class CredentialStore implements CredentialLookup {
     return best ? best.session : null;
   }
 
-  /** Records `session` for the space of `url` (the directory of its path), replacing an earlier one. */
-  remember(url: URL, session: AuthSession): void {
+  /**
+   * Records `session` for the space of `url` (the directory of its path), replacing an earlier one;
+   * wherever a session of `replaces` is remembered (the one `session` succeeds: a Digest nonce renewed
+   * by stale=true or replaced by a nextnonce), `session` takes its place too.
+   */
+  remember(url: URL, session: AuthSession, replaces: readonly AuthSession[] = []): void {
     if (!this.#items.includes(session.credential)) return; // cleared meanwhile
-    session = this.#latest(session);
+    for (const s of this.#spaces) if (replaces.includes(s.session)) s.session = session;
     const origin = originOf(url);
     const path = directoryOf(url);
     const existing = this.#spaces.find((s) => s.origin === origin && s.path === path);
@@ -183,24 +184,6 @@ export class CredentialStore implements CredentialLookup {
       this.#spaces.push({ origin, path, session });
       if (this.#spaces.length > MAX_SPACES) this.#spaces.shift();
     }
-  }
-
-  /**
-   * Replaces `previous` wherever it is remembered (Digest counts nonces up); a later answer from the
-   * same session never rewinds a newer one.
-   */
-  advance(previous: AuthSession, next: AuthSession): void {
-    if (next !== previous) this.#successors.set(previous, next);
-    for (const s of this.#spaces) if (s.session === previous) s.session = next;
-  }
-
-  // The newest session `session` was advanced to (RFC 7616 §3.4: a nonce count is never sent twice).
-  #latest(session: AuthSession): AuthSession {
-    let current = session;
-    for (let next = this.#successors.get(current); next !== undefined && next !== session; next = this.#successors.get(current)) {
-      current = next;
-    }
-    return current;
   }
 
   /** Forgets every space using `session` (its credentials were refused). */

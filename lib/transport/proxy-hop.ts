@@ -1,26 +1,22 @@
 /**
  * The hop to an http or https forward proxy: plain http requests forwarded in absolute form (RFC 9110
- * §7.1) and https tunnels opened with CONNECT (§9.3.6), each carrying the Proxy-Authorization that
- * proxy-auth.ts decides and answering a 407 challenge once. Proxy-Authorization goes to the proxy
- * only: it is never part of what the origin receives, and nothing is ever written inside a tunnel here.
+ * §7.1) and https tunnels opened with CONNECT (§9.3.6), both carrying the Proxy-Authorization of the
+ * auth dialogue (auth/dialogue.ts with the proxy's realm, §11.7: the lifecycle the origin's 401 has).
+ * Proxy-Authorization goes to the proxy only: it is never part of what the origin receives, and
+ * nothing is ever written inside a tunnel here.
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Client, Pool, type Dispatcher, type buildConnector } from 'undici';
+import { converse, type Line } from '../auth/converse.js';
+import { dialogue, type Refusal } from '../auth/dialogue.js';
+import { PROXY_REALM } from '../auth/realm.js';
+import { upfrontSession } from '../auth/registry.js';
+import type { AnswerHead, AuthSession, CannotAnswer, SignedRequest } from '../auth/session.js';
 import { eagerPool } from './connection-pool.js';
 import { ProxyError, TlsError, mapError } from '../errors.js';
 import type { ProxyInfo } from './proxy.js';
-import {
-  acceptedProxySession,
-  answerProxyChallenge,
-  initialProxySession,
-  preemptiveAuthorization,
-  type ProxyAuthorization,
-  type ProxyCredentials,
-  type ProxySession,
-  type ProxyTarget,
-} from './proxy-auth.js';
-import type { HopRequest } from '../types.js';
+import type { Credential, HopRequest } from '../types.js';
 import { requestTarget } from '../uri.js';
 
 const randomCnonce = (): string => randomBytes(16).toString('hex');
@@ -30,7 +26,8 @@ export const DEFAULT_TUNNEL_TIMEOUT_MS = 30_000;
 
 export class ProxyHop {
   readonly #proxy: ProxyInfo;
-  readonly #credentials: ProxyCredentials | null;
+  // The ProxyInfo user and password: the one credential that answers this proxy.
+  readonly #credential: Credential | null;
   readonly #cnonce: () => string;
   readonly #tunnelTimeout: number;
   readonly #proxyTls: Readonly<Record<string, unknown>>;
@@ -39,8 +36,9 @@ export class ProxyHop {
   // One pool of connections to the proxy, for forwarded requests and for CONNECTs (each CONNECT
   // takes its connection out of the pool as the tunnel).
   readonly #pool: Pool;
-  // What the proxy accepted last, shared by every request and tunnel through it (Digest nonce count).
-  #session: ProxySession;
+  // What goes up front: what the proxy asked for last, shared by every request and tunnel through it
+  // (a Digest session counts its nonce up itself); Basic before the proxy said anything.
+  #session: AuthSession | null;
 
   /**
    * @param proxyTls the Http's CA settings, used to verify an https proxy itself (never a client certificate).
@@ -55,9 +53,9 @@ export class ProxyHop {
     this.#tunnelTimeout = tunnelTimeout;
     this.#proxyTls = proxyTls;
     this.#proxy = proxy;
-    this.#credentials = proxy.user !== undefined ? { user: proxy.user, password: proxy.password ?? '' } : null;
+    this.#credential = proxy.user !== undefined ? { name: proxy.user, password: proxy.password ?? '', domain: '' } : null;
     this.#cnonce = cnonce;
-    this.#session = initialProxySession(this.#credentials);
+    this.#session = upfrontSession(PROXY_REALM, this.#credential);
     this.#pool = eagerPool(proxy.url(), { connect: { ...proxyTls }, connections });
   }
 
@@ -68,30 +66,28 @@ export class ProxyHop {
 
   /**
    * Sends `req` (a plain http request) to the proxy in absolute form and returns its answer; a 407
-   * is answered as proxy-auth.ts decides, else it is a ProxyError. `options` are the transport's
-   * request options; only the path and the headers are changed here.
+   * is answered as the dialogue says, else it is a ProxyError. `options` are the transport's request
+   * options; only the path and the headers are changed here.
    */
   async forward(options: Dispatcher.RequestOptions, req: HopRequest): Promise<Dispatcher.ResponseData> {
-    const target: ProxyTarget = { method: req.method, uri: `${req.url.origin}${requestTarget(req.url)}`, body: req.body };
-    let auth = this.#begin(target);
-    for (;;) {
-      const headers: Record<string, string> = Object.assign(Object.create(null) as object, req.headers);
-      // The origin's Host, as in any absolute-form request (RFC 9110 §7.2); a caller's own Host stays.
-      headers.host ??= req.url.host;
-      if (auth.value !== null) headers['proxy-authorization'] = auth.value;
-      let data: Dispatcher.ResponseData;
-      try {
-        data = await this.#pool.request(Object.assign(Object.create(null) as object, options, { path: target.uri, headers }));
-      } catch (error) {
-        throw this.#tlsFailure(error, req.url.host);
-      }
-      if (data.statusCode !== 407) {
-        this.#accepted(auth, header(data.headers, 'proxy-authentication-info'));
-        return data;
-      }
-      await data.body.dump().catch(() => undefined);
-      auth = this.#answer(header(data.headers, 'proxy-authenticate'), auth, target, req.url.host);
-    }
+    const path = `${req.url.origin}${requestTarget(req.url)}`;
+    const target: SignedRequest = { method: req.method, target: path, headers: req.headers, body: req.body };
+    return this.#converse(target, req.url.host, {
+      send: async (move) => {
+        const headers: Record<string, string> = Object.assign(Object.create(null) as object, req.headers);
+        // The origin's Host, as in any absolute-form request (RFC 9110 §7.2); a caller's own Host stays.
+        headers.host ??= req.url.host;
+        Object.assign(headers, move.fields);
+        let data: Dispatcher.ResponseData;
+        try {
+          data = await this.#pool.request(Object.assign(Object.create(null) as object, options, { path, headers }));
+        } catch (error) {
+          throw this.#tlsFailure(error, req.url.host);
+        }
+        return { head: headOf(data.statusCode, data.headers), value: data };
+      },
+      discard: (data) => data.body.dump().then(() => undefined, () => undefined),
+    });
   }
 
   /**
@@ -121,28 +117,54 @@ export class ProxyHop {
     // undici gives an IPv6 host without brackets; authority-form needs them (RFC 3986 §3.2.2).
     const host = opts.hostname.includes(':') ? `[${opts.hostname}]` : opts.hostname;
     const authority = `${host}:${opts.port || (opts.protocol === 'https:' ? '443' : '80')}`;
-    const target: ProxyTarget = { method: 'CONNECT', uri: authority, body: null };
-    let auth = this.#begin(target);
-    for (;;) {
-      const headers: Record<string, string> = { host: authority };
-      if (auth.value !== null) headers['proxy-authorization'] = auth.value;
-      let answer: Dispatcher.ConnectData;
-      try {
-        answer = await this.#connect(authority, headers);
-      } catch (error) {
-        throw this.#tlsFailure(error, authority);
-      }
-      const { statusCode, socket } = answer;
-      // RFC 9110 §9.3.6: any 2xx turns the connection into the tunnel.
-      if (statusCode >= 200 && statusCode < 300) {
-        this.#accepted(auth, header(answer.headers, 'proxy-authentication-info'));
-        return socket as Socket;
-      }
-      // The refusal's body, if any, is still on this socket: it is never reused.
-      socket.on('error', () => undefined).destroy();
-      if (statusCode !== 407) throw new ProxyError(`The ${this.#where()} refused the request (${statusCode}) for ${authority}`);
-      auth = this.#answer(header(answer.headers, 'proxy-authenticate'), auth, target, authority);
+    const target: SignedRequest = { method: 'CONNECT', target: authority, headers: {}, body: null };
+    return this.#converse(target, authority, {
+      send: async (move) => {
+        let answer: Dispatcher.ConnectData;
+        try {
+          answer = await this.#connect(authority, { host: authority, ...move.fields });
+        } catch (error) {
+          throw this.#tlsFailure(error, authority);
+        }
+        const { statusCode, socket } = answer;
+        // RFC 9110 §9.3.6: any 2xx turns the connection into the tunnel. A refusal's body, if any, is
+        // still on its socket: it is never reused.
+        const tunnel = statusCode >= 200 && statusCode < 300;
+        if (!tunnel) socket.on('error', () => undefined).destroy();
+        if (!tunnel && statusCode !== 407) throw new ProxyError(`The ${this.#where()} refused the request (${statusCode}) for ${authority}`);
+        return { head: headOf(statusCode, answer.headers), value: socket as Socket };
+      },
+      discard: (socket) => void socket.destroy(),
+    });
+  }
+
+  /**
+   * Runs the proxy realm's dialogue for one request or tunnel over `line`: the answer it ends on, or a
+   * ProxyError naming why a 407 went unanswered (after disposing of that 407).
+   */
+  async #converse<T>(target: SignedRequest, host: string, line: Line<T>): Promise<T> {
+    const talk = dialogue({
+      realm: PROXY_REALM,
+      target,
+      upfront: this.#session,
+      candidates: this.#credential ? [this.#credential] : [],
+      entropy: () => ({ cnonce: this.#cnonce(), now: Date.now() }),
+    });
+    const { ending, last } = await converse(talk, {
+      send: (move) => {
+        // What the proxy asks for now is what later requests and tunnels send up front.
+        if (move.round !== 'upfront' && move.session) this.#session = move.session;
+        return line.send(move);
+      },
+      discard: (value) => line.discard(value),
+    });
+    if (ending.kind === 'accepted') {
+      // A nextnonce: the new nonce from now on, unless a request since has moved on already.
+      if (ending.session && this.#session && ending.replaces.includes(this.#session)) this.#session = ending.session;
+      return last;
     }
+    await line.discard(last);
+    throw new ProxyError(`The ${this.#where()} ${proxyRefusal(ending.why)} for ${host}`);
   }
 
   // One connection per CONNECT (it becomes the tunnel). The connector does not know the request's
@@ -164,28 +186,6 @@ export class ProxyHop {
       // A successful CONNECT has handed its socket over as the tunnel; closing the client leaves it open.
       void client.close().catch(() => undefined);
     }
-  }
-
-  #begin(target: ProxyTarget): ProxyAuthorization {
-    const auth = preemptiveAuthorization(this.#session, this.#credentials, target, this.#cnonce());
-    // Counted now, so concurrent requests on one Digest nonce never repeat a nonce count.
-    if (auth.session.scheme === 'digest') this.#session = auth.session;
-    return auth;
-  }
-
-  #answer(challenge: string | undefined, sent: ProxyAuthorization, target: ProxyTarget, host: string): ProxyAuthorization {
-    const decision = answerProxyChallenge(challenge, sent, this.#credentials, target, this.#cnonce());
-    if (decision.kind === 'refuse') throw new ProxyError(`The ${this.#where()} ${decision.reason} for ${host}`);
-    // What the proxy asks for now is what later requests send up front.
-    this.#session = decision.authorization.session;
-    return decision.authorization;
-  }
-
-  #accepted(sent: ProxyAuthorization, authenticationInfo: string | undefined): void {
-    // Only a nextnonce changes the session here: the nonce count was taken when the request was
-    // authorized, and requests sent since then may have counted further.
-    const next = acceptedProxySession(sent, authenticationInfo);
-    if (next !== sent.session) this.#session = next;
   }
 
   // TLS to an https proxy that fails is the proxy's failure, not the origin's.
@@ -210,6 +210,39 @@ export class ProxyHop {
     this.#connecting.clear();
     await Promise.all(all.map((d) => d.destroy(reason).catch(() => undefined)));
   }
+}
+
+// What the dialogue says of each reason a 407 went unanswered; every text names the 407, so the
+// ProxyError says what the proxy answered.
+const CANNOT: Readonly<Record<CannotAnswer, string>> = {
+  'no-nonce': 'sent a Digest challenge without a nonce (407)',
+  // RFC 7617 §2: a user-id with a colon cannot be told from the password.
+  'colon-in-user': 'asks for Basic (407), which cannot carry a user name containing ":"',
+  // Not reached: a proxy is answered with Digest or Basic only.
+  profile: 'asks for a WSSE profile this library does not answer (407)',
+};
+
+/** Why a 407 went unanswered, as the ProxyError says it after "The <proxy> ". */
+export function proxyRefusal(why: Refusal): string {
+  switch (why.kind) {
+    case 'no-credentials':
+      return 'requires authentication (407) and the ProxyInfo has no user/password';
+    case 'rejected':
+      return why.after === 'renewal' ? 'refused the credentials on a renewed nonce (407)' : 'refused the credentials (407)';
+    case 'unsupported': {
+      const offered = why.offered.join(', ');
+      return `asks for ${offered ? `a scheme this library does not answer (${offered})` : 'authentication without a challenge'} (407); only Basic and Digest are`;
+    }
+    case 'unimplemented':
+      return `asks for a Digest option this library does not implement (407): ${why.error.message}`;
+    case 'cannot':
+      return CANNOT[why.why];
+  }
+}
+
+/** An answer's head as the dialogue reads it, from undici's raw or parsed headers. */
+function headOf(status: number, headers: unknown): AnswerHead {
+  return { status, get: (field) => header(headers, field) };
 }
 
 /** A response header's value from undici's raw or parsed headers, repeated fields joined with ", ". */
