@@ -12,13 +12,13 @@ import { withHeaders, type HeaderRecord } from '../headers.js';
 import { Response } from '../response.js';
 import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
 import { speakerOf, type IdentityDigests } from '../identity.js';
-import { cacheKey } from '../uri.js';
 import { parseDirectives } from './directives.js';
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
 import { selectRange } from './range.js';
 import {
-  afterResponse, ageValue, currentAge, hasUnstorable, isErrorStatus, lookup, NEVER_STORED, preconditionFor, storableHeaders, type AfterDecision,
+  afterResponse, hasUnstorable, isErrorStatus, lookup, NEVER_STORED, preconditionFor, storableHeaders, storeKey, type AfterDecision,
 } from './policy.js';
+import { ageValue, currentAge } from './freshness.js';
 import type { CacheStore } from './store.js';
 import { untilAborted } from '../abort.js';
 import { StoreUnavailable, type StoreOperation } from './guarded-store.js';
@@ -230,12 +230,6 @@ class CacheLayer {
     const add = precondition.kind === 'if-match' ? { 'if-match': precondition.etag } : NO_HEADERS;
     return this.#origin(req, ctx, store, key, identity, trace, { entry: null, add, via: '', staleIfError: false });
   }
-}
-
-/** The store key of a URI for an identity: the normalised URI, then the identity if any. */
-export function storeKey(url: URL, identity: string | null): string {
-  const base = cacheKey(url);
-  return identity === null ? base : `${base} ${identity}`;
 }
 
 // The caller's deadline ends when its request() returns, so a revalidation left running behind a

@@ -8,40 +8,15 @@ import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
 import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
-import { rangeNeedsOrigin } from './range.js';
+import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, type StoredResponse } from './freshness.js';
+import { rangeNeedsOrigin, selectRange, type RangeSelection } from './range.js';
+import type { ErrorCode } from '../errors.js';
 import type { HopRequest, Settings } from '../types.js';
-import { resolveLocation, sameOrigin } from '../uri.js';
-
-/** The head of a stored response with what the policy needs about how it was obtained. */
-export interface StoredResponse {
-  /** The cache key of the request it answered. */
-  readonly key: string;
-  readonly status: number;
-  readonly reason: string;
-  readonly version: number;
-  /** Lower-cased names, as the Response map holds them. */
-  readonly headers: Readonly<HeaderRecord>;
-  /** The request headers its Vary names, as they were sent (null: absent). RFC 9111 §4.1. */
-  readonly vary: Readonly<Record<string, string | null>>;
-  /** Who asked (DESIGN.md, Identity): null for anonymous requests. */
-  readonly identity: string | null;
-  /** When the request that obtained it was sent, ms since the epoch (RFC 9111 §4.2.3 request_time). */
-  readonly requestTime: number;
-  /** When its head arrived, ms since the epoch (RFC 9111 §4.2.3 response_time). */
-  readonly responseTime: number;
-}
+import { cacheKey, resolveLocation, sameOrigin } from '../uri.js';
 
 /** Settings the policy reads. */
 export type PolicySettings = Pick<Settings, 'ignoreEtag' | 'optimisticConcurrencyMethods'>;
 
-/** Heuristic freshness is 10% of the time since Last-Modified (RFC 9111 §4.2.2), at most one day. */
-export const HEURISTIC_FRACTION = 0.1;
-export const HEURISTIC_CAP_SECONDS = 24 * 60 * 60;
-
-// RFC 9110 §15.1: statuses "heuristically cacheable" (RFC 9111 §4.2.2).
-const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
-// DESIGN.md: 301/308 answers to GET are permanent redirects (httplib2 keeps them for good).
-const PERMANENT_REDIRECTS = new Set([301, 308]);
 // RFC 9110 §9.2.1: every other method is unsafe and invalidates (RFC 9111 §4.4).
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 // RFC 9111 §3.2: a 304 never replaces what describes the stored body itself.
@@ -51,76 +26,12 @@ const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', '-cont
 export const NEVER_STORED: readonly string[] = ['set-cookie', 'set-cookie2'];
 // RFC 5861 §4: "an error is any situation that would result in a 500, 502, 503 or 504".
 const ERROR_STATUSES = new Set([500, 502, 503, 504]);
-
-// ---------------------------------------------------------------------------------------------
-// Freshness (RFC 9111 §4.2)
-
-/** A freshness lifetime in seconds with the rule that produced it. */
-export interface Lifetime {
-  readonly seconds: number;
-  readonly source: string;
-}
-
-/** RFC 9111 §4.2.1, for a private cache (s-maxage is ignored: §5.2.2.10 is for shared caches). */
-export function freshnessLifetime(stored: StoredResponse): Lifetime {
-  const h = stored.headers;
-  const cc = parseDirectives(h['cache-control']);
-  if (cc.maxAge !== undefined) {
-    // §4.2.1: invalid or conflicting freshness information makes the response stale.
-    return cc.maxAge === 'invalid' ? { seconds: 0, source: 'invalid max-age' } : { seconds: cc.maxAge, source: `max-age=${cc.maxAge}` };
-  }
-  const expiresHeader = h['expires'];
-  if (expiresHeader !== undefined) {
-    const expires = parseHttpDate(expiresHeader, stored.responseTime);
-    // §5.3: an invalid Expires, such as "0", means already expired.
-    if (expires === null) return { seconds: 0, source: 'invalid Expires' };
-    const seconds = Math.max(0, Math.floor((expires - dateValue(stored)) / 1000));
-    return { seconds, source: `Expires (${seconds}s after Date)` };
-  }
-  if (PERMANENT_REDIRECTS.has(stored.status)) return { seconds: Infinity, source: `permanent redirect ${stored.status}` };
-  const lastModified = parseHttpDate(h['last-modified'], stored.responseTime);
-  if (lastModified !== null && HEURISTIC_STATUSES.has(stored.status)) {
-    const since = Math.max(0, (dateValue(stored) - lastModified) / 1000);
-    const seconds = Math.floor(Math.min(since * HEURISTIC_FRACTION, HEURISTIC_CAP_SECONDS));
-    return { seconds, source: `heuristic ${seconds}s (10% of Date - Last-Modified)` };
-  }
-  return { seconds: 0, source: 'no explicit freshness' };
-}
-
-// RFC 9110 §6.6.1: a response without a valid Date is dated when it was received.
-function dateValue(stored: StoredResponse): number {
-  return parseHttpDate(stored.headers['date'], stored.responseTime) ?? stored.responseTime;
-}
-
-/**
- * RFC 9111 §5.1: the first member of a list-valued Age is used; a value that is not a non-negative
- * integer (a float, a sign, a trailing word) is ignored, as if absent. Values past 2^31 are clamped.
- */
-export function parseAge(value: string | undefined): number | null {
-  if (value === undefined) return null;
-  const first = value.split(',')[0]!.trim();
-  if (!/^[0-9]+$/.test(first)) return null;
-  return Math.min(Number(first), 2147483648);
-}
-
-/** RFC 9111 §4.2.3 current_age, in seconds. */
-export function currentAge(stored: StoredResponse, now: number): number {
-  const ageValue = parseAge(stored.headers['age']) ?? 0;
-  const apparentAge = Math.max(0, (stored.responseTime - dateValue(stored)) / 1000);
-  const responseDelay = Math.max(0, (stored.responseTime - stored.requestTime) / 1000);
-  const correctedAgeValue = ageValue + responseDelay;
-  const correctedInitialAge = Math.max(apparentAge, correctedAgeValue);
-  const residentTime = Math.max(0, (now - stored.responseTime) / 1000);
-  return correctedInitialAge + residentTime;
-}
-
-/**
- * RFC 9111 §5.1, §4.2.3: the Age a response served from the cache carries, its current age in whole
- * seconds (delta-seconds, clamped to 2^31 as §1.2.2 asks).
- */
-export function ageValue(currentAgeSeconds: number): string {
-  return String(Math.min(Math.max(0, Math.floor(currentAgeSeconds)), 2147483648));
-}
+// Failures a gateway would answer with one of those: the origin, or the path to it, did not answer.
+// Never a bug (ERR_INTERNAL), the caller's abort, a closed Http, a refused request, a body past its
+// limit or a broken coding: an answer arrived, or the request never should have left.
+const ORIGIN_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_CONNECTION', 'ERR_SERVER_NOT_FOUND', 'ERR_REQUEST_TIMEOUT', 'ERR_PROXY', 'ERR_TLS',
+]);
 
 /**
  * The head a stored response keeps: its end-to-end fields (RFC 9111 §3.1) without Set-Cookie and
@@ -544,4 +455,139 @@ export function preconditionFor(req: HopRequest, stored: StoredResponse | null, 
   if (isWeakEtag(etag)) return { kind: 'none', reason: `no If-Match: stored ETag ${etag} is weak` };
   const why = base === null ? '' : `, the resource's tag under the coding variant's ${storedTag}`;
   return { kind: 'if-match', etag, reason: `If-Match: ${etag} (lost-update protection${why})` };
+}
+
+/**
+ * RFC 5861 §4, the one rule: "an error is any situation that would result in a 500, 502, 503, or
+ * 504". An answer with one of those statuses, or a failure a gateway would answer so: the origin or
+ * the path to it could not be reached or did not answer in time (ERR_CONNECTION,
+ * ERR_SERVER_NOT_FOUND, ERR_REQUEST_TIMEOUT, ERR_PROXY, ERR_TLS). Never ERR_INTERNAL: a bug is no
+ * reason to serve a stale answer.
+ */
+export function isOriginError(outcome: { readonly status: number } | { readonly code: ErrorCode }): boolean {
+  return 'status' in outcome ? ERROR_STATUSES.has(outcome.status) : ORIGIN_FAILURES.has(outcome.code);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan of a visit: what the driver carries out, step by step
+
+/** The store key of a URI for an identity: the normalised URI, then the identity if any. */
+export function storeKey(url: URL, identity: string | null): string {
+  const base = cacheKey(url);
+  return identity === null ? base : `${base} ${identity}`;
+}
+
+/** What an answer is decided with besides itself: the request, its store key and its identity. */
+export interface VisitFacts {
+  readonly req: HopRequest;
+  readonly key: string;
+  readonly identity: string | null;
+}
+
+/**
+ * How the origin is asked, and what may stand in for its answer: one record from the first decision
+ * to the one after the answer.
+ */
+export interface Ask {
+  /** Fields added to the request: validators (RFC 9111 §4.3.1) or If-Match; never one the caller set. */
+  readonly add: Readonly<HeaderRecord>;
+  /** The stored response a 304 freshens, or that may replace an error (null: none). */
+  readonly stored: StoredResponse | null;
+  /** Its body length in bytes (the Range selection of a freshened or stale answer counts on it). */
+  readonly storedLength: number;
+  /** How `add` is named in the trace (`If-None-Match and If-Modified-Since`). */
+  readonly via: string;
+  /** RFC 5861 §4: `stored` may replace an error answer (decided when it was looked up). */
+  readonly staleIfError: boolean;
+  /** A request no-cache passed over a stored response: the answer replaces it, stored or not. */
+  readonly replaces: boolean;
+  /** Identical asks in flight share one exchange (a GET without a body). */
+  readonly shared: boolean;
+}
+
+/** The step that asks the origin. */
+export interface AskStep {
+  readonly kind: 'ask';
+  readonly reason: string | null;
+  readonly ask: Ask;
+}
+
+/**
+ * How a stored response answers this request: whole, its head only (HEAD), or what a Range selects
+ * of it (range.ts: a slice, a 416, or the whole answer with the reason the Range was ignored).
+ */
+export type Part = RangeSelection | { readonly kind: 'whole' | 'none'; readonly reason: null };
+
+/** A stored response served: its current age in seconds (RFC 9111 §4.2.3) and the part served. */
+export interface Serving {
+  readonly stored: StoredResponse;
+  readonly age: number;
+  readonly part: Part;
+}
+
+const NO_FIELDS: Readonly<HeaderRecord> = Object.freeze(Object.create(null) as HeaderRecord);
+const WHOLE: Part = Object.freeze({ kind: 'whole', reason: null });
+const NONE: Part = Object.freeze({ kind: 'none', reason: null });
+
+/** The origin asked as the caller asked it: nothing added, nothing to stand in for its answer. */
+export const AS_ASKED: Ask = Object.freeze({
+  add: NO_FIELDS, stored: null, storedLength: 0, via: '', staleIfError: false, replaces: false, shared: false,
+});
+
+/** Before the store is read: what the request needs from it (RFC 9111 §4, §4.4). */
+export type Intake = { readonly kind: 'read'; readonly reason: null; readonly then: 'lookup' | 'precondition' } | AskStep;
+
+const READ_FOR_LOOKUP: Intake = Object.freeze({ kind: 'read', reason: null, then: 'lookup' });
+const READ_FOR_PRECONDITION: Intake = Object.freeze({ kind: 'read', reason: null, then: 'precondition' });
+const ASK_AS_ASKED: Intake = Object.freeze({ kind: 'ask', reason: null, ask: AS_ASKED });
+
+/**
+ * The first decision of a visit. GET and HEAD look the stored response up; a method in
+ * `optimisticConcurrencyMethods` reads it for its ETag (If-Match, httplib2's lost-update
+ * protection); every other method goes to the origin as it is, and its answer may invalidate.
+ */
+export function intake(req: HopRequest, settings: PolicySettings): Intake {
+  if (req.method === 'GET' || req.method === 'HEAD') return READ_FOR_LOOKUP;
+  return settings.optimisticConcurrencyMethods.includes(req.method) ? READ_FOR_PRECONDITION : ASK_AS_ASKED;
+}
+
+/**
+ * A request on an Http without a cache (RFC 9111 §5.2.1.7, as httplib2 answers it): only-if-cached
+ * has nothing to be served from, so it is a 504 and no request.
+ */
+export function withoutStore(req: HopRequest): 'unsatisfiable' | 'forward' {
+  return parseDirectives(req.headers['cache-control']).onlyIfCached ? 'unsatisfiable' : 'forward';
+}
+
+/**
+ * The part of `stored` (whose body is `bodyLength` bytes) that answers `req`: its head only for
+ * HEAD (RFC 9110 §9.3.2), a Range selection of a stored 200 (RFC 9110 §14; `now` places the
+ * two-digit years of an If-Range date), else the whole.
+ */
+export function partFor(req: HopRequest, stored: StoredResponse, bodyLength: number, now: number): Part {
+  if (req.method === 'HEAD') return NONE;
+  if (stored.status !== 200 || req.headers['range'] === undefined) return WHOLE;
+  return selectRange(req.headers, stored.headers, bodyLength, now);
+}
+
+/** After a failure to get any answer: serve the stored response (RFC 5861 §4), or throw the error. */
+export type FailureAfter =
+  | ({ readonly kind: 'serve-stale'; readonly reason: string } & Serving)
+  | { readonly kind: 'rethrow'; readonly reason: null };
+
+const RETHROW: FailureAfter = Object.freeze({ kind: 'rethrow', reason: null });
+
+/**
+ * RFC 5861 §4 for a failure with `code` at `now`: the stored response the ask may fall back on is
+ * served when the failure is the origin's ({@link isOriginError}); anything else is thrown as it was.
+ */
+export function afterFailure(visit: VisitFacts, ask: Ask, code: ErrorCode, now: number): FailureAfter {
+  const { stored } = ask;
+  if (stored === null || !ask.staleIfError || !isOriginError({ code })) return RETHROW;
+  return { kind: 'serve-stale', reason: `stale-if-error: served stale after ${code}`, ...serving(visit.req, stored, ask.storedLength, now) };
+}
+
+// `stored` (with `bodyLength` bytes of body) served to `req` at `now`.
+function serving(req: HopRequest, stored: StoredResponse, bodyLength: number, now: number): Serving {
+  return { stored, age: currentAge(stored, now), part: partFor(req, stored, bodyLength, now) };
 }

@@ -4,10 +4,12 @@
  */
 import { expect } from 'chai';
 import { parseDirectives } from '../../lib/cache/directives.js';
+import { currentAge, freshnessLifetime, parseAge, type StoredResponse } from '../../lib/cache/freshness.js';
 import {
-  afterResponse, codingVariantBase, currentAge, freshnessLifetime, lookup, parseAge, preconditionFor, weakEtagMatch,
-  type AfterInput, type LookupDecision, type StoredResponse,
+  AS_ASKED, afterFailure, afterResponse, codingVariantBase, intake, isOriginError, lookup, partFor, preconditionFor, storeKey, weakEtagMatch,
+  withoutStore, type AfterInput, type Ask, type LookupDecision,
 } from '../../lib/cache/policy.js';
+import type { ErrorCode } from '../../lib/errors.js';
 import type { HopRequest } from '../../lib/types.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -442,6 +444,68 @@ describe('cache policy', () => {
       expect(preconditionFor(aRequest({}, 'PUT'), stored, { ...SETTINGS, ignoreEtag: true }).kind).to.equal('none');
       expect(preconditionFor(aRequest({}, 'PUT'), null, SETTINGS).kind).to.equal('none');
       expect(preconditionFor(aRequest({}, 'PUT'), aStored({ etag: 'W/"v1"' }), SETTINGS).kind).to.equal('none');
+    });
+  });
+
+  describe('the plan of a visit: intake, parts, and RFC 5861 §4 failures', () => {
+    it('reads the store for GET and HEAD (lookup) and for optimisticConcurrencyMethods (If-Match); sends other methods as they are', () => {
+      expect(intake(aRequest(), SETTINGS)).to.include({ kind: 'read', then: 'lookup' });
+      expect(intake(aRequest({}, 'HEAD'), SETTINGS)).to.include({ kind: 'read', then: 'lookup' });
+      expect(intake(aRequest({}, 'PUT'), SETTINGS)).to.include({ kind: 'read', then: 'precondition' });
+      for (const method of ['POST', 'DELETE', 'PATCH', 'OPTIONS', 'PURGE']) {
+        expect(intake(aRequest({}, method), SETTINGS), method).to.deep.equal({ kind: 'ask', reason: null, ask: AS_ASKED });
+      }
+    });
+
+    it('answers only-if-cached without a store with a 504 (RFC 9111 §5.2.1.7), and forwards anything else', () => {
+      expect(withoutStore(aRequest({ 'cache-control': 'only-if-cached' }))).to.equal('unsatisfiable');
+      expect(withoutStore(aRequest({ 'cache-control': 'no-cache' }))).to.equal('forward');
+      expect(withoutStore(aRequest())).to.equal('forward');
+    });
+
+    it('keys a stored response by the normalised URI, then the identity', () => {
+      expect(storeKey(new URL('HTTP://A.test:80/doc#x'), null)).to.equal('http://a.test/doc');
+      expect(storeKey(new URL('http://a.test'), 'user:joe')).to.equal('http://a.test/ user:joe');
+    });
+
+    it('serves the whole of a stored response, its head only to HEAD, and what a Range selects of a 200', () => {
+      const stored = aStored({ 'cache-control': 'max-age=60' });
+      expect(partFor(aRequest(), stored, 10, T0)).to.deep.equal({ kind: 'whole', reason: null });
+      expect(partFor(aRequest({}, 'HEAD'), stored, 10, T0).kind).to.equal('none');
+      expect(partFor(aRequest({ range: 'bytes=2-4' }), stored, 10, T0)).to.include({ kind: 'slice', start: 2, end: 4 });
+      expect(partFor(aRequest({ range: 'bytes=20-' }), stored, 10, T0).kind).to.equal('unsatisfiable');
+      expect(partFor(aRequest({ range: 'bytes=2-4' }), aStored({}, { status: 404 }), 10, T0)).to.deep.equal({ kind: 'whole', reason: null });
+    });
+
+    it('counts 500, 502, 503 and 504 as errors, and no other status', () => {
+      for (const status of [500, 502, 503, 504]) expect(isOriginError({ status }), String(status)).to.equal(true);
+      for (const status of [200, 304, 404, 429, 501, 505]) expect(isOriginError({ status }), String(status)).to.equal(false);
+    });
+
+    it('counts the failures of the origin or the path to it, never a bug, an abort, a refused request or a bad body', () => {
+      // Every code, so that a new one is placed on one side or the other.
+      const isOrigin: Record<ErrorCode, boolean> = {
+        ERR_CONNECTION: true, ERR_SERVER_NOT_FOUND: true, ERR_REQUEST_TIMEOUT: true, ERR_PROXY: true, ERR_TLS: true,
+        ERR_INTERNAL: false, ERR_ABORTED: false, ERR_CLOSED: false, ERR_INVALID_REQUEST: false, ERR_BODY_TOO_LARGE: false,
+        ERR_FAILED_TO_DECOMPRESS: false, ERR_CACHE: false, ERR_CACHE_UNSAFE: false, ERR_HTTPLIB2: false, ERR_RELATIVE_URI: false,
+        ERR_REDIRECT_LIMIT: false, ERR_REDIRECT_MISSING_LOCATION: false, ERR_UNIMPLEMENTED_DIGEST_OPTION: false,
+        ERR_UNIMPLEMENTED_HMAC_DIGEST_OPTION: false,
+      };
+      for (const [code, expected] of Object.entries(isOrigin)) expect(isOriginError({ code: code as ErrorCode }), code).to.equal(expected);
+    });
+
+    it('serves the stored response after an origin failure when stale-if-error allows it, else rethrows', () => {
+      const stored = aStored({ 'cache-control': 'max-age=60, stale-if-error=600', etag: '"v"' });
+      const ask: Ask = { ...AS_ASKED, stored, storedLength: 5, staleIfError: true, shared: true };
+      const facts = { req: aRequest(), key: URL_A, identity: null };
+      const served = afterFailure(facts, ask, 'ERR_CONNECTION', T0 + 120e3);
+      expect(served).to.deep.include({ kind: 'serve-stale', reason: 'stale-if-error: served stale after ERR_CONNECTION', stored, age: 120 });
+      expect(afterFailure(facts, ask, 'ERR_INTERNAL', T0 + 120e3)).to.deep.equal({ kind: 'rethrow', reason: null });
+      expect(afterFailure(facts, ask, 'ERR_ABORTED', T0 + 120e3).kind).to.equal('rethrow');
+      expect(afterFailure(facts, { ...ask, staleIfError: false }, 'ERR_CONNECTION', T0 + 120e3).kind).to.equal('rethrow');
+      expect(afterFailure(facts, AS_ASKED, 'ERR_CONNECTION', T0 + 120e3).kind).to.equal('rethrow');
+      const ranged = afterFailure({ ...facts, req: aRequest({ range: 'bytes=0-1' }) }, ask, 'ERR_TLS', T0 + 120e3);
+      expect(ranged.kind === 'serve-stale' && ranged.part).to.include({ kind: 'slice', start: 0, end: 1 });
     });
   });
 });
