@@ -1,14 +1,16 @@
 /**
  * The private cache's decisions (RFC 9111, RFC 5861, RFC 8246) as pure functions of the request, the
- * stored response and `now`: whether a stored response may be used, how to revalidate it, what to
- * store, freshen or invalidate after an answer, and when to add If-Match. Each decision is a tagged
- * union with a `reason` for the trace. Never performs I/O, never reads the clock, never mutates input.
+ * stored response and `now`: the whole plan of a visit, step by step — what a request needs from the
+ * store, whether a stored response may answer it and which part of it, how to revalidate it or add
+ * If-Match, what to store, freshen or invalidate after an answer, and when a stale answer replaces an
+ * error. Each step is a tagged union with a `reason` for the trace. Never performs I/O, never reads
+ * the clock, never mutates input.
  */
 import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
 import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
-import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, type StoredResponse } from './freshness.js';
+import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, type Lifetime, type StoredResponse } from './freshness.js';
 import { rangeNeedsOrigin, selectRange, type RangeSelection } from './range.js';
 import type { ErrorCode } from '../errors.js';
 import type { HopRequest, Settings } from '../types.js';
@@ -152,324 +154,10 @@ export function validatorsFor(stored: StoredResponse, req: HopRequest, settings:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lookup (RFC 9111 §4)
-
-/** What to do with a request before it reaches the network. */
-export type LookupDecision =
-  /** Leave the cache out of it on the way in (unsafe methods, Range). */
-  | { readonly kind: 'bypass'; readonly reason: string }
-  /**
-   * Nothing usable: ask the origin without validators. `reload`: a stored response exists and the
-   * request's no-cache passed it over, so the answer replaces it even when it may not be stored.
-   */
-  | { readonly kind: 'miss'; readonly reason: string; readonly reload?: boolean }
-  /** Serve the stored response without contacting the origin; `age` is its current age in seconds. */
-  | { readonly kind: 'fresh'; readonly reason: string; readonly stored: StoredResponse; readonly age: number }
-  /**
-   * Ask the origin with `headers` added. With `background`, serve the stored response now and
-   * revalidate behind it (RFC 5861 §3). With `staleIfError`, an error answer may be replaced by the
-   * stored one (RFC 5861 §4).
-   */
-  | {
-      readonly kind: 'revalidate';
-      readonly reason: string;
-      readonly stored: StoredResponse;
-      /** Its current age in seconds (the Age of a stale answer served in the background case). */
-      readonly age: number;
-      readonly headers: HeaderRecord;
-      readonly via: string;
-      readonly background: boolean;
-      readonly staleIfError: boolean;
-    }
-  /** only-if-cached with nothing usable: answer 504 (RFC 9111 §5.2.1.7). */
-  | { readonly kind: 'unsatisfiable'; readonly reason: string };
-
-export interface LookupInput {
-  readonly req: HopRequest;
-  /** The entry stored under the request's key, if any (already parsed and verified). */
-  readonly stored: StoredResponse | null;
-  /** The request's identity (DESIGN.md, Identity); null for anonymous. */
-  readonly identity: string | null;
-  readonly now: number;
-  readonly settings: PolicySettings;
-}
-
-/** RFC 9111 §4: may `stored` answer `req` at `now`, and if not, how should the origin be asked? */
-export function lookup(input: LookupInput): LookupDecision {
-  const { req, stored, identity, now, settings } = input;
-  if (req.method !== 'GET' && req.method !== 'HEAD') return { kind: 'bypass', reason: `bypass: ${req.method} is not served from the cache` };
-  // RFC 9110 §14: a single range is answered from a complete stored 200 (the driver slices it);
-  // entries are never partial (RFC 9111 §3.3 is not implemented), so a miss asks the origin as is.
-  const range = req.method === 'GET' ? req.headers['range'] : undefined;
-  const rangeBypass = range === undefined || stored === null ? null : rangeNeedsOrigin(range, stored.headers);
-  if (rangeBypass !== null) return { kind: 'bypass', reason: `bypass: Range request: ${rangeBypass}` };
-  const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
-  const unusable = unusableReason(stored, req, identity);
-  if (unusable !== null || stored === null) {
-    const reason = unusable ?? 'miss: nothing stored';
-    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason };
-  }
-  const resCc = parseDirectives(stored.headers['cache-control']);
-  const lifetime = freshnessLifetime(stored);
-  const age = currentAge(stored, now);
-  const fresh = lifetime.seconds > age; // §4.2: response_is_fresh = (freshness_lifetime > current_age)
-  const ageText = `age ${Math.floor(age)}s`;
-  // RFC 8246 §2: an immutable response is not revalidated on reload while it is fresh.
-  const immutableFresh = resCc.immutable && fresh && !resCc.noCache;
-  const refusal = immutableFresh ? null : requestRefusal(reqCc, lifetime.seconds, age);
-  if (refusal === 'reload') {
-    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' } : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', reload: true };
-  }
-  if (fresh && !resCc.noCache && refusal === null) {
-    return { kind: 'fresh', reason: `fresh: ${lifetime.source}, ${ageText}${resCc.immutable ? ', immutable' : ''}`, stored, age };
-  }
-  const staleness = age - lifetime.seconds;
-  // §4.2.4 and §5.2.2.2: must-revalidate and no-cache forbid every kind of stale answer.
-  const staleAllowed = !resCc.noCache && !resCc.mustRevalidate && !resCc.proxyRevalidate;
-  const why = resCc.noCache ? 'response no-cache' : refusal ?? `stale: ${lifetime.source}, ${ageText}`;
-  if (!fresh && staleAllowed && refusal === null && withinDelta(reqCc.maxStale, staleness)) {
-    return { kind: 'fresh', reason: `stale but acceptable: request max-stale${reqCc.maxStale === 'any' ? '' : `=${String(reqCc.maxStale)}`}, ${ageText}`, stored, age };
-  }
-  if (reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
-  // HEAD only reads what a fresh GET entry says; a stale one is asked for again as it is.
-  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})` };
-  const { headers, via } = validatorsFor(stored, req, settings);
-  const background = staleAllowed && refusal === null && !fresh && withinDelta(resCc.staleWhileRevalidate, staleness);
-  const staleIfError = staleAllowed && !fresh && (withinDelta(resCc.staleIfError, staleness) || withinDelta(reqCc.staleIfError, staleness));
-  return {
-    kind: 'revalidate',
-    reason: background ? `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}` : `revalidate: ${why}, with ${via}`,
-    stored,
-    age,
-    headers,
-    via,
-    background,
-    staleIfError,
-  };
-}
-
-function withinDelta(limit: DeltaSeconds | 'any' | undefined, staleness: number): boolean {
-  if (limit === undefined || limit === 'invalid') return false;
-  return limit === 'any' || staleness <= limit;
-}
-
-// Why the stored response cannot answer this request at all, or null.
-function unusableReason(stored: StoredResponse | null, req: HopRequest, identity: string | null): string | null {
-  if (stored === null) return null;
-  // DESIGN.md, Identity: keys already separate identities; this guards a store that mixes them up.
-  if (stored.identity !== identity) return 'miss: stored for another identity';
-  const mismatch = varyMismatch(stored, req.headers);
-  if (mismatch === '*') return 'miss: Vary: * never matches';
-  if (mismatch !== null) return `miss: Vary mismatch on ${mismatch}`;
-  return null;
-}
-
-// Request directives that refuse a stored response (RFC 9111 §5.2.1): 'reload' for no-cache.
-function requestRefusal(cc: Directives, lifetime: number, age: number): string | 'reload' | null {
-  // httplib2 reloads end to end on a request no-cache; RFC 9111 §5.2.1.4 allows that.
-  if (cc.noCache) return 'reload';
-  // Read as httplib2 does, min(lifetime, max-age) > age, so max-age=0 always revalidates.
-  if (cc.maxAge !== undefined && cc.maxAge !== 'invalid' && !(cc.maxAge > age)) return `request max-age=${cc.maxAge}`;
-  if (cc.minFresh !== undefined && cc.minFresh !== 'invalid' && lifetime - age < cc.minFresh) return `request min-fresh=${cc.minFresh}`;
-  return null;
-}
-
-// ---------------------------------------------------------------------------------------------
-// After the answer (RFC 9111 §3, §4.3.3, §4.3.4, §4.4)
-
-/** What to do with the cache once the origin answered. */
-export type AfterDecision =
-  /** Store `stored` (with the body) under its key. */
-  | { readonly kind: 'store'; readonly reason: string; readonly stored: StoredResponse }
-  /** A 304 validated the stored response: keep its body, replace its head with `stored`. */
-  | { readonly kind: 'freshen'; readonly reason: string; readonly stored: StoredResponse }
-  /** Remove what is stored for these URIs (their keys for this identity and the anonymous one). */
-  | { readonly kind: 'invalidate'; readonly reason: string; readonly urls: readonly URL[] }
-  /** Leave the cache as it is. */
-  | { readonly kind: 'pass'; readonly reason: string }
-  /** A 304 whose validator does not match the stored response: ask again without validators. */
-  | { readonly kind: 'refetch'; readonly reason: string };
-
-export interface AfterInput {
-  readonly req: HopRequest;
-  readonly key: string;
-  readonly identity: string | null;
-  readonly status: number;
-  readonly reasonPhrase: string;
-  readonly version: number;
-  readonly headers: Readonly<HeaderRecord>;
-  /** Length of the decoded body as received. */
-  readonly bodyLength: number;
-  /** The stored response that was revalidated, if any. */
-  readonly stored: StoredResponse | null;
-  /** A reload passed over a stored response (lookup's `reload`): the answer replaces it. */
-  readonly replaces?: boolean;
-  /** The validators sent, for the trace (`If-None-Match`...). */
-  readonly via: string;
-  readonly requestTime: number;
-  readonly responseTime: number;
-}
-
-/** RFC 9111 §3 (storing), §4.3.4 (freshening with a 304) and §4.4 (invalidation). */
-export function afterResponse(input: AfterInput): AfterDecision {
-  const { req, status } = input;
-  if (!SAFE_METHODS.has(req.method)) return afterUnsafe(input);
-  if (req.method !== 'GET') return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored` };
-  if (status === 304) return afterNotModified(input);
-  const refusal = storageRefusal(input);
-  if (refusal !== null) {
-    // httplib2 drops a stored entry whose new answer may not be stored (no-store, Vary: *...); after
-    // a reload too, or the older answer would be served again once the newer one was seen.
-    if (input.stored !== null || input.replaces === true) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, urls: [req.url] };
-    return { kind: 'pass', reason: `not stored: ${refusal}` };
-  }
-  // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
-  const stored = storedFrom(input, storableHeaders(input.headers));
-  return { kind: 'store', reason: `stored: ${freshnessLifetime(stored).source}`, stored };
-}
-
-function afterUnsafe(input: AfterInput): AfterDecision {
-  const { req, status, headers } = input;
-  // §4.4: only a non-error status (2xx, 3xx) shows the state may have changed.
-  if (status < 200 || status >= 400) return { kind: 'pass', reason: `pass: ${req.method} answered ${status}, nothing invalidated` };
-  const urls: URL[] = [req.url];
-  for (const name of ['location', 'content-location']) {
-    const value = headers[name];
-    const target = value === undefined ? null : resolveLocation(value, req.url);
-    // §4.4: only same-origin targets, so one origin cannot evict another's entries.
-    if (target !== null && sameOrigin(target, req.url)) urls.push(target);
-  }
-  return { kind: 'invalidate', reason: `invalidated: ${req.method} answered ${status}`, urls };
-}
-
-function lastModifiedDiffers(fresh: string | undefined, stored: string | undefined, now: number): boolean {
-  if (fresh === undefined || stored === undefined) return false;
-  const a = parseHttpDate(fresh, now);
-  const b = parseHttpDate(stored, now);
-  return a !== null && b !== null && a !== b;
-}
-
-function afterNotModified(input: AfterInput): AfterDecision {
-  const { stored, headers } = input;
-  // The caller's own conditional request (feedparser's etag/modified): the 304 is theirs.
-  if (stored === null) return { kind: 'pass', reason: 'pass: 304 with no stored entry goes back as is' };
-  const newTag = headers['etag'];
-  const oldTag = stored.headers['etag'];
-  // §4.3.4: a 304 only updates the stored response its validator selects (weak comparison). Apache
-  // answers for its coding variant with the tag it compared, the stored one without its suffix.
-  const base = codingVariantBase(stored.headers);
-  if (newTag !== undefined && oldTag !== undefined && !weakEtagMatch(newTag, oldTag) && !(base !== null && weakEtagMatch(newTag, base))) {
-    return { kind: 'refetch', reason: `refetch: 304 ETag ${newTag} does not match stored ${oldTag}` };
-  }
-  // Without an ETag, Last-Modified is the validator that selects (§4.3.4): another date names
-  // another representation than the one stored.
-  if (newTag === undefined && lastModifiedDiffers(headers['last-modified'], stored.headers['last-modified'], input.responseTime)) {
-    return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}` };
-  }
-  const hop = hopByHopNames(headers['connection']);
-  const merged: HeaderRecord = storableHeaders(stored.headers);
-  // The stored Age and Date describe the old response at its old response_time, which the freshened
-  // entry no longer has: an Age the 304 does not repeat would be counted again on top of the new
-  // times (§5.1: Age is the time since the origin last validated it — just now), and so would an old
-  // Date (RFC 9110 §6.6.1: a message without Date is dated when it is received). Either kept the
-  // entry stale after every 304.
-  delete merged['age'];
-  if (headers['date'] === undefined) delete merged['date'];
-  for (const [name, value] of Object.entries(headers)) {
-    if (!hop.has(name) && !NOT_UPDATED_BY_304.has(name) && !NEVER_STORED.includes(name)) merged[name] = value;
-  }
-  const freshened: StoredResponse = {
-    ...stored,
-    headers: merged,
-    requestTime: input.requestTime,
-    responseTime: input.responseTime,
-  };
-  return { kind: 'freshen', reason: `revalidated: 304 via ${input.via}`, stored: freshened };
-}
-
-// Why a GET answer may not be stored (RFC 9111 §3), or null.
-function storageRefusal(input: AfterInput): string | null {
-  const { req, status, headers, bodyLength } = input;
-  const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
-  const resCc = parseDirectives(headers['cache-control']);
-  if (reqCc.noStore) return 'request no-store';
-  if (resCc.noStore) return 'no-store';
-  if (status < 200) return `status ${status} is not final`;
-  // §3.3: a 206 is only combined by caches that store ranges; this one keeps whole responses only.
-  if (status === 206) return '206 (partial content is never stored)';
-  if (varyNames(headers['vary']) === '*') return 'Vary: *';
-  const declared = headers['content-length'];
-  if (declared !== undefined && /^[0-9]+$/.test(declared.trim()) && Number(declared) !== bodyLength) {
-    return `truncated body (${bodyLength} of ${declared} bytes)`;
-  }
-  const cc = resCc;
-  const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
-  // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
-  if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
-  const lifetime = freshnessLifetime(storedFrom(input, headers));
-  const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
-  // An entry that is stale at once and cannot be revalidated would never be used.
-  if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;
-  return null;
-}
-
-function storedFrom(input: AfterInput, headers: Readonly<HeaderRecord>): StoredResponse {
-  return {
-    key: input.key,
-    status: input.status,
-    reason: input.reasonPhrase,
-    version: input.version,
-    headers,
-    vary: selectVaryHeaders(headers, input.req.headers) ?? Object.create(null),
-    identity: input.identity,
-    requestTime: input.requestTime,
-    responseTime: input.responseTime,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors and lost updates
-
-/** RFC 5861 §4: may an answer with this status be replaced by a stale stored response? */
-export function isErrorStatus(status: number): boolean {
-  return ERROR_STATUSES.has(status);
-}
-
-/** Whether to add `If-Match` to an unsafe request (lost-update protection, httplib2's optimistic concurrency). */
-export type Precondition =
-  | { readonly kind: 'if-match'; readonly etag: string; readonly reason: string }
-  | { readonly kind: 'none'; readonly reason: string | null };
-
-/** The If-Match a request in `optimisticConcurrencyMethods` carries, from the ETag stored for its URI. */
-export function preconditionFor(req: HopRequest, stored: StoredResponse | null, settings: PolicySettings): Precondition {
-  if (!settings.optimisticConcurrencyMethods.includes(req.method)) return { kind: 'none', reason: null };
-  if (settings.ignoreEtag) return { kind: 'none', reason: 'no If-Match: ignoreEtag' };
-  if ('if-match' in req.headers) return { kind: 'none', reason: 'no If-Match added: the caller set one' };
-  const storedTag = stored?.headers['etag'];
-  if (stored === null || storedTag === undefined) return { kind: 'none', reason: 'no If-Match: no stored ETag' };
-  // DESIGN.md, Apache's -gzip ETags: the PUT replaces the resource, whose own tag is the one Apache
-  // compares; the coding variant's tag would fail every PUT with 412.
-  const base = codingVariantBase(stored.headers);
-  const etag = base ?? storedTag;
-  // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag could never match.
-  if (isWeakEtag(etag)) return { kind: 'none', reason: `no If-Match: stored ETag ${etag} is weak` };
-  const why = base === null ? '' : `, the resource's tag under the coding variant's ${storedTag}`;
-  return { kind: 'if-match', etag, reason: `If-Match: ${etag} (lost-update protection${why})` };
-}
-
-/**
- * RFC 5861 §4, the one rule: "an error is any situation that would result in a 500, 502, 503, or
- * 504". An answer with one of those statuses, or a failure a gateway would answer so: the origin or
- * the path to it could not be reached or did not answer in time (ERR_CONNECTION,
- * ERR_SERVER_NOT_FOUND, ERR_REQUEST_TIMEOUT, ERR_PROXY, ERR_TLS). Never ERR_INTERNAL: a bug is no
- * reason to serve a stale answer.
- */
-export function isOriginError(outcome: { readonly status: number } | { readonly code: ErrorCode }): boolean {
-  return 'status' in outcome ? ERROR_STATUSES.has(outcome.status) : ORIGIN_FAILURES.has(outcome.code);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The plan of a visit: what the driver carries out, step by step
+// The plan of a visit. The driver carries out one step after another: what the request needs from
+// the store (intake), what the stored response allows (lookup, preconditionFor), and what the
+// origin's answer or failure leaves to do (afterResponse, afterFailure). Every step has a `reason`
+// for the trace (null: nothing worth a line).
 
 /** The store key of a URI for an identity: the normalised URI, then the identity if any. */
 export function storeKey(url: URL, identity: string | null): string {
@@ -505,7 +193,7 @@ export interface Ask {
   readonly shared: boolean;
 }
 
-/** The step that asks the origin. */
+/** The step that asks the origin (every method but GET and HEAD comes to it from intake or If-Match). */
 export interface AskStep {
   readonly kind: 'ask';
   readonly reason: string | null;
@@ -534,17 +222,42 @@ export const AS_ASKED: Ask = Object.freeze({
   add: NO_FIELDS, stored: null, storedLength: 0, via: '', staleIfError: false, replaces: false, shared: false,
 });
 
-/** Before the store is read: what the request needs from it (RFC 9111 §4, §4.4). */
+// Nothing stored can answer: the origin is asked as asked; GETs in flight share the answer.
+function anew(req: HopRequest, replaces: boolean): Ask {
+  const shared = req.method === 'GET' && req.body === null;
+  return shared || replaces ? { ...AS_ASKED, replaces, shared } : AS_ASKED;
+}
+
+/**
+ * The part of `stored` (whose body is `bodyLength` bytes) that answers `req`: its head only for
+ * HEAD (RFC 9110 §9.3.2), a Range selection of a stored 200 (RFC 9110 §14; `now` places the
+ * two-digit years of an If-Range date), else the whole.
+ */
+export function partFor(req: HopRequest, stored: StoredResponse, bodyLength: number, now: number): Part {
+  if (req.method === 'HEAD') return NONE;
+  if (stored.status !== 200 || req.headers['range'] === undefined) return WHOLE;
+  return selectRange(req.headers, stored.headers, bodyLength, now);
+}
+
+// `stored` (with `bodyLength` bytes of body) served to `req` at `now`.
+function serving(req: HopRequest, stored: StoredResponse, bodyLength: number, now: number): Serving {
+  return { stored, age: currentAge(stored, now), part: partFor(req, stored, bodyLength, now) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Before the store is read (RFC 9111 §4, §4.4; httplib2's optimistic concurrency)
+
+/** What a request needs from the store: its stored response looked up or read for its ETag, or nothing. */
 export type Intake = { readonly kind: 'read'; readonly reason: null; readonly then: 'lookup' | 'precondition' } | AskStep;
 
 const READ_FOR_LOOKUP: Intake = Object.freeze({ kind: 'read', reason: null, then: 'lookup' });
 const READ_FOR_PRECONDITION: Intake = Object.freeze({ kind: 'read', reason: null, then: 'precondition' });
-const ASK_AS_ASKED: Intake = Object.freeze({ kind: 'ask', reason: null, ask: AS_ASKED });
+const ASK_AS_ASKED: AskStep = Object.freeze({ kind: 'ask', reason: null, ask: AS_ASKED });
 
 /**
  * The first decision of a visit. GET and HEAD look the stored response up; a method in
- * `optimisticConcurrencyMethods` reads it for its ETag (If-Match, httplib2's lost-update
- * protection); every other method goes to the origin as it is, and its answer may invalidate.
+ * `optimisticConcurrencyMethods` reads it for its ETag (If-Match); every other method goes to the
+ * origin as it is, and its answer may invalidate.
  */
 export function intake(req: HopRequest, settings: PolicySettings): Intake {
   if (req.method === 'GET' || req.method === 'HEAD') return READ_FOR_LOOKUP;
@@ -559,15 +272,344 @@ export function withoutStore(req: HopRequest): 'unsatisfiable' | 'forward' {
   return parseDirectives(req.headers['cache-control']).onlyIfCached ? 'unsatisfiable' : 'forward';
 }
 
+// ---------------------------------------------------------------------------------------------
+// Lookup (RFC 9111 §4)
+
+/** How a GET or HEAD is answered once its stored response (if any) was read. */
+export type Lookup =
+  /** Serve the stored response without contacting the origin (fresh, or stale within max-stale). */
+  | ({ readonly kind: 'fresh'; readonly reason: string } & Serving)
+  /** RFC 5861 §3: serve the stale stored response now, and revalidate it behind the answer with `ask`. */
+  | ({ readonly kind: 'stale-while-revalidate'; readonly reason: string; readonly ask: Ask } & Serving)
+  /** Ask the origin with the stored response's validators (RFC 9111 §4.3.1). */
+  | { readonly kind: 'revalidate'; readonly reason: string; readonly ask: Ask }
+  /** Nothing usable: ask the origin as asked (`ask.replaces` when a request no-cache passed over one). */
+  | { readonly kind: 'miss'; readonly reason: string; readonly ask: Ask }
+  /** Leave the cache out of it on the way in (unsafe methods, ranges the origin answers). */
+  | { readonly kind: 'bypass'; readonly reason: string }
+  /** only-if-cached with nothing usable: answer 504 (RFC 9111 §5.2.1.7). */
+  | { readonly kind: 'unsatisfiable'; readonly reason: string };
+
+export interface LookupInput {
+  readonly req: HopRequest;
+  /** The entry stored under the request's key, if any (already parsed and verified). */
+  readonly stored: StoredResponse | null;
+  /** Its body length in bytes (what a Range selects from). */
+  readonly bodyLength: number;
+  /** The request's identity (DESIGN.md, Identity); null for anonymous. */
+  readonly identity: string | null;
+  readonly now: number;
+  readonly settings: PolicySettings;
+}
+
+/** RFC 9111 §4: may `stored` answer `req` at `now`, and if not, how should the origin be asked? */
+export function lookup(input: LookupInput): Lookup {
+  const { req, stored } = input;
+  if (req.method !== 'GET' && req.method !== 'HEAD') return { kind: 'bypass', reason: `bypass: ${req.method} is not served from the cache` };
+  // RFC 9110 §14: a single range is answered from a complete stored 200 (partFor slices it);
+  // entries are never partial (RFC 9111 §3.3 is not implemented), so a miss asks the origin as is.
+  const range = req.method === 'GET' ? req.headers['range'] : undefined;
+  const rangeBypass = range === undefined || stored === null ? null : rangeNeedsOrigin(range, stored.headers);
+  if (rangeBypass !== null) return { kind: 'bypass', reason: `bypass: Range request: ${rangeBypass}` };
+  const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
+  const unusable = unusableReason(stored, req, input.identity);
+  if (unusable !== null || stored === null) {
+    const reason = unusable ?? 'miss: nothing stored';
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, false) };
+  }
+  return lookupStored(input, stored, reqCc);
+}
+
+/** Where a stored response stands for a request: its lifetime and age, and what each side's directives say. */
+interface Standing {
+  readonly reqCc: Directives;
+  readonly resCc: Directives;
+  readonly lifetime: Lifetime;
+  /** Current age in seconds. */
+  readonly age: number;
+  readonly fresh: boolean;
+  /** Why the request's directives refuse it (RFC 9111 §5.2.1), or null. */
+  readonly refusal: string | null;
+}
+
+// A usable stored response: fresh, reloaded past, or stale.
+function lookupStored(input: LookupInput, stored: StoredResponse, reqCc: Directives): Lookup {
+  const { req, now } = input;
+  const resCc = parseDirectives(stored.headers['cache-control']);
+  const lifetime = freshnessLifetime(stored);
+  const age = currentAge(stored, now);
+  const fresh = lifetime.seconds > age; // §4.2: response_is_fresh = (freshness_lifetime > current_age)
+  // RFC 8246 §2: an immutable response is not revalidated on reload while it is fresh.
+  const immutableFresh = resCc.immutable && fresh && !resCc.noCache;
+  const refusal = immutableFresh ? null : requestRefusal(reqCc, lifetime.seconds, age);
+  if (refusal === 'reload') {
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' }
+      : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', ask: anew(req, true) };
+  }
+  if (fresh && !resCc.noCache && refusal === null) {
+    const reason = `fresh: ${lifetime.source}, age ${Math.floor(age)}s${resCc.immutable ? ', immutable' : ''}`;
+    return { kind: 'fresh', reason, stored, age, part: partFor(req, stored, input.bodyLength, now) };
+  }
+  return lookupStale(input, stored, { reqCc, resCc, lifetime, age, fresh, refusal });
+}
+
+// A stored response that may not be served as it is: served stale if a directive allows it,
+// revalidated otherwise.
+function lookupStale(input: LookupInput, stored: StoredResponse, s: Standing): Lookup {
+  const { req, now } = input;
+  const staleness = s.age - s.lifetime.seconds;
+  const ageText = `age ${Math.floor(s.age)}s`;
+  // §4.2.4 and §5.2.2.2: must-revalidate and no-cache forbid every kind of stale answer.
+  const staleAllowed = !s.resCc.noCache && !s.resCc.mustRevalidate && !s.resCc.proxyRevalidate;
+  const why = s.resCc.noCache ? 'response no-cache' : s.refusal ?? `stale: ${s.lifetime.source}, ${ageText}`;
+  if (!s.fresh && staleAllowed && s.refusal === null && withinDelta(s.reqCc.maxStale, staleness)) {
+    const reason = `stale but acceptable: request max-stale${s.reqCc.maxStale === 'any' ? '' : `=${String(s.reqCc.maxStale)}`}, ${ageText}`;
+    return { kind: 'fresh', reason, stored, age: s.age, part: partFor(req, stored, input.bodyLength, now) };
+  }
+  if (s.reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
+  // HEAD only reads what a fresh GET entry says; a stale one is asked for again as it is.
+  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})`, ask: anew(req, false) };
+  const { headers, via } = validatorsFor(stored, req, input.settings);
+  const staleIfError = staleAllowed && !s.fresh && (withinDelta(s.resCc.staleIfError, staleness) || withinDelta(s.reqCc.staleIfError, staleness));
+  const ask: Ask = { add: headers, stored, storedLength: input.bodyLength, via, staleIfError, replaces: false, shared: req.body === null };
+  if (staleAllowed && s.refusal === null && !s.fresh && withinDelta(s.resCc.staleWhileRevalidate, staleness)) {
+    const reason = `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}`;
+    return { kind: 'stale-while-revalidate', reason, stored, age: s.age, part: partFor(req, stored, input.bodyLength, now), ask };
+  }
+  return { kind: 'revalidate', reason: `revalidate: ${why}, with ${via}`, ask };
+}
+
+function withinDelta(limit: DeltaSeconds | 'any' | undefined, staleness: number): boolean {
+  if (limit === undefined || limit === 'invalid') return false;
+  return limit === 'any' || staleness <= limit;
+}
+
+// Why the stored response cannot answer this request at all, or null.
+function unusableReason(stored: StoredResponse | null, req: HopRequest, identity: string | null): string | null {
+  if (stored === null) return null;
+  // DESIGN.md, Identity: keys already separate identities; this guards a store that mixes them up.
+  if (stored.identity !== identity) return 'miss: stored for another identity';
+  const mismatch = varyMismatch(stored, req.headers);
+  if (mismatch === '*') return 'miss: Vary: * never matches';
+  if (mismatch !== null) return `miss: Vary mismatch on ${mismatch}`;
+  return null;
+}
+
+// Request directives that refuse a stored response (RFC 9111 §5.2.1): 'reload' for no-cache.
+function requestRefusal(cc: Directives, lifetime: number, age: number): string | 'reload' | null {
+  // httplib2 reloads end to end on a request no-cache; RFC 9111 §5.2.1.4 allows that.
+  if (cc.noCache) return 'reload';
+  // Read as httplib2 does, min(lifetime, max-age) > age, so max-age=0 always revalidates.
+  if (cc.maxAge !== undefined && cc.maxAge !== 'invalid' && !(cc.maxAge > age)) return `request max-age=${cc.maxAge}`;
+  if (cc.minFresh !== undefined && cc.minFresh !== 'invalid' && lifetime - age < cc.minFresh) return `request min-fresh=${cc.minFresh}`;
+  return null;
+}
+
 /**
- * The part of `stored` (whose body is `bodyLength` bytes) that answers `req`: its head only for
- * HEAD (RFC 9110 §9.3.2), a Range selection of a stored 200 (RFC 9110 §14; `now` places the
- * two-digit years of an If-Range date), else the whole.
+ * The If-Match a request in `optimisticConcurrencyMethods` carries, from the ETag stored for its URI
+ * (lost-update protection, httplib2's optimistic concurrency): the ask with it, or as asked.
  */
-export function partFor(req: HopRequest, stored: StoredResponse, bodyLength: number, now: number): Part {
-  if (req.method === 'HEAD') return NONE;
-  if (stored.status !== 200 || req.headers['range'] === undefined) return WHOLE;
-  return selectRange(req.headers, stored.headers, bodyLength, now);
+export function preconditionFor(req: HopRequest, stored: StoredResponse | null, settings: PolicySettings): AskStep {
+  if (!settings.optimisticConcurrencyMethods.includes(req.method)) return ASK_AS_ASKED;
+  if (settings.ignoreEtag) return { kind: 'ask', reason: 'no If-Match: ignoreEtag', ask: AS_ASKED };
+  if ('if-match' in req.headers) return { kind: 'ask', reason: 'no If-Match added: the caller set one', ask: AS_ASKED };
+  const storedTag = stored?.headers['etag'];
+  if (stored === null || storedTag === undefined) return { kind: 'ask', reason: 'no If-Match: no stored ETag', ask: AS_ASKED };
+  // DESIGN.md, Apache's -gzip ETags: the PUT replaces the resource, whose own tag is the one Apache
+  // compares; the coding variant's tag would fail every PUT with 412.
+  const base = codingVariantBase(stored.headers);
+  const etag = base ?? storedTag;
+  // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag could never match.
+  if (isWeakEtag(etag)) return { kind: 'ask', reason: `no If-Match: stored ETag ${etag} is weak`, ask: AS_ASKED };
+  const why = base === null ? '' : `, the resource's tag under the coding variant's ${storedTag}`;
+  return { kind: 'ask', reason: `If-Match: ${etag} (lost-update protection${why})`, ask: { ...AS_ASKED, add: { 'if-match': etag } } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// After the answer (RFC 9111 §3, §4.3.3, §4.3.4, §4.4) or the failure (RFC 5861 §4)
+
+/** The origin's answer, as the policy reads it. */
+export interface Answer {
+  readonly status: number;
+  readonly reasonPhrase: string;
+  readonly version: number;
+  readonly headers: Readonly<HeaderRecord>;
+  /** Length of the decoded body as received. */
+  readonly bodyLength: number;
+  readonly requestTime: number;
+  readonly responseTime: number;
+}
+
+/** What to do with the cache, and what to answer, once the origin answered. */
+export type After =
+  /** Store `stored` (with the answer's body) under its key, and answer with the answer. */
+  | { readonly kind: 'store'; readonly reason: string; readonly stored: StoredResponse }
+  /**
+   * A 304 validated the stored response: keep its body, write `stored` as its head, and serve it,
+   * with the 304's own `cookies` (this caller's, never stored).
+   */
+  | ({ readonly kind: 'freshen'; readonly reason: string; readonly cookies: Readonly<HeaderRecord> } & Serving)
+  /** Remove what is stored under these keys (for this identity and the anonymous one); answer with the answer. */
+  | { readonly kind: 'invalidate'; readonly reason: string; readonly keys: readonly string[] }
+  /** Leave the cache as it is; answer with the answer. */
+  | { readonly kind: 'pass'; readonly reason: string }
+  /** A 304 whose validator does not match the stored response: remove it, ask again without validators. */
+  | { readonly kind: 'refetch'; readonly reason: string; readonly ask: Ask }
+  /** RFC 5861 §4: an error answer replaced by the stored response. */
+  | ({ readonly kind: 'serve-stale'; readonly reason: string } & Serving);
+
+/** RFC 9111 §3 (storing), §4.3.4 (freshening with a 304), §4.4 (invalidation), RFC 5861 §4 (errors). */
+export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): After {
+  const { req } = visit;
+  const { stored } = ask;
+  if (stored !== null && ask.staleIfError && isOriginError(answer)) {
+    return { kind: 'serve-stale', reason: `stale-if-error: served stale after ${answer.status}`, ...serving(req, stored, ask.storedLength, answer.responseTime) };
+  }
+  if (!SAFE_METHODS.has(req.method)) return afterUnsafe(visit, answer);
+  if (req.method !== 'GET') return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored` };
+  if (answer.status === 304) return afterNotModified(visit, ask, answer);
+  const refusal = storageRefusal(visit, answer);
+  if (refusal !== null) {
+    // httplib2 drops a stored entry whose new answer may not be stored (no-store, Vary: *...); after
+    // a reload too, or the older answer would be served again once the newer one was seen.
+    if (stored !== null || ask.replaces) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, keys: keysOf([req.url], visit.identity) };
+    return { kind: 'pass', reason: `not stored: ${refusal}` };
+  }
+  // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
+  const kept = storedFrom(visit, answer, storableHeaders(answer.headers));
+  return { kind: 'store', reason: `stored: ${freshnessLifetime(kept).source}`, stored: kept };
+}
+
+// The store keys of these URIs: the anonymous one and this identity's (DESIGN.md, Identity).
+function keysOf(urls: readonly URL[], identity: string | null): string[] {
+  const keys = new Set<string>();
+  for (const url of urls) keys.add(storeKey(url, null)).add(storeKey(url, identity));
+  return [...keys];
+}
+
+function afterUnsafe(visit: VisitFacts, answer: Answer): After {
+  const { req } = visit;
+  const { status, headers } = answer;
+  // §4.4: only a non-error status (2xx, 3xx) shows the state may have changed.
+  if (status < 200 || status >= 400) return { kind: 'pass', reason: `pass: ${req.method} answered ${status}, nothing invalidated` };
+  const urls: URL[] = [req.url];
+  for (const name of ['location', 'content-location']) {
+    const value = headers[name];
+    const target = value === undefined ? null : resolveLocation(value, req.url);
+    // §4.4: only same-origin targets, so one origin cannot evict another's entries.
+    if (target !== null && sameOrigin(target, req.url)) urls.push(target);
+  }
+  return { kind: 'invalidate', reason: `invalidated: ${req.method} answered ${status}`, keys: keysOf(urls, visit.identity) };
+}
+
+function lastModifiedDiffers(fresh: string | undefined, stored: string | undefined, now: number): boolean {
+  if (fresh === undefined || stored === undefined) return false;
+  const a = parseHttpDate(fresh, now);
+  const b = parseHttpDate(stored, now);
+  return a !== null && b !== null && a !== b;
+}
+
+function afterNotModified(visit: VisitFacts, ask: Ask, answer: Answer): After {
+  const { stored } = ask;
+  const { headers } = answer;
+  // The caller's own conditional request (feedparser's etag/modified): the 304 is theirs.
+  if (stored === null) return { kind: 'pass', reason: 'pass: 304 with no stored entry goes back as is' };
+  const newTag = headers['etag'];
+  const oldTag = stored.headers['etag'];
+  // §4.3.4: a 304 only updates the stored response its validator selects (weak comparison). Apache
+  // answers for its coding variant with the tag it compared, the stored one without its suffix.
+  const base = codingVariantBase(stored.headers);
+  if (newTag !== undefined && oldTag !== undefined && !weakEtagMatch(newTag, oldTag) && !(base !== null && weakEtagMatch(newTag, base))) {
+    return { kind: 'refetch', reason: `refetch: 304 ETag ${newTag} does not match stored ${oldTag}`, ask: AS_ASKED };
+  }
+  // Without an ETag, Last-Modified is the validator that selects (§4.3.4): another date names
+  // another representation than the one stored.
+  if (newTag === undefined && lastModifiedDiffers(headers['last-modified'], stored.headers['last-modified'], answer.responseTime)) {
+    return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}`, ask: AS_ASKED };
+  }
+  const freshened: StoredResponse = { ...stored, headers: merged304(stored, headers), requestTime: answer.requestTime, responseTime: answer.responseTime };
+  const reason = `revalidated: 304 via ${ask.via}`;
+  // The 304 answered this request: its cookies are this caller's, though never stored.
+  return { kind: 'freshen', reason, cookies: unstored(headers), ...serving(visit.req, freshened, ask.storedLength, answer.responseTime) };
+}
+
+// §4.3.4: the stored head with the 304's end-to-end fields, but those describing the stored body.
+function merged304(stored: StoredResponse, headers: Readonly<HeaderRecord>): HeaderRecord {
+  const hop = hopByHopNames(headers['connection']);
+  const merged: HeaderRecord = storableHeaders(stored.headers);
+  // The stored Age and Date describe the old response at its old response_time, which the freshened
+  // entry no longer has: an Age the 304 does not repeat would be counted again on top of the new
+  // times (§5.1: Age is the time since the origin last validated it — just now), and so would an old
+  // Date (RFC 9110 §6.6.1: a message without Date is dated when it is received). Either kept the
+  // entry stale after every 304.
+  delete merged['age'];
+  if (headers['date'] === undefined) delete merged['date'];
+  for (const [name, value] of Object.entries(headers)) {
+    if (!hop.has(name) && !NOT_UPDATED_BY_304.has(name) && !NEVER_STORED.includes(name)) merged[name] = value;
+  }
+  return merged;
+}
+
+// The fields of an answer a stored response never keeps (Set-Cookie), as they came.
+function unstored(headers: Readonly<HeaderRecord>): Readonly<HeaderRecord> {
+  let out: HeaderRecord | null = null;
+  for (const name of NEVER_STORED) {
+    const value = headers[name];
+    if (value !== undefined) (out ??= Object.create(null) as HeaderRecord)[name] = value;
+  }
+  return out ?? NO_FIELDS;
+}
+
+// Why a GET answer may not be stored (RFC 9111 §3), or null.
+function storageRefusal(visit: VisitFacts, answer: Answer): string | null {
+  const { req } = visit;
+  const { status, headers, bodyLength } = answer;
+  const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
+  const resCc = parseDirectives(headers['cache-control']);
+  if (reqCc.noStore) return 'request no-store';
+  if (resCc.noStore) return 'no-store';
+  if (status < 200) return `status ${status} is not final`;
+  // §3.3: a 206 is only combined by caches that store ranges; this one keeps whole responses only.
+  if (status === 206) return '206 (partial content is never stored)';
+  if (varyNames(headers['vary']) === '*') return 'Vary: *';
+  const declared = headers['content-length'];
+  if (declared !== undefined && /^[0-9]+$/.test(declared.trim()) && Number(declared) !== bodyLength) {
+    return `truncated body (${bodyLength} of ${declared} bytes)`;
+  }
+  const cc = resCc;
+  const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
+  // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
+  if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
+  const lifetime = freshnessLifetime(storedFrom(visit, answer, headers));
+  const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
+  // An entry that is stale at once and cannot be revalidated would never be used.
+  if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;
+  return null;
+}
+
+function storedFrom(visit: VisitFacts, answer: Answer, headers: Readonly<HeaderRecord>): StoredResponse {
+  return {
+    key: visit.key,
+    status: answer.status,
+    reason: answer.reasonPhrase,
+    version: answer.version,
+    headers,
+    vary: selectVaryHeaders(headers, visit.req.headers) ?? Object.create(null),
+    identity: visit.identity,
+    requestTime: answer.requestTime,
+    responseTime: answer.responseTime,
+  };
+}
+
+/**
+ * RFC 5861 §4, the one rule: "an error is any situation that would result in a 500, 502, 503, or
+ * 504". An answer with one of those statuses, or a failure a gateway would answer so: the origin or
+ * the path to it could not be reached or did not answer in time (ERR_CONNECTION,
+ * ERR_SERVER_NOT_FOUND, ERR_REQUEST_TIMEOUT, ERR_PROXY, ERR_TLS). Never ERR_INTERNAL: a bug is no
+ * reason to serve a stale answer.
+ */
+export function isOriginError(outcome: { readonly status: number } | { readonly code: ErrorCode }): boolean {
+  return 'status' in outcome ? ERROR_STATUSES.has(outcome.status) : ORIGIN_FAILURES.has(outcome.code);
 }
 
 /** After a failure to get any answer: serve the stored response (RFC 5861 §4), or throw the error. */
@@ -585,9 +627,4 @@ export function afterFailure(visit: VisitFacts, ask: Ask, code: ErrorCode, now: 
   const { stored } = ask;
   if (stored === null || !ask.staleIfError || !isOriginError({ code })) return RETHROW;
   return { kind: 'serve-stale', reason: `stale-if-error: served stale after ${code}`, ...serving(visit.req, stored, ask.storedLength, now) };
-}
-
-// `stored` (with `bodyLength` bytes of body) served to `req` at `now`.
-function serving(req: HopRequest, stored: StoredResponse, bodyLength: number, now: number): Serving {
-  return { stored, age: currentAge(stored, now), part: partFor(req, stored, bodyLength, now) };
 }

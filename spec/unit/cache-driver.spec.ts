@@ -172,4 +172,17 @@ describe('cache driver (withCache over a fake next layer)', () => {
       expect([fake.count(), content.toString(), response.fromcache]).to.deep.equal([3, 'v2', false]);
     });
   });
+
+  describe('responses are values (#10)', () => {
+    it('answers with a response of its own: the one the next layer returned is left as it was', async () => {
+      for (const method of ['GET', 'HEAD', 'POST', 'DELETE']) {
+        const received = anExchange(200, { 'cache-control': 'max-age=60' }, 'body');
+        const { send } = aCache(received);
+        const { response } = await send(method);
+        expect(response, method).to.not.equal(received.response);
+        expect(response.cacheStatus.length, method).to.be.greaterThan(0);
+        expect(received.response.cacheStatus, method).to.deep.equal([]);
+      }
+    });
+  });
 });
