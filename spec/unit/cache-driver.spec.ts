@@ -85,6 +85,47 @@ describe('cache driver (withCache over a fake next layer)', () => {
     });
   });
 
+  describe('the part of a stored response served (RFC 9110 §9.3.2, §14)', () => {
+    it('answers HEAD from a fresh GET entry with its head and no body', async () => {
+      const { fake, send } = aCache(anExchange(200, { 'cache-control': 'max-age=60', 'content-length': '4' }, 'kept'));
+      await send();
+      const { response, content } = await send('HEAD');
+      expect([fake.count(), response.status, response.fromcache, content.length, response.get('content-length')]).to.deep.equal([1, 200, true, 0, '4']);
+    });
+
+    it('answers a Range with a slice of the stored body, and revalidates behind a stale one for the whole', async () => {
+      const answered = deferred<Exchange>();
+      const { fake, clock, send } = aCache(
+        anExchange(200, { 'cache-control': 'max-age=60, stale-while-revalidate=600', etag: '"v1"' }, '0123456789'),
+        () => answered.promise,
+      );
+      await send();
+      const slice = await send('GET', { range: 'bytes=2-4' });
+      expect([slice.response.status, slice.content.toString(), slice.response.get('content-range')]).to.deep.equal([206, '234', 'bytes 2-4/10']);
+      expect(slice.response.cacheStatus).to.deep.equal(['fresh: max-age=60, age 0s', 'range: bytes 2-4/10 from the stored response']);
+      clock.advance(120_000);
+      const stale = await send('GET', { range: 'bytes=8-', 'if-range': '"v1"' });
+      expect([stale.response.status, stale.content.toString()]).to.deep.equal([206, '89']);
+      expect(fake.count()).to.equal(2);
+      expect(['range' in fake.requests[1]!.headers, 'if-range' in fake.requests[1]!.headers]).to.deep.equal([false, false]);
+      expect(fake.requests[1]!.headers['if-none-match']).to.equal('"v1"');
+      answered.resolve(anExchange(304, { etag: '"v1"' }));
+    });
+
+    it("gives a freshened answer the 304's Set-Cookie, which is never stored", async () => {
+      const { fake, clock, send } = aCache(
+        anExchange(200, { 'cache-control': 'max-age=60', etag: '"v1"' }, 'doc'),
+        anExchange(304, { etag: '"v1"', 'set-cookie': 'sid=1' }),
+      );
+      await send();
+      clock.advance(120_000);
+      const freshened = await send();
+      expect([freshened.response.get('set-cookie'), freshened.content.toString()]).to.deep.equal(['sid=1', 'doc']);
+      const next = await send();
+      expect([fake.count(), next.response.has('set-cookie')]).to.deep.equal([2, false]);
+    });
+  });
+
   describe('identical requests in flight share one exchange', () => {
     it('sends one request for identical GETs in flight, and notes the join in the joiner\'s cacheStatus', async () => {
       const answered = deferred<Exchange>();
