@@ -5,7 +5,7 @@
  * module never throws on stored bytes and never decides anything about HTTP.
  */
 import { crc32 } from 'node:zlib';
-import type { StoredResponse } from './policy.js';
+import type { StoredResponse } from './freshness.js';
 
 /** A stored response with its decoded body. */
 export interface CacheEntry extends StoredResponse {

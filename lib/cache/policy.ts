@@ -1,47 +1,24 @@
 /**
  * The private cache's decisions (RFC 9111, RFC 5861, RFC 8246) as pure functions of the request, the
- * stored response and `now`: whether a stored response may be used, how to revalidate it, what to
- * store, freshen or invalidate after an answer, and when to add If-Match. Each decision is a tagged
- * union with a `reason` for the trace. Never performs I/O, never reads the clock, never mutates input.
+ * stored response and `now`: the whole plan of a visit, step by step — what a request needs from the
+ * store, whether a stored response may answer it and which part of it, how to revalidate it or add
+ * If-Match, what to store, freshen or invalidate after an answer, and when a stale answer replaces an
+ * error. Each step is a tagged union with a `reason` for the trace. Never performs I/O, never reads
+ * the clock, never mutates input.
  */
 import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
 import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
-import { rangeNeedsOrigin } from './range.js';
+import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, type Lifetime, type StoredResponse } from './freshness.js';
+import { rangeNeedsOrigin, selectRange, type RangeSelection } from './range.js';
+import type { ErrorCode } from '../errors.js';
 import type { HopRequest, Settings } from '../types.js';
-import { resolveLocation, sameOrigin } from '../uri.js';
-
-/** The head of a stored response with what the policy needs about how it was obtained. */
-export interface StoredResponse {
-  /** The cache key of the request it answered. */
-  readonly key: string;
-  readonly status: number;
-  readonly reason: string;
-  readonly version: number;
-  /** Lower-cased names, as the Response map holds them. */
-  readonly headers: Readonly<HeaderRecord>;
-  /** The request headers its Vary names, as they were sent (null: absent). RFC 9111 §4.1. */
-  readonly vary: Readonly<Record<string, string | null>>;
-  /** Who asked (DESIGN.md, Identity): null for anonymous requests. */
-  readonly identity: string | null;
-  /** When the request that obtained it was sent, ms since the epoch (RFC 9111 §4.2.3 request_time). */
-  readonly requestTime: number;
-  /** When its head arrived, ms since the epoch (RFC 9111 §4.2.3 response_time). */
-  readonly responseTime: number;
-}
+import { cacheKey, resolveLocation, sameOrigin } from '../uri.js';
 
 /** Settings the policy reads. */
 export type PolicySettings = Pick<Settings, 'ignoreEtag' | 'optimisticConcurrencyMethods'>;
 
-/** Heuristic freshness is 10% of the time since Last-Modified (RFC 9111 §4.2.2), at most one day. */
-export const HEURISTIC_FRACTION = 0.1;
-export const HEURISTIC_CAP_SECONDS = 24 * 60 * 60;
-
-// RFC 9110 §15.1: statuses "heuristically cacheable" (RFC 9111 §4.2.2).
-const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
-// DESIGN.md: 301/308 answers to GET are permanent redirects (httplib2 keeps them for good).
-const PERMANENT_REDIRECTS = new Set([301, 308]);
 // RFC 9110 §9.2.1: every other method is unsafe and invalidates (RFC 9111 §4.4).
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 // RFC 9111 §3.2: a 304 never replaces what describes the stored body itself.
@@ -51,76 +28,12 @@ const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', '-cont
 export const NEVER_STORED: readonly string[] = ['set-cookie', 'set-cookie2'];
 // RFC 5861 §4: "an error is any situation that would result in a 500, 502, 503 or 504".
 const ERROR_STATUSES = new Set([500, 502, 503, 504]);
-
-// ---------------------------------------------------------------------------------------------
-// Freshness (RFC 9111 §4.2)
-
-/** A freshness lifetime in seconds with the rule that produced it. */
-export interface Lifetime {
-  readonly seconds: number;
-  readonly source: string;
-}
-
-/** RFC 9111 §4.2.1, for a private cache (s-maxage is ignored: §5.2.2.10 is for shared caches). */
-export function freshnessLifetime(stored: StoredResponse): Lifetime {
-  const h = stored.headers;
-  const cc = parseDirectives(h['cache-control']);
-  if (cc.maxAge !== undefined) {
-    // §4.2.1: invalid or conflicting freshness information makes the response stale.
-    return cc.maxAge === 'invalid' ? { seconds: 0, source: 'invalid max-age' } : { seconds: cc.maxAge, source: `max-age=${cc.maxAge}` };
-  }
-  const expiresHeader = h['expires'];
-  if (expiresHeader !== undefined) {
-    const expires = parseHttpDate(expiresHeader, stored.responseTime);
-    // §5.3: an invalid Expires, such as "0", means already expired.
-    if (expires === null) return { seconds: 0, source: 'invalid Expires' };
-    const seconds = Math.max(0, Math.floor((expires - dateValue(stored)) / 1000));
-    return { seconds, source: `Expires (${seconds}s after Date)` };
-  }
-  if (PERMANENT_REDIRECTS.has(stored.status)) return { seconds: Infinity, source: `permanent redirect ${stored.status}` };
-  const lastModified = parseHttpDate(h['last-modified'], stored.responseTime);
-  if (lastModified !== null && HEURISTIC_STATUSES.has(stored.status)) {
-    const since = Math.max(0, (dateValue(stored) - lastModified) / 1000);
-    const seconds = Math.floor(Math.min(since * HEURISTIC_FRACTION, HEURISTIC_CAP_SECONDS));
-    return { seconds, source: `heuristic ${seconds}s (10% of Date - Last-Modified)` };
-  }
-  return { seconds: 0, source: 'no explicit freshness' };
-}
-
-// RFC 9110 §6.6.1: a response without a valid Date is dated when it was received.
-function dateValue(stored: StoredResponse): number {
-  return parseHttpDate(stored.headers['date'], stored.responseTime) ?? stored.responseTime;
-}
-
-/**
- * RFC 9111 §5.1: the first member of a list-valued Age is used; a value that is not a non-negative
- * integer (a float, a sign, a trailing word) is ignored, as if absent. Values past 2^31 are clamped.
- */
-export function parseAge(value: string | undefined): number | null {
-  if (value === undefined) return null;
-  const first = value.split(',')[0]!.trim();
-  if (!/^[0-9]+$/.test(first)) return null;
-  return Math.min(Number(first), 2147483648);
-}
-
-/** RFC 9111 §4.2.3 current_age, in seconds. */
-export function currentAge(stored: StoredResponse, now: number): number {
-  const ageValue = parseAge(stored.headers['age']) ?? 0;
-  const apparentAge = Math.max(0, (stored.responseTime - dateValue(stored)) / 1000);
-  const responseDelay = Math.max(0, (stored.responseTime - stored.requestTime) / 1000);
-  const correctedAgeValue = ageValue + responseDelay;
-  const correctedInitialAge = Math.max(apparentAge, correctedAgeValue);
-  const residentTime = Math.max(0, (now - stored.responseTime) / 1000);
-  return correctedInitialAge + residentTime;
-}
-
-/**
- * RFC 9111 §5.1, §4.2.3: the Age a response served from the cache carries, its current age in whole
- * seconds (delta-seconds, clamped to 2^31 as §1.2.2 asks).
- */
-export function ageValue(currentAgeSeconds: number): string {
-  return String(Math.min(Math.max(0, Math.floor(currentAgeSeconds)), 2147483648));
-}
+// Failures a gateway would answer with one of those: the origin, or the path to it, did not answer.
+// Never a bug (ERR_INTERNAL), the caller's abort, a closed Http, a refused request, a body past its
+// limit or a broken coding: an answer arrived, or the request never should have left.
+const ORIGIN_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_CONNECTION', 'ERR_SERVER_NOT_FOUND', 'ERR_REQUEST_TIMEOUT', 'ERR_PROXY', 'ERR_TLS',
+]);
 
 /**
  * The head a stored response keeps: its end-to-end fields (RFC 9111 §3.1) without Set-Cookie and
@@ -241,35 +154,139 @@ export function validatorsFor(stored: StoredResponse, req: HopRequest, settings:
 }
 
 // ---------------------------------------------------------------------------------------------
+// The plan of a visit. The driver carries out one step after another: what the request needs from
+// the store (intake), what the stored response allows (lookup, preconditionFor), and what the
+// origin's answer or failure leaves to do (afterResponse, afterFailure). Every step has a `reason`
+// for the trace (null: nothing worth a line).
+
+/** The store key of a URI for an identity: the normalised URI, then the identity if any. */
+export function storeKey(url: URL, identity: string | null): string {
+  const base = cacheKey(url);
+  return identity === null ? base : `${base} ${identity}`;
+}
+
+/** What an answer is decided with besides itself: the request, its store key and its identity. */
+export interface VisitFacts {
+  readonly req: HopRequest;
+  readonly key: string;
+  readonly identity: string | null;
+}
+
+/**
+ * How the origin is asked, and what may stand in for its answer: one record from the first decision
+ * to the one after the answer.
+ */
+export interface Ask {
+  /** Fields added to the request: validators (RFC 9111 §4.3.1) or If-Match; never one the caller set. */
+  readonly add: Readonly<HeaderRecord>;
+  /** The stored response a 304 freshens, or that may replace an error (null: none). */
+  readonly stored: StoredResponse | null;
+  /** Its body length in bytes (the Range selection of a freshened or stale answer counts on it). */
+  readonly storedLength: number;
+  /** How `add` is named in the trace (`If-None-Match and If-Modified-Since`). */
+  readonly via: string;
+  /** RFC 5861 §4: `stored` may replace an error answer (decided when it was looked up). */
+  readonly staleIfError: boolean;
+  /** A request no-cache passed over a stored response: the answer replaces it, stored or not. */
+  readonly replaces: boolean;
+  /** Identical asks in flight share one exchange (a GET without a body). */
+  readonly shared: boolean;
+}
+
+/** The step that asks the origin (every method but GET and HEAD comes to it from intake or If-Match). */
+export interface AskStep {
+  readonly kind: 'ask';
+  readonly reason: string | null;
+  readonly ask: Ask;
+}
+
+/**
+ * How a stored response answers this request: whole, its head only (HEAD), or what a Range selects
+ * of it (range.ts: a slice, a 416, or the whole answer with the reason the Range was ignored).
+ */
+export type Part = RangeSelection | { readonly kind: 'whole' | 'none'; readonly reason: null };
+
+/** A stored response served: its current age in seconds (RFC 9111 §4.2.3) and the part served. */
+export interface Serving {
+  readonly stored: StoredResponse;
+  readonly age: number;
+  readonly part: Part;
+}
+
+const NO_FIELDS: Readonly<HeaderRecord> = Object.freeze(Object.create(null) as HeaderRecord);
+const WHOLE: Part = Object.freeze({ kind: 'whole', reason: null });
+const NONE: Part = Object.freeze({ kind: 'none', reason: null });
+
+/** The origin asked as the caller asked it: nothing added, nothing to stand in for its answer. */
+export const AS_ASKED: Ask = Object.freeze({
+  add: NO_FIELDS, stored: null, storedLength: 0, via: '', staleIfError: false, replaces: false, shared: false,
+});
+
+// Nothing stored can answer: the origin is asked as asked; GETs in flight share the answer.
+function anew(req: HopRequest, replaces: boolean): Ask {
+  const shared = req.method === 'GET' && req.body === null;
+  return shared || replaces ? { ...AS_ASKED, replaces, shared } : AS_ASKED;
+}
+
+/**
+ * The part of `stored` (whose body is `bodyLength` bytes) that answers `req`: its head only for
+ * HEAD (RFC 9110 §9.3.2), a Range selection of a stored 200 (RFC 9110 §14; `now` places the
+ * two-digit years of an If-Range date), else the whole.
+ */
+export function partFor(req: HopRequest, stored: StoredResponse, bodyLength: number, now: number): Part {
+  if (req.method === 'HEAD') return NONE;
+  if (stored.status !== 200 || req.headers['range'] === undefined) return WHOLE;
+  return selectRange(req.headers, stored.headers, bodyLength, now);
+}
+
+// `stored` (with `bodyLength` bytes of body) served to `req` at `now`.
+function serving(req: HopRequest, stored: StoredResponse, bodyLength: number, now: number): Serving {
+  return { stored, age: currentAge(stored, now), part: partFor(req, stored, bodyLength, now) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Before the store is read (RFC 9111 §4, §4.4; httplib2's optimistic concurrency)
+
+/** What a request needs from the store: its stored response looked up or read for its ETag, or nothing. */
+export type Intake = { readonly kind: 'read'; readonly reason: null; readonly then: 'lookup' | 'precondition' } | AskStep;
+
+const READ_FOR_LOOKUP: Intake = Object.freeze({ kind: 'read', reason: null, then: 'lookup' });
+const READ_FOR_PRECONDITION: Intake = Object.freeze({ kind: 'read', reason: null, then: 'precondition' });
+const ASK_AS_ASKED: AskStep = Object.freeze({ kind: 'ask', reason: null, ask: AS_ASKED });
+
+/**
+ * The first decision of a visit. GET and HEAD look the stored response up; a method in
+ * `optimisticConcurrencyMethods` reads it for its ETag (If-Match); every other method goes to the
+ * origin as it is, and its answer may invalidate.
+ */
+export function intake(req: HopRequest, settings: PolicySettings): Intake {
+  if (req.method === 'GET' || req.method === 'HEAD') return READ_FOR_LOOKUP;
+  return settings.optimisticConcurrencyMethods.includes(req.method) ? READ_FOR_PRECONDITION : ASK_AS_ASKED;
+}
+
+/**
+ * A request on an Http without a cache (RFC 9111 §5.2.1.7, as httplib2 answers it): only-if-cached
+ * has nothing to be served from, so it is a 504 and no request.
+ */
+export function withoutStore(req: HopRequest): 'unsatisfiable' | 'forward' {
+  return parseDirectives(req.headers['cache-control']).onlyIfCached ? 'unsatisfiable' : 'forward';
+}
+
+// ---------------------------------------------------------------------------------------------
 // Lookup (RFC 9111 §4)
 
-/** What to do with a request before it reaches the network. */
-export type LookupDecision =
-  /** Leave the cache out of it on the way in (unsafe methods, Range). */
+/** How a GET or HEAD is answered once its stored response (if any) was read. */
+export type Lookup =
+  /** Serve the stored response without contacting the origin (fresh, or stale within max-stale). */
+  | ({ readonly kind: 'fresh'; readonly reason: string } & Serving)
+  /** RFC 5861 §3: serve the stale stored response now, and revalidate it behind the answer with `ask`. */
+  | ({ readonly kind: 'stale-while-revalidate'; readonly reason: string; readonly ask: Ask } & Serving)
+  /** Ask the origin with the stored response's validators (RFC 9111 §4.3.1). */
+  | { readonly kind: 'revalidate'; readonly reason: string; readonly ask: Ask }
+  /** Nothing usable: ask the origin as asked (`ask.replaces` when a request no-cache passed over one). */
+  | { readonly kind: 'miss'; readonly reason: string; readonly ask: Ask }
+  /** Leave the cache out of it on the way in (unsafe methods, ranges the origin answers). */
   | { readonly kind: 'bypass'; readonly reason: string }
-  /**
-   * Nothing usable: ask the origin without validators. `reload`: a stored response exists and the
-   * request's no-cache passed it over, so the answer replaces it even when it may not be stored.
-   */
-  | { readonly kind: 'miss'; readonly reason: string; readonly reload?: boolean }
-  /** Serve the stored response without contacting the origin; `age` is its current age in seconds. */
-  | { readonly kind: 'fresh'; readonly reason: string; readonly stored: StoredResponse; readonly age: number }
-  /**
-   * Ask the origin with `headers` added. With `background`, serve the stored response now and
-   * revalidate behind it (RFC 5861 §3). With `staleIfError`, an error answer may be replaced by the
-   * stored one (RFC 5861 §4).
-   */
-  | {
-      readonly kind: 'revalidate';
-      readonly reason: string;
-      readonly stored: StoredResponse;
-      /** Its current age in seconds (the Age of a stale answer served in the background case). */
-      readonly age: number;
-      readonly headers: HeaderRecord;
-      readonly via: string;
-      readonly background: boolean;
-      readonly staleIfError: boolean;
-    }
   /** only-if-cached with nothing usable: answer 504 (RFC 9111 §5.2.1.7). */
   | { readonly kind: 'unsatisfiable'; readonly reason: string };
 
@@ -277,6 +294,8 @@ export interface LookupInput {
   readonly req: HopRequest;
   /** The entry stored under the request's key, if any (already parsed and verified). */
   readonly stored: StoredResponse | null;
+  /** Its body length in bytes (what a Range selects from). */
+  readonly bodyLength: number;
   /** The request's identity (DESIGN.md, Identity); null for anonymous. */
   readonly identity: string | null;
   readonly now: number;
@@ -284,57 +303,80 @@ export interface LookupInput {
 }
 
 /** RFC 9111 §4: may `stored` answer `req` at `now`, and if not, how should the origin be asked? */
-export function lookup(input: LookupInput): LookupDecision {
-  const { req, stored, identity, now, settings } = input;
+export function lookup(input: LookupInput): Lookup {
+  const { req, stored } = input;
   if (req.method !== 'GET' && req.method !== 'HEAD') return { kind: 'bypass', reason: `bypass: ${req.method} is not served from the cache` };
-  // RFC 9110 §14: a single range is answered from a complete stored 200 (the driver slices it);
+  // RFC 9110 §14: a single range is answered from a complete stored 200 (partFor slices it);
   // entries are never partial (RFC 9111 §3.3 is not implemented), so a miss asks the origin as is.
   const range = req.method === 'GET' ? req.headers['range'] : undefined;
   const rangeBypass = range === undefined || stored === null ? null : rangeNeedsOrigin(range, stored.headers);
   if (rangeBypass !== null) return { kind: 'bypass', reason: `bypass: Range request: ${rangeBypass}` };
   const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
-  const unusable = unusableReason(stored, req, identity);
+  const unusable = unusableReason(stored, req, input.identity);
   if (unusable !== null || stored === null) {
     const reason = unusable ?? 'miss: nothing stored';
-    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason };
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, false) };
   }
+  return lookupStored(input, stored, reqCc);
+}
+
+/** Where a stored response stands for a request: its lifetime and age, and what each side's directives say. */
+interface Standing {
+  readonly reqCc: Directives;
+  readonly resCc: Directives;
+  readonly lifetime: Lifetime;
+  /** Current age in seconds. */
+  readonly age: number;
+  readonly fresh: boolean;
+  /** Why the request's directives refuse it (RFC 9111 §5.2.1), or null. */
+  readonly refusal: string | null;
+}
+
+// A usable stored response: fresh, reloaded past, or stale.
+function lookupStored(input: LookupInput, stored: StoredResponse, reqCc: Directives): Lookup {
+  const { req, now } = input;
   const resCc = parseDirectives(stored.headers['cache-control']);
   const lifetime = freshnessLifetime(stored);
   const age = currentAge(stored, now);
   const fresh = lifetime.seconds > age; // §4.2: response_is_fresh = (freshness_lifetime > current_age)
-  const ageText = `age ${Math.floor(age)}s`;
   // RFC 8246 §2: an immutable response is not revalidated on reload while it is fresh.
   const immutableFresh = resCc.immutable && fresh && !resCc.noCache;
   const refusal = immutableFresh ? null : requestRefusal(reqCc, lifetime.seconds, age);
   if (refusal === 'reload') {
-    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' } : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', reload: true };
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' }
+      : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', ask: anew(req, true) };
   }
   if (fresh && !resCc.noCache && refusal === null) {
-    return { kind: 'fresh', reason: `fresh: ${lifetime.source}, ${ageText}${resCc.immutable ? ', immutable' : ''}`, stored, age };
+    const reason = `fresh: ${lifetime.source}, age ${Math.floor(age)}s${resCc.immutable ? ', immutable' : ''}`;
+    return { kind: 'fresh', reason, stored, age, part: partFor(req, stored, input.bodyLength, now) };
   }
-  const staleness = age - lifetime.seconds;
+  return lookupStale(input, stored, { reqCc, resCc, lifetime, age, fresh, refusal });
+}
+
+// A stored response that may not be served as it is: served stale if a directive allows it,
+// revalidated otherwise.
+function lookupStale(input: LookupInput, stored: StoredResponse, s: Standing): Lookup {
+  const { req, now } = input;
+  const staleness = s.age - s.lifetime.seconds;
+  const ageText = `age ${Math.floor(s.age)}s`;
   // §4.2.4 and §5.2.2.2: must-revalidate and no-cache forbid every kind of stale answer.
-  const staleAllowed = !resCc.noCache && !resCc.mustRevalidate && !resCc.proxyRevalidate;
-  const why = resCc.noCache ? 'response no-cache' : refusal ?? `stale: ${lifetime.source}, ${ageText}`;
-  if (!fresh && staleAllowed && refusal === null && withinDelta(reqCc.maxStale, staleness)) {
-    return { kind: 'fresh', reason: `stale but acceptable: request max-stale${reqCc.maxStale === 'any' ? '' : `=${String(reqCc.maxStale)}`}, ${ageText}`, stored, age };
+  const staleAllowed = !s.resCc.noCache && !s.resCc.mustRevalidate && !s.resCc.proxyRevalidate;
+  const why = s.resCc.noCache ? 'response no-cache' : s.refusal ?? `stale: ${s.lifetime.source}, ${ageText}`;
+  if (!s.fresh && staleAllowed && s.refusal === null && withinDelta(s.reqCc.maxStale, staleness)) {
+    const reason = `stale but acceptable: request max-stale${s.reqCc.maxStale === 'any' ? '' : `=${String(s.reqCc.maxStale)}`}, ${ageText}`;
+    return { kind: 'fresh', reason, stored, age: s.age, part: partFor(req, stored, input.bodyLength, now) };
   }
-  if (reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
+  if (s.reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
   // HEAD only reads what a fresh GET entry says; a stale one is asked for again as it is.
-  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})` };
-  const { headers, via } = validatorsFor(stored, req, settings);
-  const background = staleAllowed && refusal === null && !fresh && withinDelta(resCc.staleWhileRevalidate, staleness);
-  const staleIfError = staleAllowed && !fresh && (withinDelta(resCc.staleIfError, staleness) || withinDelta(reqCc.staleIfError, staleness));
-  return {
-    kind: 'revalidate',
-    reason: background ? `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}` : `revalidate: ${why}, with ${via}`,
-    stored,
-    age,
-    headers,
-    via,
-    background,
-    staleIfError,
-  };
+  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})`, ask: anew(req, false) };
+  const { headers, via } = validatorsFor(stored, req, input.settings);
+  const staleIfError = staleAllowed && !s.fresh && (withinDelta(s.resCc.staleIfError, staleness) || withinDelta(s.reqCc.staleIfError, staleness));
+  const ask: Ask = { add: headers, stored, storedLength: input.bodyLength, via, staleIfError, replaces: false, shared: req.body === null };
+  if (staleAllowed && s.refusal === null && !s.fresh && withinDelta(s.resCc.staleWhileRevalidate, staleness)) {
+    const reason = `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}`;
+    return { kind: 'stale-while-revalidate', reason, stored, age: s.age, part: partFor(req, stored, input.bodyLength, now), ask };
+  }
+  return { kind: 'revalidate', reason: `revalidate: ${why}, with ${via}`, ask };
 }
 
 function withinDelta(limit: DeltaSeconds | 'any' | undefined, staleness: number): boolean {
@@ -363,62 +405,91 @@ function requestRefusal(cc: Directives, lifetime: number, age: number): string |
   return null;
 }
 
+/**
+ * The If-Match a request in `optimisticConcurrencyMethods` carries, from the ETag stored for its URI
+ * (lost-update protection, httplib2's optimistic concurrency): the ask with it, or as asked.
+ */
+export function preconditionFor(req: HopRequest, stored: StoredResponse | null, settings: PolicySettings): AskStep {
+  if (!settings.optimisticConcurrencyMethods.includes(req.method)) return ASK_AS_ASKED;
+  if (settings.ignoreEtag) return { kind: 'ask', reason: 'no If-Match: ignoreEtag', ask: AS_ASKED };
+  if ('if-match' in req.headers) return { kind: 'ask', reason: 'no If-Match added: the caller set one', ask: AS_ASKED };
+  const storedTag = stored?.headers['etag'];
+  if (stored === null || storedTag === undefined) return { kind: 'ask', reason: 'no If-Match: no stored ETag', ask: AS_ASKED };
+  // DESIGN.md, Apache's -gzip ETags: the PUT replaces the resource, whose own tag is the one Apache
+  // compares; the coding variant's tag would fail every PUT with 412.
+  const base = codingVariantBase(stored.headers);
+  const etag = base ?? storedTag;
+  // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag could never match.
+  if (isWeakEtag(etag)) return { kind: 'ask', reason: `no If-Match: stored ETag ${etag} is weak`, ask: AS_ASKED };
+  const why = base === null ? '' : `, the resource's tag under the coding variant's ${storedTag}`;
+  return { kind: 'ask', reason: `If-Match: ${etag} (lost-update protection${why})`, ask: { ...AS_ASKED, add: { 'if-match': etag } } };
+}
+
 // ---------------------------------------------------------------------------------------------
-// After the answer (RFC 9111 §3, §4.3.3, §4.3.4, §4.4)
+// After the answer (RFC 9111 §3, §4.3.3, §4.3.4, §4.4) or the failure (RFC 5861 §4)
 
-/** What to do with the cache once the origin answered. */
-export type AfterDecision =
-  /** Store `stored` (with the body) under its key. */
-  | { readonly kind: 'store'; readonly reason: string; readonly stored: StoredResponse }
-  /** A 304 validated the stored response: keep its body, replace its head with `stored`. */
-  | { readonly kind: 'freshen'; readonly reason: string; readonly stored: StoredResponse }
-  /** Remove what is stored for these URIs (their keys for this identity and the anonymous one). */
-  | { readonly kind: 'invalidate'; readonly reason: string; readonly urls: readonly URL[] }
-  /** Leave the cache as it is. */
-  | { readonly kind: 'pass'; readonly reason: string }
-  /** A 304 whose validator does not match the stored response: ask again without validators. */
-  | { readonly kind: 'refetch'; readonly reason: string };
-
-export interface AfterInput {
-  readonly req: HopRequest;
-  readonly key: string;
-  readonly identity: string | null;
+/** The origin's answer, as the policy reads it. */
+export interface Answer {
   readonly status: number;
   readonly reasonPhrase: string;
   readonly version: number;
   readonly headers: Readonly<HeaderRecord>;
   /** Length of the decoded body as received. */
   readonly bodyLength: number;
-  /** The stored response that was revalidated, if any. */
-  readonly stored: StoredResponse | null;
-  /** A reload passed over a stored response (lookup's `reload`): the answer replaces it. */
-  readonly replaces?: boolean;
-  /** The validators sent, for the trace (`If-None-Match`...). */
-  readonly via: string;
   readonly requestTime: number;
   readonly responseTime: number;
 }
 
-/** RFC 9111 §3 (storing), §4.3.4 (freshening with a 304) and §4.4 (invalidation). */
-export function afterResponse(input: AfterInput): AfterDecision {
-  const { req, status } = input;
-  if (!SAFE_METHODS.has(req.method)) return afterUnsafe(input);
+/** What to do with the cache, and what to answer, once the origin answered. */
+export type After =
+  /** Store `stored` (with the answer's body) under its key, and answer with the answer. */
+  | { readonly kind: 'store'; readonly reason: string; readonly stored: StoredResponse }
+  /**
+   * A 304 validated the stored response: keep its body, write `stored` as its head, and serve it,
+   * with the 304's own `cookies` (this caller's, never stored).
+   */
+  | ({ readonly kind: 'freshen'; readonly reason: string; readonly cookies: Readonly<HeaderRecord> } & Serving)
+  /** Remove what is stored under these keys (for this identity and the anonymous one); answer with the answer. */
+  | { readonly kind: 'invalidate'; readonly reason: string; readonly keys: readonly string[] }
+  /** Leave the cache as it is; answer with the answer. */
+  | { readonly kind: 'pass'; readonly reason: string }
+  /** A 304 whose validator does not match the stored response: remove it, ask again without validators. */
+  | { readonly kind: 'refetch'; readonly reason: string; readonly ask: Ask }
+  /** RFC 5861 §4: an error answer replaced by the stored response. */
+  | ({ readonly kind: 'serve-stale'; readonly reason: string } & Serving);
+
+/** RFC 9111 §3 (storing), §4.3.4 (freshening with a 304), §4.4 (invalidation), RFC 5861 §4 (errors). */
+export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): After {
+  const { req } = visit;
+  const { stored } = ask;
+  if (stored !== null && ask.staleIfError && isOriginError(answer)) {
+    return { kind: 'serve-stale', reason: `stale-if-error: served stale after ${answer.status}`, ...serving(req, stored, ask.storedLength, answer.responseTime) };
+  }
+  if (!SAFE_METHODS.has(req.method)) return afterUnsafe(visit, answer);
   if (req.method !== 'GET') return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored` };
-  if (status === 304) return afterNotModified(input);
-  const refusal = storageRefusal(input);
+  if (answer.status === 304) return afterNotModified(visit, ask, answer);
+  const refusal = storageRefusal(visit, answer);
   if (refusal !== null) {
     // httplib2 drops a stored entry whose new answer may not be stored (no-store, Vary: *...); after
     // a reload too, or the older answer would be served again once the newer one was seen.
-    if (input.stored !== null || input.replaces === true) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, urls: [req.url] };
+    if (stored !== null || ask.replaces) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, keys: keysOf([req.url], visit.identity) };
     return { kind: 'pass', reason: `not stored: ${refusal}` };
   }
   // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
-  const stored = storedFrom(input, storableHeaders(input.headers));
-  return { kind: 'store', reason: `stored: ${freshnessLifetime(stored).source}`, stored };
+  const kept = storedFrom(visit, answer, storableHeaders(answer.headers));
+  return { kind: 'store', reason: `stored: ${freshnessLifetime(kept).source}`, stored: kept };
 }
 
-function afterUnsafe(input: AfterInput): AfterDecision {
-  const { req, status, headers } = input;
+// The store keys of these URIs: the anonymous one and this identity's (DESIGN.md, Identity).
+function keysOf(urls: readonly URL[], identity: string | null): string[] {
+  const keys = new Set<string>();
+  for (const url of urls) keys.add(storeKey(url, null)).add(storeKey(url, identity));
+  return [...keys];
+}
+
+function afterUnsafe(visit: VisitFacts, answer: Answer): After {
+  const { req } = visit;
+  const { status, headers } = answer;
   // §4.4: only a non-error status (2xx, 3xx) shows the state may have changed.
   if (status < 200 || status >= 400) return { kind: 'pass', reason: `pass: ${req.method} answered ${status}, nothing invalidated` };
   const urls: URL[] = [req.url];
@@ -428,7 +499,7 @@ function afterUnsafe(input: AfterInput): AfterDecision {
     // §4.4: only same-origin targets, so one origin cannot evict another's entries.
     if (target !== null && sameOrigin(target, req.url)) urls.push(target);
   }
-  return { kind: 'invalidate', reason: `invalidated: ${req.method} answered ${status}`, urls };
+  return { kind: 'invalidate', reason: `invalidated: ${req.method} answered ${status}`, keys: keysOf(urls, visit.identity) };
 }
 
 function lastModifiedDiffers(fresh: string | undefined, stored: string | undefined, now: number): boolean {
@@ -438,8 +509,9 @@ function lastModifiedDiffers(fresh: string | undefined, stored: string | undefin
   return a !== null && b !== null && a !== b;
 }
 
-function afterNotModified(input: AfterInput): AfterDecision {
-  const { stored, headers } = input;
+function afterNotModified(visit: VisitFacts, ask: Ask, answer: Answer): After {
+  const { stored } = ask;
+  const { headers } = answer;
   // The caller's own conditional request (feedparser's etag/modified): the 304 is theirs.
   if (stored === null) return { kind: 'pass', reason: 'pass: 304 with no stored entry goes back as is' };
   const newTag = headers['etag'];
@@ -448,13 +520,21 @@ function afterNotModified(input: AfterInput): AfterDecision {
   // answers for its coding variant with the tag it compared, the stored one without its suffix.
   const base = codingVariantBase(stored.headers);
   if (newTag !== undefined && oldTag !== undefined && !weakEtagMatch(newTag, oldTag) && !(base !== null && weakEtagMatch(newTag, base))) {
-    return { kind: 'refetch', reason: `refetch: 304 ETag ${newTag} does not match stored ${oldTag}` };
+    return { kind: 'refetch', reason: `refetch: 304 ETag ${newTag} does not match stored ${oldTag}`, ask: AS_ASKED };
   }
   // Without an ETag, Last-Modified is the validator that selects (§4.3.4): another date names
   // another representation than the one stored.
-  if (newTag === undefined && lastModifiedDiffers(headers['last-modified'], stored.headers['last-modified'], input.responseTime)) {
-    return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}` };
+  if (newTag === undefined && lastModifiedDiffers(headers['last-modified'], stored.headers['last-modified'], answer.responseTime)) {
+    return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}`, ask: AS_ASKED };
   }
+  const freshened: StoredResponse = { ...stored, headers: merged304(stored, headers), requestTime: answer.requestTime, responseTime: answer.responseTime };
+  const reason = `revalidated: 304 via ${ask.via}`;
+  // The 304 answered this request: its cookies are this caller's, though never stored.
+  return { kind: 'freshen', reason, cookies: unstored(headers), ...serving(visit.req, freshened, ask.storedLength, answer.responseTime) };
+}
+
+// §4.3.4: the stored head with the 304's end-to-end fields, but those describing the stored body.
+function merged304(stored: StoredResponse, headers: Readonly<HeaderRecord>): HeaderRecord {
   const hop = hopByHopNames(headers['connection']);
   const merged: HeaderRecord = storableHeaders(stored.headers);
   // The stored Age and Date describe the old response at its old response_time, which the freshened
@@ -467,18 +547,23 @@ function afterNotModified(input: AfterInput): AfterDecision {
   for (const [name, value] of Object.entries(headers)) {
     if (!hop.has(name) && !NOT_UPDATED_BY_304.has(name) && !NEVER_STORED.includes(name)) merged[name] = value;
   }
-  const freshened: StoredResponse = {
-    ...stored,
-    headers: merged,
-    requestTime: input.requestTime,
-    responseTime: input.responseTime,
-  };
-  return { kind: 'freshen', reason: `revalidated: 304 via ${input.via}`, stored: freshened };
+  return merged;
+}
+
+// The fields of an answer a stored response never keeps (Set-Cookie), as they came.
+function unstored(headers: Readonly<HeaderRecord>): Readonly<HeaderRecord> {
+  let out: HeaderRecord | null = null;
+  for (const name of NEVER_STORED) {
+    const value = headers[name];
+    if (value !== undefined) (out ??= Object.create(null) as HeaderRecord)[name] = value;
+  }
+  return out ?? NO_FIELDS;
 }
 
 // Why a GET answer may not be stored (RFC 9111 §3), or null.
-function storageRefusal(input: AfterInput): string | null {
-  const { req, status, headers, bodyLength } = input;
+function storageRefusal(visit: VisitFacts, answer: Answer): string | null {
+  const { req } = visit;
+  const { status, headers, bodyLength } = answer;
   const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
   const resCc = parseDirectives(headers['cache-control']);
   if (reqCc.noStore) return 'request no-store';
@@ -495,53 +580,51 @@ function storageRefusal(input: AfterInput): string | null {
   const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
   // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
   if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
-  const lifetime = freshnessLifetime(storedFrom(input, headers));
+  const lifetime = freshnessLifetime(storedFrom(visit, answer, headers));
   const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
   // An entry that is stale at once and cannot be revalidated would never be used.
   if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;
   return null;
 }
 
-function storedFrom(input: AfterInput, headers: Readonly<HeaderRecord>): StoredResponse {
+function storedFrom(visit: VisitFacts, answer: Answer, headers: Readonly<HeaderRecord>): StoredResponse {
   return {
-    key: input.key,
-    status: input.status,
-    reason: input.reasonPhrase,
-    version: input.version,
+    key: visit.key,
+    status: answer.status,
+    reason: answer.reasonPhrase,
+    version: answer.version,
     headers,
-    vary: selectVaryHeaders(headers, input.req.headers) ?? Object.create(null),
-    identity: input.identity,
-    requestTime: input.requestTime,
-    responseTime: input.responseTime,
+    vary: selectVaryHeaders(headers, visit.req.headers) ?? Object.create(null),
+    identity: visit.identity,
+    requestTime: answer.requestTime,
+    responseTime: answer.responseTime,
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Errors and lost updates
-
-/** RFC 5861 §4: may an answer with this status be replaced by a stale stored response? */
-export function isErrorStatus(status: number): boolean {
-  return ERROR_STATUSES.has(status);
+/**
+ * RFC 5861 §4, the one rule: "an error is any situation that would result in a 500, 502, 503, or
+ * 504". An answer with one of those statuses, or a failure a gateway would answer so: the origin or
+ * the path to it could not be reached or did not answer in time (ERR_CONNECTION,
+ * ERR_SERVER_NOT_FOUND, ERR_REQUEST_TIMEOUT, ERR_PROXY, ERR_TLS). Never ERR_INTERNAL: a bug is no
+ * reason to serve a stale answer.
+ */
+export function isOriginError(outcome: { readonly status: number } | { readonly code: ErrorCode }): boolean {
+  return 'status' in outcome ? ERROR_STATUSES.has(outcome.status) : ORIGIN_FAILURES.has(outcome.code);
 }
 
-/** Whether to add `If-Match` to an unsafe request (lost-update protection, httplib2's optimistic concurrency). */
-export type Precondition =
-  | { readonly kind: 'if-match'; readonly etag: string; readonly reason: string }
-  | { readonly kind: 'none'; readonly reason: string | null };
+/** After a failure to get any answer: serve the stored response (RFC 5861 §4), or throw the error. */
+export type FailureAfter =
+  | ({ readonly kind: 'serve-stale'; readonly reason: string } & Serving)
+  | { readonly kind: 'rethrow'; readonly reason: null };
 
-/** The If-Match a request in `optimisticConcurrencyMethods` carries, from the ETag stored for its URI. */
-export function preconditionFor(req: HopRequest, stored: StoredResponse | null, settings: PolicySettings): Precondition {
-  if (!settings.optimisticConcurrencyMethods.includes(req.method)) return { kind: 'none', reason: null };
-  if (settings.ignoreEtag) return { kind: 'none', reason: 'no If-Match: ignoreEtag' };
-  if ('if-match' in req.headers) return { kind: 'none', reason: 'no If-Match added: the caller set one' };
-  const storedTag = stored?.headers['etag'];
-  if (stored === null || storedTag === undefined) return { kind: 'none', reason: 'no If-Match: no stored ETag' };
-  // DESIGN.md, Apache's -gzip ETags: the PUT replaces the resource, whose own tag is the one Apache
-  // compares; the coding variant's tag would fail every PUT with 412.
-  const base = codingVariantBase(stored.headers);
-  const etag = base ?? storedTag;
-  // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag could never match.
-  if (isWeakEtag(etag)) return { kind: 'none', reason: `no If-Match: stored ETag ${etag} is weak` };
-  const why = base === null ? '' : `, the resource's tag under the coding variant's ${storedTag}`;
-  return { kind: 'if-match', etag, reason: `If-Match: ${etag} (lost-update protection${why})` };
+const RETHROW: FailureAfter = Object.freeze({ kind: 'rethrow', reason: null });
+
+/**
+ * RFC 5861 §4 for a failure with `code` at `now`: the stored response the ask may fall back on is
+ * served when the failure is the origin's ({@link isOriginError}); anything else is thrown as it was.
+ */
+export function afterFailure(visit: VisitFacts, ask: Ask, code: ErrorCode, now: number): FailureAfter {
+  const { stored } = ask;
+  if (stored === null || !ask.staleIfError || !isOriginError({ code })) return RETHROW;
+  return { kind: 'serve-stale', reason: `stale-if-error: served stale after ${code}`, ...serving(visit.req, stored, ask.storedLength, now) };
 }
