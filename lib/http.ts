@@ -17,8 +17,9 @@ import {
   RedirectMissingLocation,
   RequestTimeout,
   AbortError,
-  mapError,
+  internalError,
 } from './errors.js';
+import { CallbackFailure } from './transport/classify.js';
 import { buildRequest, normaliseMethod } from './first-hop.js';
 import {
   DEFAULT_MAX_BODY_SIZE,
@@ -29,7 +30,7 @@ import {
   type HttpOptions,
 } from './options.js';
 import { DEFAULT_REDIRECT_CODES, nextHop } from './redirect.js';
-import { Response, withHead } from './response.js';
+import { Response, reasonFor, withHead } from './response.js';
 import { Transport } from './transport/transport.js';
 import type { Clock, Exchange, HopRequest, RequestContext, Send, Settings } from './types.js';
 import { originOf, redactUserinfo } from './uri.js';
@@ -231,14 +232,13 @@ export class Http {
       if (this.#debug) this.#debug(summaryLine(req.method, req.url, { response }, ctx.cache === null ? null : decisions));
       return [response, content];
     } catch (error) {
-      const signal = deadline?.signal;
       // Once parsed, the URI is shown without its user info; before, with the password masked.
-      const shown = req ? req.url.href : redactUserinfo(String(uri));
-      const e = signal?.aborted && !(error instanceof HttpLib2Error && error.response)
-        ? mapError(signal.reason, shown)
-        : mapError(error, shown);
+      const e = reported(error, deadline?.signal ?? null, req ? req.url.href : redactUserinfo(String(uri)));
       const noted = ctx === undefined || ctx.cache === null ? null : decisions;
-      if (this.#debug) this.#debug(summaryLine(normaliseMethod(String(o.method ?? 'GET')), req?.url ?? uri, { error: e }, noted));
+      const shownError = e instanceof CallbackFailure ? e.cause : e;
+      if (this.#debug) this.#debug(summaryLine(normaliseMethod(String(o.method ?? 'GET')), req?.url ?? uri, { error: shownError }, noted));
+      // The caller's own callback threw: its error goes back as it was thrown, whatever the settings.
+      if (e instanceof CallbackFailure) throw e.cause;
       if (this.forceExceptionToStatusCode) return errorAsResponse(e);
       throw e;
     } finally {
@@ -326,6 +326,17 @@ function assertNever(x: never): never {
   throw new Error(`unexpected decision ${JSON.stringify(x)}`);
 }
 
+/**
+ * What request() reports for a failure: the deadline or the caller's abort when it ended the request
+ * (unless an error already carries the answer), our errors as they are, a caller's callback failure
+ * for the caller, and anything else as what it is, an internal error: never a network one.
+ */
+function reported(error: unknown, signal: AbortSignal | null, shown: string): HttpLib2Error | CallbackFailure {
+  const cause = signal?.aborted && !(error instanceof HttpLib2Error && error.response) ? signal.reason : error;
+  if (cause instanceof HttpLib2Error || cause instanceof CallbackFailure) return cause;
+  return internalError(cause, shown);
+}
+
 /** `forceExceptionToStatusCode`: httplib2 turns errors into responses instead of raising them. */
 function errorAsResponse(e: HttpLib2Error): [Response, Buffer] {
   if (e.response) {
@@ -333,7 +344,7 @@ function errorAsResponse(e: HttpLib2Error): [Response, Buffer] {
     return [response, e.content ?? Buffer.alloc(0)];
   }
   const status = e.statusHint;
-  const reason = status === 408 ? 'Request Timeout' : 'Bad Request';
+  const reason = reasonFor(status);
   const content = Buffer.from(status === 408 ? 'Request Timeout' : e.message, 'utf8');
   const response = new Response({
     status,

@@ -5,13 +5,14 @@
  * to an http(s) proxy, with its authentication, is proxy-hop.ts's.
  */
 import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { ConnectionError, HttpLib2Error, ProxyError, mapError } from '../errors.js';
+import { ConnectionError, HttpLib2Error } from '../errors.js';
+import { CallbackFailure, classify, type Where } from './classify.js';
 import { DEFAULT_TUNNEL_TIMEOUT_MS, ProxyHop } from './proxy-hop.js';
 import { socks5Connector } from './socks5-hop.js';
 import { Response } from '../response.js';
 import { proxyForUrl, readProxyEnvironment, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
 import { DEFAULT_CONNECTIONS, type HttpOptions, type TlsVersion } from '../options.js';
-import type { Exchange, HopRequest, RequestContext } from '../types.js';
+import type { Exchange, HopRequest, ProgressListener, RequestContext } from '../types.js';
 import { originOf, requestTarget } from '../uri.js';
 import { shouldRetry } from './retry.js';
 import { untilAborted } from '../abort.js';
@@ -35,7 +36,11 @@ type TlsOptions = {
 };
 type Registered = ClientCertificate & { readonly id: number };
 // `forward`: a plain http request to an http(s) proxy, sent in absolute form by the proxy's hop.
-type Route = { readonly dispatcher: Dispatcher; readonly proxied: boolean; readonly forward?: ProxyHop };
+type Route = { readonly dispatcher: Dispatcher; readonly proxy: ProxyInfo | null; readonly forward?: ProxyHop };
+// One try of a hop: the answer, or the failure as it came (`began`: once the answer had begun).
+type Attempt =
+  | { readonly kind: 'answer'; readonly exchange: Exchange }
+  | { readonly kind: 'failed'; readonly error: unknown; readonly began: boolean; readonly proxy: ProxyInfo | null };
 
 // Dispatchers remembered per origin when the choice cannot change between requests; past this many
 // origins the memo starts over (a crawler must not grow it forever).
@@ -60,7 +65,6 @@ export class Transport {
   // Direct agents, by client certificate ('' for none).
   readonly #direct = new Map<string, Dispatcher>();
   readonly #proxied = new LruMap<string, ProxyIdentity>(MAX_PROXY_IDENTITIES, (identity) => this.#retire(identity));
-  readonly #userDispatcher: Dispatcher | undefined;
   readonly #userRoute: Route | undefined;
   readonly #proxyOption: HttpOptions['proxyInfo'];
   readonly #envProxies: ProxyEnvironment | null;
@@ -89,8 +93,7 @@ export class Transport {
     // Both bounds reach every handshake this Transport makes: origins, https proxies, TLS in a tunnel.
     if (options.tlsMinimumVersion !== undefined) this.#tls.minVersion = options.tlsMinimumVersion;
     if (options.tlsMaximumVersion !== undefined) this.#tls.maxVersion = options.tlsMaximumVersion;
-    this.#userDispatcher = options.dispatcher;
-    this.#userRoute = options.dispatcher ? { dispatcher: options.dispatcher, proxied: false } : undefined;
+    this.#userRoute = options.dispatcher ? { dispatcher: options.dispatcher, proxy: null } : undefined;
     this.#proxyOption = options.proxyInfo;
     this.#envProxies = options.proxyInfo === undefined ? readProxyEnvironment(env) : null;
   }
@@ -105,21 +108,51 @@ export class Transport {
     this.#byOrigin.clear();
   }
 
-  /** Sends one hop and reads its whole body, bounded by `maxBodySize`. */
+  /**
+   * Sends one hop and reads its whole body, bounded by `maxBodySize`; retries a connection-level
+   * failure before the answer began. A failure leaves here classified (classify.ts), once.
+   */
   send = async (req: HopRequest, ctx: RequestContext): Promise<Exchange> => {
     if (this.#closed) throw new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
     for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.#sendOnce(req, ctx);
-      } catch (error) {
-        if (ctx.signal?.aborted) throw mapError(ctx.signal.reason ?? error, req.url.host);
-        if (!shouldRetry(req.method, error, attempt, ctx.settings.retries)) throw this.#mapError(error, req);
-      }
+      const tried = await this.#attempt(req, ctx);
+      if (tried.kind === 'answer') return tried.exchange;
+      const where: Where = { host: req.url.host, proxy: tried.proxy };
+      // The request's own end (its deadline, the caller's abort, close()) is reported as such,
+      // whatever undici made of it.
+      if (ctx.signal?.aborted) throw classify(ctx.signal.reason ?? tried.error, where);
+      // Once the answer has begun, nothing is sent again.
+      if (tried.began || !shouldRetry(req.method, tried.error, attempt, ctx.settings.retries)) throw classify(tried.error, where);
     }
   };
 
-  async #sendOnce(req: HopRequest, ctx: RequestContext): Promise<Exchange> {
-    const route = this.#routeFor(req, ctx);
+  // One try: the answer read whole, or the failure as it came, with how far it got and the proxy
+  // it went through.
+  async #attempt(req: HopRequest, ctx: RequestContext): Promise<Attempt> {
+    let route: Route | undefined;
+    let data: Dispatcher.ResponseData;
+    try {
+      route = this.#routeFor(req, ctx);
+      data = await this.#dispatch(route, req, ctx);
+    } catch (error) {
+      return { kind: 'failed', error, began: false, proxy: route?.proxy ?? null };
+    }
+    const response = new Response({
+      status: data.statusCode,
+      reason: data.statusText,
+      headers: pairs(data.headers as unknown as string[]),
+    });
+    try {
+      if (ctx.onProgress) reportProgress(data.body, response, callerCallback(ctx.onProgress));
+      const content = await readBody(data.body, ctx.settings.maxBodySize, response, req);
+      return { kind: 'answer', exchange: { response, content } };
+    } catch (error) {
+      return { kind: 'failed', error, began: true, proxy: route.proxy };
+    }
+  }
+
+  // Hands the hop to its dispatcher and waits for the response head.
+  #dispatch(route: Route, req: HopRequest, ctx: RequestContext): Promise<Dispatcher.ResponseData> {
     let informational = 0;
     // Null prototype: undici reads optional fields (query, upgrade, throwOnError...) that a polluted
     // Object.prototype would otherwise supply.
@@ -142,42 +175,7 @@ export class Transport {
     // completes, or a tunnel still being opened through a stalled proxy, would hold the request until
     // undici's connect timeout: the signal is raced here (undici drops the request itself when the
     // connection comes, or fails).
-    const data = await untilAborted(pending, ctx.signal);
-    const response = new Response({
-      status: data.statusCode,
-      reason: data.statusText,
-      headers: pairs(data.headers as unknown as string[]),
-    });
-    try {
-      if (ctx.onProgress) reportProgress(data.body, response, ctx.onProgress);
-      const content = await readBody(data.body, ctx.settings.maxBodySize, response, req);
-      return { response, content };
-    } catch (error) {
-      // The answer had begun: mapped here so it is never retried (shouldRetry skips our errors).
-      if (ctx.signal?.aborted) throw mapError(ctx.signal.reason ?? error, req.url.host);
-      throw this.#mapError(error, req);
-    }
-  }
-
-  #mapError(error: unknown, req: HopRequest): HttpLib2Error {
-    if (!(error instanceof HttpLib2Error)) {
-      const proxy = this.#proxyQuietly(req.url);
-      if (proxy) {
-        const refusal = proxyFailure(error, proxy);
-        if (refusal) return refusal;
-      }
-    }
-    return mapError(error, req.url.host);
-  }
-
-  // The proxy a failed request went through, if any; a proxy chooser that throws counts as none.
-  #proxyQuietly(url: URL): ProxyInfo | null {
-    if (this.#userDispatcher) return null;
-    try {
-      return this.#proxyFor(url);
-    } catch {
-      return null;
-    }
+    return untilAborted(pending, ctx.signal);
   }
 
   /**
@@ -197,7 +195,7 @@ export class Transport {
         this.#byOrigin.set(req.url.origin, route);
       }
     }
-    if (route.proxied && 'proxy-authorization' in req.headers) {
+    if (route.proxy !== null && 'proxy-authorization' in req.headers) {
       // The proxy hop's Proxy-Authorization is ours (answering 407s); a SOCKS hop would carry the
       // caller's on to the origin.
       throw new HttpLib2Error(
@@ -213,7 +211,7 @@ export class Transport {
     const proxy = this.#proxyFor(url);
     if (proxy && proxy.protocol !== 'socks5' && url.protocol === 'http:') {
       const hop = this.#hop(proxy);
-      return { dispatcher: hop.dispatcher, proxied: true, forward: hop };
+      return { dispatcher: hop.dispatcher, proxy, forward: hop };
     }
     const cert = url.protocol === 'https:' ? this.#certificateFor(url, ctx) : undefined;
     const certKey = cert ? String(cert.id) : '';
@@ -224,7 +222,7 @@ export class Transport {
       dispatcher = this.#build(proxy, cert);
       agents.set(key, dispatcher);
     }
-    return { dispatcher, proxied: proxy !== null };
+    return { dispatcher, proxy };
   }
 
   #identity(proxy: ProxyInfo): ProxyIdentity {
@@ -243,7 +241,7 @@ export class Transport {
     const option = this.#proxyOption;
     if (option === null) return null;
     if (option === undefined) return this.#envProxies ? proxyForUrl(this.#envProxies, url) : null;
-    if (typeof option === 'function') return option(url);
+    if (typeof option === 'function') return chosenProxy(option, url);
     return option.appliesTo(url) ? option : null;
   }
 
@@ -305,20 +303,24 @@ export class Transport {
   }
 }
 
-const PROXY_UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+/** The caller's proxy choice for `url`; a chooser that throws fails the request with its own error. */
+function chosenProxy(choose: (url: URL) => ProxyInfo | null, url: URL): ProxyInfo | null {
+  try {
+    return choose(url);
+  } catch (error) {
+    throw new CallbackFailure(error);
+  }
+}
 
-/**
- * A failure of the proxy hop as a ProxyError, or null when the failure is the origin's. Through a
- * proxy every TCP connection goes to the proxy, so a refused connection is the proxy's. Refusals
- * (407, a non-2xx CONNECT) and TLS to an https proxy are ProxyErrors already (proxy-hop.ts).
- */
-function proxyFailure(error: unknown, proxy: ProxyInfo): ProxyError | null {
-  const e = error as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
-  const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : '';
-  const text = typeof e?.message === 'string' ? e.message : '';
-  const where = `${proxy.protocol} proxy ${proxy.host}:${proxy.port}`;
-  if (PROXY_UNREACHABLE.has(code)) return new ProxyError(`Could not reach the ${where}: ${text || code}`, { cause: error });
-  return null;
+/** The caller's progress callback; one that throws stops the body with its own error. */
+function callerCallback(onProgress: ProgressListener): ProgressListener {
+  return (received, total) => {
+    try {
+      onProgress(received, total);
+    } catch (error) {
+      throw new CallbackFailure(error);
+    }
+  };
 }
 
 function pairs(raw: readonly (string | Buffer)[]): Array<[string, string]> {
