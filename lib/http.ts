@@ -7,10 +7,9 @@ import { withAuth } from './auth/driver.js';
 import { CredentialStore } from './auth/credentials.js';
 import { withCache } from './cache/driver.js';
 import { IdentityDigests } from './identity.js';
-import { assertCacheStore, type CacheStore } from './cache/store.js';
-import { debugging, resolveDebug, summaryLine, type DebugSink } from './debug.js';
+import type { CacheStore } from './cache/store.js';
+import { debugging, summaryLine, type DebugSink } from './debug.js';
 import { decoding } from './transport/decode.js';
-import { DEFAULT_MAX_DECOMPRESSION_RATIO } from './transport/decode-limit.js';
 import {
   HttpLib2Error,
   RedirectLimit,
@@ -22,20 +21,21 @@ import {
 import { CallbackFailure } from './transport/classify.js';
 import { buildRequest, normaliseMethod } from './first-hop.js';
 import {
-  DEFAULT_MAX_BODY_SIZE,
-  validateOptions,
+  checkCache,
+  resolveOptions,
   validateRedirectCodes,
   validateRedirections,
   validateRetries,
   type HttpOptions,
+  type ResolvedOptions,
 } from './options.js';
 import { DEFAULT_REDIRECT_CODES, nextHop } from './redirect.js';
 import { Response, reasonFor, withHead } from './response.js';
 import { Transport } from './transport/transport.js';
-import type { Clock, Exchange, HopRequest, RequestContext, Send, Settings } from './types.js';
+import type { Exchange, HopRequest, RequestContext, Send, Settings } from './types.js';
 import { originOf, redactUserinfo } from './uri.js';
 import { openCache } from './cache/open.js';
-import { DEFAULT_STORE_TIMEOUT, GuardedStore } from './cache/guarded-store.js';
+import { GuardedStore } from './cache/guarded-store.js';
 
 /** The options-object form of {@link Http.request}. */
 export interface RequestOptions {
@@ -65,7 +65,6 @@ interface Deadline {
   readonly signal: AbortSignal | null;
   dispose(): void;
 }
-const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
 const ignore = (): void => undefined;
 
 /** An HTTP client with a cache, redirects, decoding and authentication. httplib2: `httplib2.Http`. */
@@ -100,35 +99,31 @@ export class Http {
   readonly #identities = new IdentityDigests();
   readonly #cache: GuardedStore | null;
   readonly #send: Send;
-  readonly #clock: Clock;
-  readonly #timeout: number | undefined;
-  readonly #maxBodySize: number;
-  readonly #maxDecompressionRatio: number;
+  // The constructor's options, resolved once (options.ts).
+  readonly #options: ResolvedOptions;
   readonly #debug: DebugSink | null;
 
   /**
    * @param cache a directory (used as a FileCache), any object with get/set/delete (a FileCache,
    *   a MemoryCache, a keyv `Keyv`), or null/undefined for no cache.
    */
-  constructor(cache?: string | CacheStore | null, options: HttpOptions = {}) {
-    validateOptions(options);
-    if (cache !== undefined && cache !== null && typeof cache !== 'string') assertCacheStore(cache);
+  constructor(cache?: string | CacheStore | null, options?: HttpOptions) {
+    // The environment is read here, once for this Http, and nowhere else in the library (the proxy
+    // variables and DEBUG): a later change to it only affects Http instances built after.
+    this.#options = resolveOptions(options, process.env);
+    checkCache(cache);
+    this.#debug = this.#options.debug;
     // Every store call is bounded at the store boundary (DESIGN.md, Stores): one guard around any
-    // store. Its breaker reports to the debug output, resolved below.
+    // store. Its breaker reports to the debug output.
     this.#cache = cache === undefined || cache === null ? null : new GuardedStore(openCache(cache), {
-      timeout: options.storeTimeout ?? DEFAULT_STORE_TIMEOUT,
+      timeout: this.#options.storeTimeout,
       report: (line) => this.#debug?.(line),
     });
-    this.#transport = new Transport(options);
-    this.#clock = options.clock ?? SYSTEM_CLOCK;
-    this.#timeout = options.timeout;
-    this.#maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
-    this.#maxDecompressionRatio = options.maxDecompressionRatio ?? DEFAULT_MAX_DECOMPRESSION_RATIO;
-    // DEBUG is read once, here, like the proxy variables. With debug output off the layer is not
-    // in the pipeline at all; when on, it sits on the wire side of decoding, so it shows the
-    // headers every layer added (If-None-Match, Authorization, Accept-Encoding) and the raw answer.
-    this.#debug = resolveDebug(options.debug, process.env['DEBUG']);
-    const observer = options.wireObserver ?? null;
+    this.#transport = new Transport(this.#options.transport);
+    // With debug output off the layer is not in the pipeline at all; when on, it sits on the wire
+    // side of decoding, so it shows the headers every layer added (If-None-Match, Authorization,
+    // Accept-Encoding) and the raw answer.
+    const observer = this.#options.wireObserver;
     const wire = this.#debug || observer ? debugging(this.#transport.send, this.#debug, observer) : this.#transport.send;
     this.#send = withCache(withAuth(decoding(wire), { credentials: this.#credentials }), this.#identities);
   }
@@ -256,13 +251,13 @@ export class Http {
       optimisticConcurrencyMethods: this.optimisticConcurrencyMethods.map((m) => normaliseMethod(String(m))),
       ignoreEtag: this.ignoreEtag,
       retries: validateRetries(this.retries),
-      timeout: this.#timeout,
-      maxBodySize: this.#maxBodySize,
-      maxDecompressionRatio: this.#maxDecompressionRatio,
+      timeout: this.#options.timeout,
+      maxBodySize: this.#options.maxBodySize,
+      maxDecompressionRatio: this.#options.maxDecompressionRatio,
     };
     return Object.freeze({
       settings: Object.freeze(settings),
-      clock: this.#clock,
+      clock: this.#options.clock,
       signal,
       requestedOrigins: new Set([originOf(url)]),
       cache: this.#cache === null ? null : this.#cache.during(signal),
@@ -275,7 +270,7 @@ export class Http {
   // One deadline for the whole call (connect, headers, body, every hop), merged with the caller's signal.
   #deadline(callerSignal: AbortSignal | undefined): Deadline {
     if (this.#transport.closed) throw new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
-    const timeout = this.#timeout;
+    const timeout = this.#options.timeout;
     if (timeout === undefined && !callerSignal) return { signal: null, dispose() {} };
     const controller = new AbortController();
     const abort = (reason: HttpLib2Error) => controller.abort(reason);

@@ -67,9 +67,6 @@ const ALLOWED_CIRCLES = new Set(['errors.ts ⇄ response.ts']);
 const PENDING = new Set<string>([
   // #10: the auth/ circle goes when scheme.ts splits into session.ts and registry.ts.
   'circle: auth/basic.ts ⇄ auth/credentials.ts ⇄ auth/digest.ts ⇄ auth/hmac-digest.ts ⇄ auth/scheme.ts ⇄ auth/wsse.ts',
-  // #10: the transport takes resolved options (TransportOptions) and the environment from the door.
-  'upward: transport/transport.ts → options.ts',
-  'env: transport/transport.ts',
 ]);
 
 const IO_MODULES = /^(node:)?(fs|fs\/promises|net|http|https|http2|tls|dns|child_process|worker_threads|perf_hooks)$|^undici$|^keyv$|^@keyv\//;

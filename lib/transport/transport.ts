@@ -10,8 +10,7 @@ import { CallbackFailure, classify, type Where } from './classify.js';
 import { DEFAULT_TUNNEL_TIMEOUT_MS, ProxyHop } from './proxy-hop.js';
 import { socks5Connector } from './socks5-hop.js';
 import { Response } from '../response.js';
-import { proxyForUrl, readProxyEnvironment, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
-import { DEFAULT_CONNECTIONS, type HttpOptions, type TlsVersion } from '../options.js';
+import { proxyForUrl, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
 import type { Exchange, HopRequest, ProgressListener, RequestContext } from '../types.js';
 import { originOf, requestTarget } from '../uri.js';
 import { shouldRetry } from './retry.js';
@@ -28,12 +27,35 @@ export interface ClientCertificate {
   readonly passphrase?: string;
 }
 
-type TlsOptions = {
-  ca?: string | Buffer | Array<string | Buffer>;
-  rejectUnauthorized?: boolean;
-  minVersion?: TlsVersion;
-  maxVersion?: TlsVersion;
-};
+/** A TLS version a bound may name; older ones are refused (RFC 8996 deprecates TLS 1.0 and 1.1). */
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/** The TLS settings of every handshake this transport makes (origins, https proxies, TLS in a tunnel). */
+export interface TlsSettings {
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  readonly rejectUnauthorized?: boolean;
+  readonly minVersion?: TlsVersion;
+  readonly maxVersion?: TlsVersion;
+}
+
+/** Where a hop goes: directly, through one proxy, through the caller's choice per URL, or as the environment says. */
+export type ProxyChoice =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'fixed'; readonly proxy: ProxyInfo }
+  | { readonly kind: 'per-url'; readonly choose: (url: URL) => ProxyInfo | null }
+  | { readonly kind: 'environment'; readonly environment: ProxyEnvironment };
+
+/** What the transport is built with: the Http's options, resolved once at the door (options.ts). */
+export interface TransportOptions {
+  readonly tls: TlsSettings;
+  /** The caller's dispatcher, used for every hop as is; null: agents of the transport's own. */
+  readonly dispatcher: Dispatcher | null;
+  readonly proxy: ProxyChoice;
+  /** The Http's timeout: how long a tunnel may take to open (the request's own deadline is its signal). */
+  readonly timeout: number | undefined;
+  /** Connections per origin (and to each http proxy); null for no limit. */
+  readonly connections: number | null;
+}
 type Registered = ClientCertificate & { readonly id: number };
 // `forward`: a plain http request to an http(s) proxy, sent in absolute form by the proxy's hop.
 type Route = { readonly dispatcher: Dispatcher; readonly proxy: ProxyInfo | null; readonly forward?: ProxyHop };
@@ -61,13 +83,12 @@ interface ProxyIdentity {
 }
 
 export class Transport {
-  readonly #tls: TlsOptions;
+  readonly #tls: TlsSettings;
   // Direct agents, by client certificate ('' for none).
   readonly #direct = new Map<string, Dispatcher>();
   readonly #proxied = new LruMap<string, ProxyIdentity>(MAX_PROXY_IDENTITIES, (identity) => this.#retire(identity));
   readonly #userRoute: Route | undefined;
-  readonly #proxyOption: HttpOptions['proxyInfo'];
-  readonly #envProxies: ProxyEnvironment | null;
+  readonly #proxy: ProxyChoice;
   readonly #byOrigin = new Map<string, Route>();
   #certificates: Registered[] = [];
   #closed = false;
@@ -79,23 +100,17 @@ export class Transport {
   readonly #connections: number | null;
 
   /**
-   * @param env where the proxy variables come from; read once, here, so no request consults the
-   *   environment (the hot path) and a later change to it only affects Http instances built after.
+   * @param options resolved once (the environment's proxy variables included), so no request
+   *   consults the environment (the hot path) and a later change to it only affects Http instances
+   *   built after.
    */
-  constructor(options: HttpOptions, env: Readonly<Record<string, string | undefined>> = process.env) {
+  constructor(options: TransportOptions) {
     this.#timeout = options.timeout;
-    const connections = options.connections ?? DEFAULT_CONNECTIONS;
-    this.#connections = Number.isFinite(connections) ? connections : null;
+    this.#connections = options.connections;
     // These TLS settings live only in this Transport's own agents: never in node:tls/https globals.
-    this.#tls = {};
-    if (options.ca !== undefined) this.#tls.ca = options.ca;
-    if (options.disableSslCertificateValidation) this.#tls.rejectUnauthorized = false;
-    // Both bounds reach every handshake this Transport makes: origins, https proxies, TLS in a tunnel.
-    if (options.tlsMinimumVersion !== undefined) this.#tls.minVersion = options.tlsMinimumVersion;
-    if (options.tlsMaximumVersion !== undefined) this.#tls.maxVersion = options.tlsMaximumVersion;
+    this.#tls = options.tls;
     this.#userRoute = options.dispatcher ? { dispatcher: options.dispatcher, proxy: null } : undefined;
-    this.#proxyOption = options.proxyInfo;
-    this.#envProxies = options.proxyInfo === undefined ? readProxyEnvironment(env) : null;
+    this.#proxy = options.proxy;
   }
 
   get closed(): boolean {
@@ -186,7 +201,7 @@ export class Transport {
   #routeFor(req: HopRequest, ctx: RequestContext): Route {
     if (this.#userRoute) return this.#userRoute;
     // Static proxy settings and no certificates: the route depends on the origin only (hot path).
-    const memo = typeof this.#proxyOption !== 'function' && this.#certificates.length === 0;
+    const memo = this.#proxy.kind !== 'per-url' && this.#certificates.length === 0;
     let route = memo ? this.#byOrigin.get(req.url.origin) : undefined;
     if (!route) {
       route = this.#route(req.url, ctx);
@@ -238,11 +253,19 @@ export class Transport {
   }
 
   #proxyFor(url: URL): ProxyInfo | null {
-    const option = this.#proxyOption;
-    if (option === null) return null;
-    if (option === undefined) return this.#envProxies ? proxyForUrl(this.#envProxies, url) : null;
-    if (typeof option === 'function') return chosenProxy(option, url);
-    return option.appliesTo(url) ? option : null;
+    const choice = this.#proxy;
+    switch (choice.kind) {
+      case 'none':
+        return null;
+      case 'environment':
+        return proxyForUrl(choice.environment, url);
+      case 'per-url':
+        return chosenProxy(choice.choose, url);
+      case 'fixed':
+        return choice.proxy.appliesTo(url) ? choice.proxy : null;
+      default:
+        return assertNever(choice);
+    }
   }
 
   /**
@@ -334,4 +357,8 @@ const MAX_INFORMATIONAL = 32;
 
 function tooManyInformational(req: HopRequest): ConnectionError {
   return new ConnectionError(`${req.url.host} sent more than ${MAX_INFORMATIONAL} informational (1xx) responses`);
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected proxy choice ${JSON.stringify(x)}`);
 }
