@@ -145,6 +145,15 @@ export class AbortError extends HttpLib2Error {
   static override readonly code: ErrorCode = 'ERR_ABORTED';
 }
 
+/** A value as an error message shows it: text quoted, objects by their kind, never their content. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return `an array [${value.map((v) => (typeof v === 'object' && v !== null ? '…' : describeValue(v))).join(', ')}]`;
+  if (typeof value === 'object' && value !== null) return `an object (${value.constructor?.name ?? 'no prototype'})`;
+  return String(value);
+}
+
 /** The code of any thrown value: ours carry one; anything else is `ERR_INTERNAL` (not a network condition). */
 export function errorCode(error: unknown): ErrorCode {
   return error instanceof HttpLib2Error ? error.code : 'ERR_INTERNAL';

@@ -7,11 +7,12 @@ import type { Dispatcher } from 'undici';
 import { DEFAULT_STORE_TIMEOUT } from './cache/guarded-store.js';
 import { assertCacheStore } from './cache/store.js';
 import { resolveDebug, type DebugSink, type WireObserver } from './debug.js';
-import { HttpLib2Error } from './errors.js';
+import { HttpLib2Error, describeValue } from './errors.js';
 import { DEFAULT_MAX_DECOMPRESSION_RATIO } from './transport/decode-limit.js';
 import { ProxyInfo, readProxyEnvironment } from './transport/proxy.js';
 import type { ProxyChoice, TlsSettings, TlsVersion, TransportOptions } from './transport/transport.js';
-import type { CacheStore, Clock } from './types.js';
+import { isToken, normaliseMethod } from './headers.js';
+import type { CacheStore, Clock, Settings } from './types.js';
 
 /** Options of `new Http(cache, options)`. */
 export interface HttpOptions {
@@ -123,15 +124,6 @@ export interface ResolvedOptions {
 }
 
 const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
-
-/** A value as an error message shows it: text quoted, objects by their kind, never their content. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return `an array [${value.map((v) => (typeof v === 'object' && v !== null ? '…' : describeValue(v))).join(', ')}]`;
-  if (typeof value === 'object' && value !== null) return `an object (${value.constructor?.name ?? 'no prototype'})`;
-  return String(value);
-}
 
 /** The refusal of a bad option or argument: ERR_INVALID_REQUEST naming it, what it wants and what it got. */
 export function bad(option: string, value: unknown, want: string, shown = describeValue(value)): HttpLib2Error {
@@ -280,6 +272,52 @@ export function validateRedirections(redirections: unknown): number {
   return redirections as number;
 }
 
+/** The attributes of an Http, settable after construction: read, and checked, at each request(). */
+export interface Attributes {
+  readonly followRedirects: boolean;
+  readonly followAllRedirects: boolean;
+  readonly redirectCodes: ReadonlySet<number> | readonly number[];
+  readonly forwardAuthorizationHeaders: boolean;
+  readonly forceExceptionToStatusCode: boolean;
+  readonly optimisticConcurrencyMethods: readonly string[];
+  readonly ignoreEtag: boolean;
+  readonly retries: number;
+}
+
+/**
+ * The settings of one request: the Http's attributes as they are now, each checked (a wrongly typed
+ * one is ERR_INVALID_REQUEST naming it, before anything is sent, instead of failing somewhere below),
+ * with the constant knobs of the resolved options.
+ */
+export function resolveSettings(a: Attributes, o: ResolvedOptions): Settings {
+  return Object.freeze({
+    followRedirects: flag('followRedirects', a.followRedirects),
+    followAllRedirects: flag('followAllRedirects', a.followAllRedirects),
+    redirectCodes: validateRedirectCodes(a.redirectCodes),
+    forwardAuthorizationHeaders: flag('forwardAuthorizationHeaders', a.forwardAuthorizationHeaders),
+    forceExceptionToStatusCode: flag('forceExceptionToStatusCode', a.forceExceptionToStatusCode),
+    optimisticConcurrencyMethods: methodList('optimisticConcurrencyMethods', a.optimisticConcurrencyMethods),
+    ignoreEtag: flag('ignoreEtag', a.ignoreEtag),
+    retries: validateRetries(a.retries),
+    timeout: o.timeout,
+    maxBodySize: o.maxBodySize,
+    maxDecompressionRatio: o.maxDecompressionRatio,
+  });
+}
+
+function flag(name: keyof Attributes, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw bad(name, value, 'true or false');
+  return value;
+}
+
+// Method names, matched as requests' methods are (standard ones upper-cased, others as given).
+function methodList(name: keyof Attributes, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || !value.every((m) => typeof m === 'string' && isToken(m))) {
+    throw bad(name, value, "an array of method names (['PUT', 'PATCH'])");
+  }
+  return value.map(normaliseMethod);
+}
+
 /**
  * Validates the redirectCodes attribute at request time (it is settable after construction): a Set
  * or an array of 3xx status codes.
@@ -287,8 +325,8 @@ export function validateRedirections(redirections: unknown): number {
 export function validateRedirectCodes(codes: unknown): ReadonlySet<number> {
   const list = codes instanceof Set ? [...(codes as Set<unknown>)] : Array.isArray(codes) ? codes : null;
   if (list === null || !list.every((c) => Number.isInteger(c) && (c as number) >= 300 && (c as number) <= 399)) {
-    const shown = list === null ? String(codes) : `[${list.map(String).join(', ')}]`;
-    throw bad('redirectCodes', shown, 'a Set or an array of 3xx status codes');
+    const shown = list === null ? describeValue(codes) : `[${list.map(String).join(', ')}]`;
+    throw bad('redirectCodes', codes, 'a Set or an array of 3xx status codes', shown);
   }
   return new Set(list as number[]);
 }

@@ -50,7 +50,7 @@ const TIERS: readonly (readonly string[])[] = [
   // 6 the cache layer
   ['cache/coalesce.ts', 'cache/visit.ts', 'cache/driver.ts'],
   // 7 the door: options resolved, request() arguments checked
-  ['options.ts', 'request.ts', 'first-hop.ts'],
+  ['options.ts', 'request.ts'],
   // 8 the orchestrator
   ['http.ts'],
   // 9 the public surface

@@ -83,4 +83,90 @@ describe('bad input is refused before anything is sent (#10)', () => {
       }
     });
   });
+
+  describe('http.request(uri, ...)', () => {
+    let http: Http;
+    beforeEach(() => {
+      http = new Http();
+    });
+    afterEach(() => http.close());
+
+    // Refused with ERR_INVALID_REQUEST naming `named`, and nothing reached the server: no request, no connection.
+    async function refusedBeforeSending(call: () => Promise<unknown>, ...named: string[]): Promise<void> {
+      const [requests, connections] = [server.count(), server.connections()];
+      let error: unknown;
+      try {
+        await call();
+      } catch (e) {
+        error = e;
+      }
+      expectRefused(error, ...named);
+      expect([server.count() - requests, server.connections() - connections]).to.deep.equal([0, 0]);
+    }
+
+    it('refuses an onProgress that is not a function, before the POST is sent', async () => {
+      await refusedBeforeSending(() => http.request(server.url('/'), { method: 'POST', body: 'payload', onProgress: 5 as never }), 'onProgress', 'received 5');
+    });
+
+    it('refuses a signal that is not an AbortSignal', async () => {
+      await refusedBeforeSending(() => http.request(server.url('/'), { signal: 'no' as never }), 'signal', '"no"');
+    });
+
+    it('refuses an unknown request option, naming it and the one meant', async () => {
+      await refusedBeforeSending(() => http.request(server.url('/'), { methd: 'POST' } as never), 'methd', '"POST"', 'did you mean method?');
+    });
+
+    it('refuses a method that is not a string (5 was sent as the method "5")', async () => {
+      await refusedBeforeSending(() => http.request(server.url('/'), { method: 5 as never }), 'method', 'received 5');
+    });
+
+    it('refuses headers that are neither a record, a Headers, a Map nor [name, value] pairs, without quoting them', async () => {
+      await refusedBeforeSending(() => http.request(server.url('/'), { headers: 'Authorization: Bearer s3cr3t' as never }), 'headers', 'a string');
+      await refusedBeforeSending(() => http.request(server.url('/'), { headers: ['authorization', 'Bearer s3cr3t'] as never }), 'headers');
+      await refusedBeforeSending(() => http.request(server.url('/'), 'GET', null, [['x-a', 'b', 'c']] as never), 'headers');
+      const e = await http.request(server.url('/'), { headers: ['authorization', 'Bearer s3cr3t'] as never }).catch((x: Error) => x);
+      expect((e as Error).message).not.to.contain('s3cr3t');
+    });
+
+    it('sends headers given as [name, value] pairs (as fetch takes them) and as a Headers', async () => {
+      const before = server.count();
+      await http.request(server.url('/pairs'), { headers: [['X-Pair', 'one'], ['x-pair', 'two'], ['X-Other', 'o']] });
+      await http.request(server.url('/headers'), 'GET', null, new Headers({ 'X-From-Headers': 'h' }));
+      const [pairs, headers] = server.requests.slice(before);
+      expect([pairs!.headers['x-pair'], pairs!.headers['x-other'], pairs!.headers['0']]).to.deep.equal(['one, two', 'o', undefined]);
+      expect(headers!.headers['x-from-headers']).to.equal('h');
+    });
+
+    it('refuses an attribute set to a value of the wrong kind, at the next request, naming it', async () => {
+      const cases: Array<[keyof Http, unknown, string]> = [
+        ['optimisticConcurrencyMethods', 'PUT', '"PUT"'],
+        ['optimisticConcurrencyMethods', ['PUT', 'not a token'], 'optimisticConcurrencyMethods'],
+        ['followRedirects', 'no', '"no"'],
+        ['followAllRedirects', 1, 'received 1'],
+        ['forwardAuthorizationHeaders', null, 'received null'],
+        ['ignoreEtag', 'false', '"false"'],
+        ['retries', -1, 'received -1'],
+        ['redirectCodes', 302, 'received 302'],
+      ];
+      for (const [attribute, value, shown] of cases) {
+        const fresh = new Http();
+        try {
+          (fresh as unknown as Record<string, unknown>)[attribute] = value;
+          await refusedBeforeSending(() => fresh.request(server.url('/'), 'PUT', 'x'), attribute, shown);
+        } finally {
+          await fresh.close();
+        }
+      }
+    });
+
+    it('refuses a wrongly typed forceExceptionToStatusCode itself, and answers other bad input with 400 when it is true', async () => {
+      (http as unknown as Record<string, unknown>).forceExceptionToStatusCode = 'yes';
+      await refusedBeforeSending(() => http.request(server.url('/')), 'forceExceptionToStatusCode', '"yes"');
+      http.forceExceptionToStatusCode = true;
+      const before = server.count();
+      const [response, content] = await http.request(server.url('/'), { onProgress: 'no' as never });
+      expect([response.status, server.count() - before]).to.deep.equal([400, 0]);
+      expect(content.toString()).to.contain('onProgress');
+    });
+  });
 });
