@@ -181,7 +181,7 @@ function sentHead(req: HopRequest): SentHead {
   return { method: req.method, url: shownUrl(req.url), headers, bodyLength: req.body === null ? null : req.body.length };
 }
 
-// A snapshot taken at once: the decoding layer above rewrites the same Response afterwards.
+// The head as the transport received it: no layer above changes that Response (each answers with its own).
 function receivedHead(req: HopRequest, exchange: Exchange): ReceivedHead {
   const { response } = exchange;
   return {

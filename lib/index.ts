@@ -1,7 +1,9 @@
 /**
  * The public surface of httplib2-ts: re-exports only.
  */
-export { Http, type RequestOptions } from './http.js';
+export { Http } from './http.js';
+export type { RequestOptions } from './request.js';
+export type { HeadersInput } from './headers.js';
 export type { HttpOptions } from './options.js';
 export type { WireObserver, SentHead, ReceivedHead } from './debug.js';
 export { Response, type ResponseInit } from './response.js';

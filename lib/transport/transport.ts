@@ -1,125 +1,96 @@
 /**
- * The only module that talks to undici: owns the keep-alive Agent (or the caller's dispatcher),
- * TLS settings, client certificates by domain, proxies, the byte cap on bodies and connection-level
- * retries. It returns the body as received (still encoded); decoding is the next layer up. The hop
- * to an http(s) proxy, with its authentication, is proxy-hop.ts's.
+ * The transport layer, the bottom of the pipeline: sends one hop on the dispatcher its route names
+ * (routes.ts: agents, TLS, client certificates, proxies), reads the whole body within `maxBodySize`
+ * (read-body.ts), retries a connection-level failure before the answer began (retry.ts), and reports
+ * a failure once, classified (classify.ts). It returns the body as received (still encoded); decoding
+ * is the next layer up. The hop to an http(s) proxy, with its authentication, is proxy-hop.ts's.
  */
-import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { ConnectionError, HttpLib2Error, ProxyError, mapError } from '../errors.js';
-import { DEFAULT_TUNNEL_TIMEOUT_MS, ProxyHop } from './proxy-hop.js';
-import { socks5Connector } from './socks5-hop.js';
-import { Response } from '../response.js';
-import { proxyForUrl, readProxyEnvironment, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
-import { DEFAULT_CONNECTIONS, type HttpOptions, type TlsVersion } from '../options.js';
-import type { Exchange, HopRequest, RequestContext } from '../types.js';
-import { originOf, requestTarget } from '../uri.js';
-import { shouldRetry } from './retry.js';
+import type { Dispatcher } from 'undici';
 import { untilAborted } from '../abort.js';
-import { eagerPool } from './connection-pool.js';
-import { LruMap } from './lru.js';
+import { ConnectionError, HttpLib2Error } from '../errors.js';
+import { Response } from '../response.js';
+import type { Exchange, HopRequest, ProgressListener, RequestContext } from '../types.js';
+import { requestTarget } from '../uri.js';
+import { CallbackFailure, classify, type Where } from './classify.js';
+import type { ProxyInfo } from './proxy.js';
 import { readBody, reportProgress } from './read-body.js';
+import { shouldRetry } from './retry.js';
+import { Routes, type ClientCertificate, type Route, type TransportOptions } from './routes.js';
 
-/** A client certificate presented only to hosts of its domain. */
-export interface ClientCertificate {
-  readonly key: string | Buffer;
-  readonly cert: string | Buffer;
-  readonly domain: string;
-  readonly passphrase?: string;
-}
+export type { ClientCertificate, ProxyChoice, TlsSettings, TlsVersion, TransportOptions } from './routes.js';
 
-type TlsOptions = {
-  ca?: string | Buffer | Array<string | Buffer>;
-  rejectUnauthorized?: boolean;
-  minVersion?: TlsVersion;
-  maxVersion?: TlsVersion;
-};
-type Registered = ClientCertificate & { readonly id: number };
-// `forward`: a plain http request to an http(s) proxy, sent in absolute form by the proxy's hop.
-type Route = { readonly dispatcher: Dispatcher; readonly proxied: boolean; readonly forward?: ProxyHop };
-
-// Dispatchers remembered per origin when the choice cannot change between requests; past this many
-// origins the memo starts over (a crawler must not grow it forever).
-const MEMO_LIMIT = 1024;
-
-/**
- * Proxy identities (proxy and credentials) whose connections are kept: a `proxyInfo` function that
- * hands out a new password per request (short-lived proxy tokens) would otherwise leave one pool of
- * open sockets per password. Past it the least recently used identity's pools are closed.
- */
-export const MAX_PROXY_IDENTITIES = 16;
-
-/** The dispatchers of one proxy identity: its hop (http and https proxies) and its tunnelling agents. */
-interface ProxyIdentity {
-  hop: ProxyHop | null;
-  /** Keyed by the origin's scheme and client certificate. */
-  readonly agents: Map<string, Dispatcher>;
-}
+// One try of a hop: the answer, or the failure as it came (`began`: once the answer had begun).
+type Attempt =
+  | { readonly kind: 'answer'; readonly exchange: Exchange }
+  | { readonly kind: 'failed'; readonly error: unknown; readonly began: boolean; readonly proxy: ProxyInfo | null };
 
 export class Transport {
-  readonly #tls: TlsOptions;
-  // Direct agents, by client certificate ('' for none).
-  readonly #direct = new Map<string, Dispatcher>();
-  readonly #proxied = new LruMap<string, ProxyIdentity>(MAX_PROXY_IDENTITIES, (identity) => this.#retire(identity));
-  readonly #userDispatcher: Dispatcher | undefined;
-  readonly #userRoute: Route | undefined;
-  readonly #proxyOption: HttpOptions['proxyInfo'];
-  readonly #envProxies: ProxyEnvironment | null;
-  readonly #byOrigin = new Map<string, Route>();
-  #certificates: Registered[] = [];
+  readonly #routes: Routes;
   #closed = false;
-  // Aborted by close(), with the ERR_CLOSED error: tunnels still being opened are dropped.
-  readonly #closing = new AbortController();
-  readonly #timeout: number | undefined;
-  // Connections per origin (and to each http proxy); null: no limit. Requests past it wait in
-  // undici's pool for a free connection instead of each opening a socket.
-  readonly #connections: number | null;
 
   /**
-   * @param env where the proxy variables come from; read once, here, so no request consults the
-   *   environment (the hot path) and a later change to it only affects Http instances built after.
+   * @param options resolved once (the environment's proxy variables included), so no request
+   *   consults the environment (the hot path) and a later change to it only affects Http instances
+   *   built after.
    */
-  constructor(options: HttpOptions, env: Readonly<Record<string, string | undefined>> = process.env) {
-    this.#timeout = options.timeout;
-    const connections = options.connections ?? DEFAULT_CONNECTIONS;
-    this.#connections = Number.isFinite(connections) ? connections : null;
-    // These TLS settings live only in this Transport's own agents: never in node:tls/https globals.
-    this.#tls = {};
-    if (options.ca !== undefined) this.#tls.ca = options.ca;
-    if (options.disableSslCertificateValidation) this.#tls.rejectUnauthorized = false;
-    // Both bounds reach every handshake this Transport makes: origins, https proxies, TLS in a tunnel.
-    if (options.tlsMinimumVersion !== undefined) this.#tls.minVersion = options.tlsMinimumVersion;
-    if (options.tlsMaximumVersion !== undefined) this.#tls.maxVersion = options.tlsMaximumVersion;
-    this.#userDispatcher = options.dispatcher;
-    this.#userRoute = options.dispatcher ? { dispatcher: options.dispatcher, proxied: false } : undefined;
-    this.#proxyOption = options.proxyInfo;
-    this.#envProxies = options.proxyInfo === undefined ? readProxyEnvironment(env) : null;
+  constructor(options: TransportOptions) {
+    this.#routes = new Routes(options);
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** Presents this client certificate to the hosts of its domain only. */
   addCertificate(certificate: ClientCertificate): void {
-    this.#certificates = [...this.#certificates, { ...certificate, id: this.#certificates.length }];
-    // Origins already routed to a certificate-less agent must now pick the certificate's agent.
-    this.#byOrigin.clear();
+    this.#routes.addCertificate(certificate);
   }
 
-  /** Sends one hop and reads its whole body, bounded by `maxBodySize`. */
+  /**
+   * Sends one hop and reads its whole body, bounded by `maxBodySize`; retries a connection-level
+   * failure before the answer began. A failure leaves here classified (classify.ts), once.
+   */
   send = async (req: HopRequest, ctx: RequestContext): Promise<Exchange> => {
     if (this.#closed) throw new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
     for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.#sendOnce(req, ctx);
-      } catch (error) {
-        if (ctx.signal?.aborted) throw mapError(ctx.signal.reason ?? error, req.url.host);
-        if (!shouldRetry(req.method, error, attempt, ctx.settings.retries)) throw this.#mapError(error, req);
-      }
+      const tried = await this.#attempt(req, ctx);
+      if (tried.kind === 'answer') return tried.exchange;
+      const where: Where = { host: req.url.host, proxy: tried.proxy };
+      // The request's own end (its deadline, the caller's abort, close()) is reported as such,
+      // whatever undici made of it.
+      if (ctx.signal?.aborted) throw classify(ctx.signal.reason ?? tried.error, where);
+      // Once the answer has begun, nothing is sent again.
+      if (tried.began || !shouldRetry(req.method, tried.error, attempt, ctx.settings.retries)) throw classify(tried.error, where);
     }
   };
 
-  async #sendOnce(req: HopRequest, ctx: RequestContext): Promise<Exchange> {
-    const route = this.#routeFor(req, ctx);
+  // One try: the answer read whole, or the failure as it came, with how far it got and the proxy
+  // it went through.
+  async #attempt(req: HopRequest, ctx: RequestContext): Promise<Attempt> {
+    let route: Route | undefined;
+    let data: Dispatcher.ResponseData;
+    try {
+      route = this.#routes.routeFor(req, ctx);
+      data = await this.#dispatch(route, req, ctx);
+    } catch (error) {
+      return { kind: 'failed', error, began: false, proxy: route?.proxy ?? null };
+    }
+    const response = new Response({
+      status: data.statusCode,
+      reason: data.statusText,
+      headers: pairs(data.headers as unknown as string[]),
+    });
+    try {
+      if (ctx.onProgress) reportProgress(data.body, response, callerCallback(ctx.onProgress));
+      const content = await readBody(data.body, ctx.settings.maxBodySize, response, req);
+      return { kind: 'answer', exchange: { response, content } };
+    } catch (error) {
+      return { kind: 'failed', error, began: true, proxy: route.proxy };
+    }
+  }
+
+  // Hands the hop to its dispatcher and waits for the response head.
+  #dispatch(route: Route, req: HopRequest, ctx: RequestContext): Promise<Dispatcher.ResponseData> {
     let informational = 0;
     // Null prototype: undici reads optional fields (query, upgrade, throwOnError...) that a polluted
     // Object.prototype would otherwise supply.
@@ -142,183 +113,25 @@ export class Transport {
     // completes, or a tunnel still being opened through a stalled proxy, would hold the request until
     // undici's connect timeout: the signal is raced here (undici drops the request itself when the
     // connection comes, or fails).
-    const data = await untilAborted(pending, ctx.signal);
-    const response = new Response({
-      status: data.statusCode,
-      reason: data.statusText,
-      headers: pairs(data.headers as unknown as string[]),
-    });
-    try {
-      if (ctx.onProgress) reportProgress(data.body, response, ctx.onProgress);
-      const content = await readBody(data.body, ctx.settings.maxBodySize, response, req);
-      return { response, content };
-    } catch (error) {
-      // The answer had begun: mapped here so it is never retried (shouldRetry skips our errors).
-      if (ctx.signal?.aborted) throw mapError(ctx.signal.reason ?? error, req.url.host);
-      throw this.#mapError(error, req);
-    }
+    return untilAborted(pending, ctx.signal);
   }
 
-  #mapError(error: unknown, req: HopRequest): HttpLib2Error {
-    if (!(error instanceof HttpLib2Error)) {
-      const proxy = this.#proxyQuietly(req.url);
-      if (proxy) {
-        const refusal = proxyFailure(error, proxy);
-        if (refusal) return refusal;
-      }
-    }
-    return mapError(error, req.url.host);
-  }
-
-  // The proxy a failed request went through, if any; a proxy chooser that throws counts as none.
-  #proxyQuietly(url: URL): ProxyInfo | null {
-    if (this.#userDispatcher) return null;
-    try {
-      return this.#proxyFor(url);
-    } catch {
-      return null;
-    }
-  }
-
-  /**
-   * The dispatcher for one hop: the caller's, or one of ours keyed by (proxy, scheme, client
-   * certificate), so an agent holding a certificate is only ever used for that certificate's hosts,
-   * and a relaxed TLS setting never leaves this Transport.
-   */
-  #routeFor(req: HopRequest, ctx: RequestContext): Route {
-    if (this.#userRoute) return this.#userRoute;
-    // Static proxy settings and no certificates: the route depends on the origin only (hot path).
-    const memo = typeof this.#proxyOption !== 'function' && this.#certificates.length === 0;
-    let route = memo ? this.#byOrigin.get(req.url.origin) : undefined;
-    if (!route) {
-      route = this.#route(req.url, ctx);
-      if (memo) {
-        if (this.#byOrigin.size >= MEMO_LIMIT) this.#byOrigin.clear();
-        this.#byOrigin.set(req.url.origin, route);
-      }
-    }
-    if (route.proxied && 'proxy-authorization' in req.headers) {
-      // The proxy hop's Proxy-Authorization is ours (answering 407s); a SOCKS hop would carry the
-      // caller's on to the origin.
-      throw new HttpLib2Error(
-        'A Proxy-Authorization request header cannot be combined with a proxy: give the proxy ' +
-          'credentials as ProxyInfo user/password, which are sent to the proxy hop only',
-        { code: 'ERR_INVALID_REQUEST' },
-      );
-    }
-    return route;
-  }
-
-  #route(url: URL, ctx: RequestContext): Route {
-    const proxy = this.#proxyFor(url);
-    if (proxy && proxy.protocol !== 'socks5' && url.protocol === 'http:') {
-      const hop = this.#hop(proxy);
-      return { dispatcher: hop.dispatcher, proxied: true, forward: hop };
-    }
-    const cert = url.protocol === 'https:' ? this.#certificateFor(url, ctx) : undefined;
-    const certKey = cert ? String(cert.id) : '';
-    const agents = proxy ? this.#identity(proxy).agents : this.#direct;
-    const key = proxy ? `${url.protocol}|${certKey}` : certKey;
-    let dispatcher = agents.get(key);
-    if (!dispatcher) {
-      dispatcher = this.#build(proxy, cert);
-      agents.set(key, dispatcher);
-    }
-    return { dispatcher, proxied: proxy !== null };
-  }
-
-  #identity(proxy: ProxyInfo): ProxyIdentity {
-    return this.#proxied.getOrCreate(proxy.key(), () => ({ hop: null, agents: new Map() }));
-  }
-
-  // An identity pushed out of the LRU: its pools close once their requests in flight are done.
-  #retire(identity: ProxyIdentity): void {
-    // A memoised route may point at these pools (static proxy settings with many identities).
-    this.#byOrigin.clear();
-    for (const agent of identity.agents.values()) agent.close().catch(() => undefined);
-    identity.hop?.close();
-  }
-
-  #proxyFor(url: URL): ProxyInfo | null {
-    const option = this.#proxyOption;
-    if (option === null) return null;
-    if (option === undefined) return this.#envProxies ? proxyForUrl(this.#envProxies, url) : null;
-    if (typeof option === 'function') return option(url);
-    return option.appliesTo(url) ? option : null;
-  }
-
-  /**
-   * The first registered certificate whose domain is this host (or `host:port`), compared exactly as
-   * httplib2 does: never a parent domain, never a host reached only by a redirect. An empty domain
-   * means "the hosts the caller asked for", like credentials registered without one.
-   */
-  #certificateFor(url: URL, ctx: RequestContext): Registered | undefined {
-    const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-    const hostPort = url.host.toLowerCase();
-    return this.#certificates.find((c) => {
-      const d = c.domain.toLowerCase().replace(/^\[([^\]]*)\]$/, '$1');
-      if (d === '') return ctx.requestedOrigins.has(originOf(url));
-      return d === hostPort || d === host;
-    });
-  }
-
-  #build(proxy: ProxyInfo | null, cert: ClientCertificate | undefined): Dispatcher {
-    const tls: Record<string, unknown> = { ...this.#tls };
-    if (cert) {
-      tls.key = cert.key;
-      tls.cert = cert.cert;
-      if (cert.passphrase !== undefined) tls.passphrase = cert.passphrase;
-    }
-    const pools = { factory: eagerPool, connections: this.#connections };
-    if (!proxy) return new Agent({ connect: tls, ...pools });
-    if (proxy.protocol === 'socks5') {
-      // Every connection is a tunnel through the proxy (RFC 1928), its credentials RFC 1929 fields of
-      // the handshake, never HTTP headers; then TLS to the origin for https, as over CONNECT.
-      const limits = { timeoutMs: this.#timeout ?? DEFAULT_TUNNEL_TIMEOUT_MS, closed: this.#closing.signal };
-      return new Agent({ connect: socks5Connector(proxy, buildConnector(tls), limits), ...pools });
-    }
-    // https through an http(s) proxy: each new connection is a CONNECT tunnel opened by the proxy's
-    // hop (Proxy-Authorization on CONNECT only, never inside), then TLS to the origin over it.
-    return new Agent({ connect: this.#hop(proxy).connector(buildConnector(tls)), ...pools });
-  }
-
-  /** The hop to `proxy`, one per proxy and credentials, so its Digest session is shared. */
-  #hop(proxy: ProxyInfo): ProxyHop {
-    const identity = this.#identity(proxy);
-    // The proxy's own certificate is checked with this Http's CA settings, never the client certificate.
-    identity.hop ??= new ProxyHop(proxy, { ...this.#tls }, { tunnelTimeout: this.#timeout, connections: this.#connections });
-    return identity.hop;
-  }
-
+  /** Releases every connection at once; requests still running, and later ones, fail with ERR_CLOSED. */
   async close(): Promise<void> {
     this.#closed = true;
-    const identities = this.#proxied.values();
-    const all = [...this.#direct.values(), ...identities.flatMap((i) => [...i.agents.values()])];
-    const hops = identities.flatMap((i) => (i.hop ? [i.hop] : []));
-    this.#direct.clear();
-    this.#proxied.clear();
-    // destroy, not close: undici's close() waits for requests in flight, so one stalled server would
-    // hold close() forever. Requests still running fail with ERR_CLOSED.
-    const reason = new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
-    this.#closing.abort(reason);
-    await Promise.all([...all.map((d) => d.destroy(reason).catch(() => undefined)), ...hops.map((h) => h.destroy(reason))]);
+    await this.#routes.close(new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' }));
   }
 }
 
-const PROXY_UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-
-/**
- * A failure of the proxy hop as a ProxyError, or null when the failure is the origin's. Through a
- * proxy every TCP connection goes to the proxy, so a refused connection is the proxy's. Refusals
- * (407, a non-2xx CONNECT) and TLS to an https proxy are ProxyErrors already (proxy-hop.ts).
- */
-function proxyFailure(error: unknown, proxy: ProxyInfo): ProxyError | null {
-  const e = error as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
-  const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : '';
-  const text = typeof e?.message === 'string' ? e.message : '';
-  const where = `${proxy.protocol} proxy ${proxy.host}:${proxy.port}`;
-  if (PROXY_UNREACHABLE.has(code)) return new ProxyError(`Could not reach the ${where}: ${text || code}`, { cause: error });
-  return null;
+/** The caller's progress callback; one that throws stops the body with its own error. */
+function callerCallback(onProgress: ProgressListener): ProgressListener {
+  return (received, total) => {
+    try {
+      onProgress(received, total);
+    } catch (error) {
+      throw new CallbackFailure(error);
+    }
+  };
 }
 
 function pairs(raw: readonly (string | Buffer)[]): Array<[string, string]> {
