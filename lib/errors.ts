@@ -167,21 +167,3 @@ export function internalError(cause: unknown, uri: string): HttpLib2Error {
   const text = cause instanceof Error ? cause.message : String(cause);
   return new HttpLib2Error(`Internal error during the request to ${uri}: ${text}`, { code: 'ERR_INTERNAL', cause });
 }
-
-// A copy of transport/classify.ts's TLS codes, for the shim below only; it goes with the shim.
-const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH|ERR_OSSL)|certificate|TLS|SSL/i;
-
-/**
- * @deprecated Kept for the proxy hop's TLS check until the hop reports its connection failures as
- * `ProxyHopFailure` (#10); transport/classify.ts is the table. Ours pass through; a TLS failure is a
- * TlsError; anything else an internal error.
- */
-export function mapError(error: unknown, host: string): HttpLib2Error {
-  if (error instanceof HttpLib2Error) return error;
-  const e = error as { code?: unknown; cause?: { code?: unknown } } | null;
-  const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : '';
-  if (code !== '' && TLS_CODE.test(code)) {
-    return new TlsError(`TLS connection to ${host} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
-  return internalError(error, host);
-}

@@ -14,7 +14,8 @@ import { PROXY_REALM } from '../auth/realm.js';
 import { upfrontSession } from '../auth/registry.js';
 import type { AnswerHead, AuthSession, CannotAnswer, SignedRequest } from '../auth/session.js';
 import { eagerPool } from './connection-pool.js';
-import { ProxyError, TlsError, mapError } from '../errors.js';
+import { ProxyError } from '../errors.js';
+import { ProxyHopFailure } from './classify.js';
 import type { ProxyInfo } from './proxy.js';
 import type { Credential, HopRequest } from '../types.js';
 import { requestTarget } from '../uri.js';
@@ -82,7 +83,7 @@ export class ProxyHop {
         try {
           data = await this.#pool.request(Object.assign(Object.create(null) as object, options, { path, headers }));
         } catch (error) {
-          throw this.#tlsFailure(error, req.url.host);
+          throw new ProxyHopFailure(error, this.#proxy);
         }
         return { head: headOf(data.statusCode, data.headers), value: data };
       },
@@ -124,7 +125,7 @@ export class ProxyHop {
         try {
           answer = await this.#connect(authority, { host: authority, ...move.fields });
         } catch (error) {
-          throw this.#tlsFailure(error, authority);
+          throw new ProxyHopFailure(error, this.#proxy);
         }
         const { statusCode, socket } = answer;
         // RFC 9110 §9.3.6: any 2xx turns the connection into the tunnel. A refusal's body, if any, is
@@ -186,14 +187,6 @@ export class ProxyHop {
       // A successful CONNECT has handed its socket over as the tunnel; closing the client leaves it open.
       void client.close().catch(() => undefined);
     }
-  }
-
-  // TLS to an https proxy that fails is the proxy's failure, not the origin's.
-  #tlsFailure(error: unknown, host: string): unknown {
-    if (this.#proxy.protocol === 'https' && mapError(error, host) instanceof TlsError) {
-      return new ProxyError(`TLS to the ${this.#where()} failed: ${(error as Error).message}`, { cause: error });
-    }
-    return error;
   }
 
   #where(): string {
