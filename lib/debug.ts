@@ -236,6 +236,17 @@ export function summaryLine(
   return printable(`${DEBUG_NAMESPACE} * ${method} ${url} → ${ended}; ${cache}`);
 }
 
+/**
+ * The line an Http writes the first time its cache could not keep an answer (a directory it may not
+ * write, a full disk, a store that refuses): each summary line shows its own request's `not kept:`
+ * decision; this says once that the cache is not working, as the CLI does on stderr. Null when the
+ * decisions show no such failure (`not kept yet:`, a write still going on, is none).
+ */
+export function storeTroubleLine(decisions: readonly string[]): string | null {
+  const failure = decisions.find((line) => line.startsWith('not kept: '));
+  return failure === undefined ? null : printable(`${DEBUG_NAMESPACE} ! the cache cannot keep answers: ${failure}`);
+}
+
 /** A header value as debug output shows it: secrets replaced by `[redacted]`, a scheme word kept. */
 export function shownValue(name: string, value: string): string {
   if (!SECRET.has(name)) return value;

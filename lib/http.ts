@@ -8,7 +8,7 @@ import { CredentialStore } from './auth/credentials.js';
 import { withCache } from './cache/driver.js';
 import { IdentityDigests } from './identity.js';
 import type { CacheStore } from './cache/store.js';
-import { debugging, summaryLine, type DebugSink } from './debug.js';
+import { debugging, storeTroubleLine, summaryLine, type DebugSink } from './debug.js';
 import { decoding } from './transport/decode.js';
 import {
   HttpLib2Error,
@@ -89,6 +89,8 @@ export class Http {
   // The constructor's options, resolved once (options.ts).
   readonly #options: ResolvedOptions;
   readonly #debug: DebugSink | null;
+  // Whether the debug output has said that the cache cannot keep answers (once per Http).
+  #troubleTold = false;
 
   /**
    * @param cache a directory (used as a FileCache), any object with get/set/delete (a FileCache,
@@ -206,7 +208,7 @@ export class Http {
       args = requestArguments(methodOrOptions, body, headers, redirections);
       call = this.#begin(uri, args, decisions);
       const { response, content } = await this.#follow(call.req, call.ctx, call.redirections);
-      if (this.#debug) this.#debug(summaryLine(call.req.method, call.req.url, { response }, call.ctx.cache === null ? null : decisions));
+      if (this.#debug) this.#tell(summaryLine(call.req.method, call.req.url, { response }, call.ctx.cache === null ? null : decisions), decisions);
       return [response, content];
     } catch (error) {
       return this.#failed(error, { uri, args, call, decisions });
@@ -238,6 +240,17 @@ export class Http {
     return { req: checked.req, redirections: checked.redirections, ctx, deadline };
   }
 
+  // The closing line of a request() for the debug output, and, the first time a request's decisions
+  // show the cache could not keep an answer, one line saying so (each summary shows its own).
+  #tell(summary: string, decisions: readonly string[] | null): void {
+    this.#debug?.(summary);
+    if (this.#troubleTold || decisions === null) return;
+    const trouble = storeTroubleLine(decisions);
+    if (trouble === null) return;
+    this.#troubleTold = true;
+    this.#debug?.(trouble);
+  }
+
   // How a request() ends when something failed: the error reported, or a response made of it.
   #failed(error: unknown, at: Failed): [Response, Buffer] {
     const { call } = at;
@@ -245,7 +258,7 @@ export class Http {
     const e = reported(error, call?.deadline.signal ?? null, call ? call.req.url.href : redactUserinfo(shownUri(at.uri)));
     const shownError = e instanceof CallbackFailure ? e.cause : e;
     const noted = call === undefined || call.ctx.cache === null ? null : at.decisions;
-    if (this.#debug) this.#debug(summaryLine(shownMethod(at.args), call?.req.url ?? shownUri(at.uri), { error: shownError }, noted));
+    if (this.#debug) this.#tell(summaryLine(shownMethod(at.args), call?.req.url ?? shownUri(at.uri), { error: shownError }, noted), noted);
     // The caller's own callback threw: its error goes back as it was thrown, whatever the settings.
     if (e instanceof CallbackFailure) throw e.cause;
     // Only a valid `true` turns errors into responses: a wrongly typed attribute is itself the error.
