@@ -9,23 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, read, readSync, type Stats } from 'node:fs';
 import { lstat, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { constants as bufferConstants } from 'node:buffer';
 import { HttpLib2Error } from '../errors.js';
+import { decodeFile, encodeHeader, fileSizeOf } from './file-cache-format.js';
+import { isSameFile, RecentNames, RecentValues } from './file-cache-memo.js';
 import { assertPrivateDirectory, makeDirectory } from './private-directory.js';
 import { safename } from './safename.js';
 import type { CacheStore } from './store.js';
-
-// File layout, all integers big-endian:
-//   0  4  magic "h2tc"          8  4  value length in bytes
-//   4  1  format version (1)    12 4  key length in bytes
-//   5  3  reserved (0)          16 4  CRC-32 of key bytes then value bytes
-//   20 …  key (UTF-8), then the value; the file size must be exactly 20 + key + value.
-// CRC-32 rather than SHA-256: it catches truncation and bit flips (every burst up to 32 bits) at a
-// fifth of the cost, and the stored key, not the checksum, is what tells a foreign file apart.
-const MAGIC = 0x68327463; // "h2tc"
-const VERSION = 1;
-const HEADER_SIZE = 20;
 
 // Measured on a fresh hit of a 2 KB entry: a synchronous open/read/close costs ~10 µs, the
 // fs/promises equivalent ~250 µs (four thread-pool round trips), slower than a loopback GET. Small
@@ -38,24 +28,19 @@ const TEMP_PREFIX = '.tmp-';
 const FILE_MODE = 0o600;
 // A temp file older than this was left by a writer that died (no write takes an hour).
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
-// Recently read values are kept while their file is unchanged (same inode, size, mtime and ctime):
-// a fresh hit then costs one lstat instead of open/fstat/read/close and a checksum. A writer in any
-// process renames a new inode into place, so a change is always seen.
-const RECENT_ENTRIES = 256;
-const RECENT_BYTES = 16 * 1024 * 1024;
-const NAME_MEMO_ENTRIES = 1024;
-
-interface Recent {
-  readonly ino: number;
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly ctimeMs: number;
-  readonly value: Buffer;
-}
-
-function sameFile(a: Recent, b: Stats): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
-}
+// A read starts with one read(2) of this many bytes, which holds a whole file of most entries: the
+// header then says how long the file is, so no stat is needed to size the buffer (#15).
+const FIRST_READ_BYTES = 64 * 1024;
+// Reused by every synchronous first read (nothing awaits between the read and the copy out of it).
+const firstRead = Buffer.allocUnsafeSlow(FIRST_READ_BYTES);
+const oneByte = Buffer.alloc(1);
+// Recently read values are kept while their file is unchanged: a hit then costs one lstat instead of
+// open/read/close, a checksum and the cache layer's parse. Sized for a working set of thousands of
+// entries (16,384 small ones), bounded in bytes (#15).
+const RECENT_ENTRIES = 16 * 1024;
+const RECENT_BYTES = 32 * 1024 * 1024;
+const NAME_MEMO_ENTRIES = 32 * 1024;
+const NAME_MEMO_CHARS = 8 * 1024 * 1024;
 
 /** Turns a cache key into a file name; it must return a single, non-empty path segment. */
 export type SafeName = (key: string) => string;
@@ -84,9 +69,8 @@ export class FileCache implements CacheStore {
   readonly directory: string;
   readonly #safe: SafeName;
   #swept: Promise<void> | null = null;
-  readonly #recent = new Map<string, Recent>();
-  #recentBytes = 0;
-  readonly #names = new Map<string, string | null>();
+  readonly #recent = new RecentValues(RECENT_ENTRIES, RECENT_BYTES);
+  readonly #names = new RecentNames(NAME_MEMO_ENTRIES, NAME_MEMO_CHARS);
 
   /**
    * @param dir the cache directory, created (with its parents, mode 0700) if missing.
@@ -112,35 +96,51 @@ export class FileCache implements CacheStore {
    * The same Buffer may be returned again while the file is unchanged: callers must not modify it.
    */
   async get(key: string): Promise<Buffer | null> {
-    const path = this.#pathOf(key);
-    if (path === null) return null;
-    let stat: Stats | undefined;
-    try {
-      stat = lstatSync(path, { throwIfNoEntry: false });
-    } catch {
-      return null;
+    const known = this.#recent.get(key);
+    if (known !== undefined) {
+      // The one stat a remembered value needs: is it still the file at that path?
+      let stat: Stats | undefined;
+      try {
+        stat = lstatSync(known.path, { throwIfNoEntry: false });
+      } catch {
+        stat = undefined;
+      }
+      if (stat !== undefined && stat.isFile() && isSameFile(known, stat)) return known.value;
+      this.#recent.forget(key);
+      return stat === undefined ? null : this.#read(key, known.path);
     }
-    if (stat === undefined || !stat.isFile()) return this.#forget(path);
-    const recent = this.#recent.get(path);
-    if (recent !== undefined && sameFile(recent, stat)) return recent.value;
+    const path = this.#pathOf(key);
+    return path === null ? null : this.#read(key, path);
+  }
+
+  // One open, one read for most entries (the header says how long the file is), no stat unless the
+  // value is to be remembered (which needs to know which file it came from), one copy out of the
+  // shared first-read buffer for a small file, none for a large one (#15).
+  async #read(key: string, path: string): Promise<Buffer | null> {
     let fd: number;
     try {
       fd = openSync(path, READ_FLAGS);
     } catch {
-      return this.#forget(path); // vanished, a symlink planted since, unreadable
+      return null; // missing, a symlink planted there, unreadable
     }
     try {
-      const opened = fstatSync(fd);
-      if (!opened.isFile() || opened.size < HEADER_SIZE || opened.size > bufferConstants.MAX_LENGTH) return this.#forget(path);
-      // allocUnsafeSlow: the returned value is a view of this buffer, which must not share a pool slab.
-      const buf = Buffer.allocUnsafeSlow(opened.size);
-      const filled = opened.size <= SYNC_READ_LIMIT ? readFullSync(fd, buf) : await readFull(fd, buf);
-      const value = filled === buf.length ? decodeFile(buf, key) : null;
-      if (value === null) return this.#forget(path);
-      this.#remember(path, opened, value);
-      return value;
+      const got = readSync(fd, firstRead, 0, FIRST_READ_BYTES, 0);
+      const size = fileSizeOf(firstRead.subarray(0, got));
+      if (size === null || size > bufferConstants.MAX_LENGTH || size < got) return null;
+      // A short read ended at the end of the file; only a full one may have left bytes unread.
+      const whole = size > got ? await readRest(fd, size, got) : got === FIRST_READ_BYTES && hasMore(fd, size) ? null : firstRead.subarray(0, size);
+      const value = whole === null ? null : decodeFile(whole, key);
+      if (value === null) return null;
+      const keep = this.#recent.wants(key, value.length);
+      // A remembered value gets a buffer of its own, so the memo's byte count is what it holds.
+      const owned = value.buffer === firstRead.buffer ? copyOut(value, keep) : value;
+      if (keep) {
+        const { ino, size: fileSize, mtimeMs, ctimeMs } = fstatSync(fd);
+        this.#recent.remember(key, { path, ino, size: fileSize, mtimeMs, ctimeMs, value: owned });
+      }
+      return owned;
     } catch {
-      return this.#forget(path);
+      return null; // a directory or FIFO planted there, an I/O error
     } finally {
       try {
         closeSync(fd);
@@ -150,31 +150,10 @@ export class FileCache implements CacheStore {
     }
   }
 
-  #remember(path: string, stat: Stats, value: Buffer): void {
-    this.#forget(path);
-    if (value.length > RECENT_BYTES / 4) return;
-    this.#recent.set(path, { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, value });
-    this.#recentBytes += value.length;
-    for (const [oldest, r] of this.#recent) {
-      if (this.#recent.size <= RECENT_ENTRIES && this.#recentBytes <= RECENT_BYTES) break;
-      this.#recent.delete(oldest);
-      this.#recentBytes -= r.value.length;
-    }
-  }
-
-  #forget(path: string): null {
-    const r = this.#recent.get(path);
-    if (r !== undefined) {
-      this.#recent.delete(path);
-      this.#recentBytes -= r.value.length;
-    }
-    return null;
-  }
-
   /** Stores `value` under `key`, replacing any previous file (or planted directory) at its path. */
   async set(key: string, value: Uint8Array): Promise<void> {
     const target = this.#requirePath(key);
-    this.#forget(target);
+    this.#recent.forget(key);
     this.#swept ??= this.#sweepOrphans();
     await this.#swept;
     const temp = join(this.directory, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
@@ -190,7 +169,7 @@ export class FileCache implements CacheStore {
   /** Removes the entry for `key`; a missing entry is not an error. */
   async delete(key: string): Promise<void> {
     const target = this.#requirePath(key);
-    this.#forget(target);
+    this.#recent.forget(key);
     try {
       await removeEntry(target);
     } catch (error) {
@@ -237,8 +216,7 @@ export class FileCache implements CacheStore {
     } catch {
       return null;
     }
-    // Hashing the key is a third of a fresh hit's cost; the mapping never changes for an instance.
-    if (this.#names.size >= NAME_MEMO_ENTRIES) this.#names.clear();
+    // Hashing the key is a good part of a read's cost; the mapping never changes for an instance.
     this.#names.set(key, path);
     return path;
   }
@@ -263,31 +241,6 @@ function isSafeSegment(name: unknown): name is string {
     !/[/\\\0]/.test(name) &&
     Buffer.byteLength(name) <= 255
   );
-}
-
-function encodeHeader(key: string, value: Uint8Array): Buffer {
-  const keyBytes = Buffer.from(key, 'utf8');
-  if (value.length > 0xffffffff) throw new RangeError('A cache value is limited to 4 GiB');
-  const head = Buffer.alloc(HEADER_SIZE + keyBytes.length);
-  head.writeUInt32BE(MAGIC, 0);
-  head.writeUInt8(VERSION, 4);
-  head.writeUInt32BE(value.length, 8);
-  head.writeUInt32BE(keyBytes.length, 12);
-  head.writeUInt32BE(crc32(value, crc32(keyBytes)), 16);
-  keyBytes.copy(head, HEADER_SIZE);
-  return head;
-}
-
-/** The value in a file's bytes, or null unless magic, version, size, key and checksum all agree. */
-function decodeFile(buf: Buffer, key: string): Buffer | null {
-  if (buf.readUInt32BE(0) !== MAGIC || buf[4] !== VERSION) return null;
-  const keyEnd = HEADER_SIZE + buf.readUInt32BE(12);
-  if (keyEnd + buf.readUInt32BE(8) !== buf.length) return null; // truncated or padded
-  const keyBytes = buf.subarray(HEADER_SIZE, keyEnd);
-  // Compared as text: a key that is not well-formed UTF-16 never matches, so it is never served.
-  if (keyBytes.toString('utf8') !== key) return null;
-  const value = buf.subarray(keyEnd);
-  return crc32(value, crc32(keyBytes)) === buf.readUInt32BE(16) ? value : null;
 }
 
 // rename(2) replaces a file or a symlink atomically (the link itself, never its target). Only a
@@ -322,8 +275,29 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-function readFullSync(fd: number, buf: Buffer): number {
-  let filled = 0;
+// A file larger than the first read: a buffer of its exact size, the first bytes copied in, the rest
+// read into place (synchronously up to SYNC_READ_LIMIT); null when the file ends early or goes on.
+async function readRest(fd: number, size: number, got: number): Promise<Buffer | null> {
+  // allocUnsafeSlow: the value returned is a view of this buffer, which must not share a pool slab.
+  const buf = Buffer.allocUnsafeSlow(size);
+  firstRead.copy(buf, 0, 0, got);
+  const filled = size <= SYNC_READ_LIMIT ? readFullSync(fd, buf, got) : await readFull(fd, buf, got);
+  return filled === size && !hasMore(fd, size) ? buf : null;
+}
+
+// A file with bytes past the size its header gives is not one we wrote (or was written over).
+function hasMore(fd: number, size: number): boolean {
+  return readSync(fd, oneByte, 0, 1, size) !== 0;
+}
+
+function copyOut(value: Buffer, own: boolean): Buffer {
+  const out = own ? Buffer.allocUnsafeSlow(value.length) : Buffer.allocUnsafe(value.length);
+  value.copy(out);
+  return out;
+}
+
+function readFullSync(fd: number, buf: Buffer, from: number): number {
+  let filled = from;
   while (filled < buf.length) {
     const n = readSync(fd, buf, filled, buf.length - filled, filled);
     if (n === 0) break;
@@ -332,8 +306,8 @@ function readFullSync(fd: number, buf: Buffer): number {
   return filled;
 }
 
-async function readFull(fd: number, buf: Buffer): Promise<number> {
-  let filled = 0;
+async function readFull(fd: number, buf: Buffer, from: number): Promise<number> {
+  let filled = from;
   while (filled < buf.length) {
     const n = await new Promise<number>((done, fail) => {
       read(fd, buf, filled, buf.length - filled, filled, (error, bytes) => (error ? fail(error) : done(bytes)));

@@ -4,7 +4,7 @@
  * most 155 ASCII characters, so it must never contain a separator, start with a dot, end in a dot or
  * space, or spell a Windows device name, whatever the key holds.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Longest readable prefix kept from a key (httplib2 keeps 90 characters too). */
 const PREFIX_LENGTH = 90;
@@ -24,9 +24,9 @@ const DEVICE = /^(con|prn|aux|nul|clock\$|conin\$|conout\$|com[0-9]|lpt[0-9])(?=
  * @example safename('http://example.com/feed?x=1') // 'example.com,feed,x,1,' + 64 hex digits
  */
 export function safename(key: string): string {
-  const hash = createHash('sha256').update(key, 'utf8').digest('hex');
+  const digest = hash('sha256', key, 'hex');
   const prefix = readablePrefix(key);
-  return prefix ? `${prefix},${hash}` : hash;
+  return prefix ? `${prefix},${digest}` : digest;
 }
 
 function readablePrefix(key: string): string {
