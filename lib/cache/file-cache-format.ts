@@ -17,6 +17,16 @@ const VERSION = 1;
 /** Bytes before the key. */
 export const HEADER_SIZE = 20;
 
+/** Names of files being written (renamed into place when complete). */
+export const TEMP_PREFIX = '.tmp-';
+/** Names of the files a bounded FileCache keeps beside the entries (never an entry's name). */
+export const CONTROL_PREFIX = '.h2ts-';
+
+/** True for a name in a cache directory that is not an entry's: a temp file or a control file. */
+export function isReservedName(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX) || name.startsWith(CONTROL_PREFIX);
+}
+
 /** The header (and key bytes) that go before `value` in the file for `key`. */
 export function encodeHeader(key: string, value: Uint8Array): Buffer {
   const keyBytes = Buffer.from(key, 'utf8');
@@ -42,17 +52,24 @@ export function fileSizeOf(head: Buffer): number | null {
 
 /** The value in a file's bytes, or null unless magic, version, size, key and checksum all agree. */
 export function decodeFile(buf: Buffer, key: string): Buffer | null {
-  const read = parseFile(buf);
+  const read = checkFile(buf);
   // Compared as text: a key that is not well-formed UTF-16 never matches, so it is never served.
-  return read !== null && read.key === key ? read.value : null;
+  return read.problem === null && read.key === key ? read.value : null;
 }
 
-/** A file's key and value, or null when its header, size or checksum do not check out. */
-export function parseFile(buf: Buffer): { key: string; value: Buffer } | null {
-  if (fileSizeOf(buf) !== buf.length) return null; // not ours, truncated or padded
+/** What a file holds, or why it cannot be trusted (its key and value are then unknown). */
+export type FileCheck =
+  | { readonly problem: null; readonly key: string; readonly value: Buffer }
+  | { readonly problem: string };
+
+/** A file's key and value, or what is wrong with it: its header, its size or its checksum. */
+export function checkFile(buf: Buffer): FileCheck {
+  const size = fileSizeOf(buf);
+  if (size === null) return { problem: 'not a cache file (unknown header)' };
+  if (size !== buf.length) return { problem: size > buf.length ? 'truncated' : 'longer than its header says' };
   const keyEnd = HEADER_SIZE + buf.readUInt32BE(12);
   const keyBytes = buf.subarray(HEADER_SIZE, keyEnd);
   const value = buf.subarray(keyEnd);
-  if (crc32(value, crc32(keyBytes)) !== buf.readUInt32BE(16)) return null;
-  return { key: keyBytes.toString('utf8'), value };
+  if (crc32(value, crc32(keyBytes)) !== buf.readUInt32BE(16)) return { problem: 'checksum mismatch (damaged)' };
+  return { problem: null, key: keyBytes.toString('utf8'), value };
 }

@@ -11,10 +11,12 @@ import { lstat, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path';
 import { constants as bufferConstants } from 'node:buffer';
 import { HttpLib2Error } from '../errors.js';
-import { decodeFile, encodeHeader, fileSizeOf } from './file-cache-format.js';
+import { decodeFile, encodeHeader, fileSizeOf, isReservedName, TEMP_PREFIX } from './file-cache-format.js';
+import { isFileRef, listFiles, removeListed } from './file-cache-list.js';
 import { isSameFile, RecentNames, RecentValues } from './file-cache-memo.js';
 import { assertPrivateDirectory, makeDirectory } from './private-directory.js';
 import { safename } from './safename.js';
+import type { ListableStore, RecordRef, StoredRecord } from './inspect.js';
 import type { CacheStore } from './store.js';
 
 // Measured on a fresh hit of a 2 KB entry: a synchronous open/read/close costs ~10 µs, the
@@ -24,7 +26,6 @@ const SYNC_READ_LIMIT = 128 * 1024;
 // O_NOFOLLOW: a symlink planted at an entry's path is a miss, never read through.
 // O_NONBLOCK: a FIFO planted there must not block the process in open().
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
-const TEMP_PREFIX = '.tmp-';
 const FILE_MODE = 0o600;
 // A temp file older than this was left by a writer that died (no write takes an hour).
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
@@ -64,7 +65,7 @@ export interface FileCacheOptions {
  * `get` resolves to `null` for a missing, damaged or foreign entry; `set` and `delete` reject with an
  * `HttpLib2Error` (code `ERR_CACHE`) when the file system refuses.
  */
-export class FileCache implements CacheStore {
+export class FileCache implements CacheStore, ListableStore {
   /** Absolute path of the cache directory. */
   readonly directory: string;
   readonly #safe: SafeName;
@@ -177,6 +178,26 @@ export class FileCache implements CacheStore {
     }
   }
 
+  /**
+   * Every file in the directory but temp files, read and checked (for `inspectCache`): a damaged
+   * file, a symlink or a file named for another key is listed with its problem. Subdirectories are
+   * not the cache's and are left out.
+   */
+  records(): AsyncIterable<StoredRecord> {
+    return listFiles(this.directory, this.#safe);
+  }
+
+  /** Removes a listed file, unless another file took its name since it was listed. */
+  async removeRecord(ref: RecordRef): Promise<boolean> {
+    if (!isFileRef(ref)) return false;
+    if (ref.key !== null) this.#recent.forget(ref.key);
+    try {
+      return await removeListed(this.directory, ref);
+    } catch (error) {
+      throw cacheError(`Cannot remove the cache file ${join(this.directory, ref.location)}`, error);
+    }
+  }
+
   // Once per instance, before its first write: remove temp files of writers killed mid-write.
   // Best effort; a failure here must never fail a set.
   async #sweepOrphans(): Promise<void> {
@@ -237,7 +258,7 @@ function isSafeSegment(name: unknown): name is string {
     name.length > 0 &&
     name !== '.' &&
     name !== '..' &&
-    !name.startsWith(TEMP_PREFIX) &&
+    !isReservedName(name) &&
     !/[/\\\0]/.test(name) &&
     Buffer.byteLength(name) <= 255
   );
