@@ -6,14 +6,16 @@
  * and never interpret the bytes it stores (they are the entry codec's business).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, openSync, read, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, futimesSync, lstatSync, openSync, read, readSync, utimesSync, type Stats } from 'node:fs';
 import { lstat, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { constants as bufferConstants } from 'node:buffer';
 import { HttpLib2Error } from '../errors.js';
+import { IDENTITY_KEY_NAME } from '../identity.js';
 import { decodeFile, encodeHeader, fileSizeOf, isReservedName, TEMP_PREFIX } from './file-cache-format.js';
 import { isFileRef, listFiles, removeListed } from './file-cache-list.js';
-import { isSameFile, RecentNames, RecentValues } from './file-cache-memo.js';
+import { BoundKeeper, forgetUsage } from './file-cache-bounds.js';
+import { isSameFile, RecentNames, RecentValues, type Remembered } from './file-cache-memo.js';
 import { assertPrivateDirectory, makeDirectory } from './private-directory.js';
 import { safename } from './safename.js';
 import type { ListableStore, RecordRef, StoredRecord } from './inspect.js';
@@ -56,6 +58,14 @@ export interface FileCacheOptions {
    * @default false
    */
   allowSharedDirectory?: boolean;
+  /**
+   * Most bytes the entry files may take (temp files of writes in progress aside): past it, the least
+   * recently used entries are removed, whichever process wrote them. Give every process on the
+   * directory the same bounds. @default Infinity
+   */
+  maxBytes?: number;
+  /** Most entry files the directory may hold, as `maxBytes`. @default Infinity */
+  maxEntries?: number;
 }
 
 /**
@@ -72,17 +82,25 @@ export class FileCache implements CacheStore, ListableStore {
   #swept: Promise<void> | null = null;
   readonly #recent = new RecentValues(RECENT_ENTRIES, RECENT_BYTES);
   readonly #names = new RecentNames(NAME_MEMO_ENTRIES, NAME_MEMO_CHARS);
+  readonly #bounds: BoundKeeper | null;
 
   /**
    * @param dir the cache directory, created (with its parents, mode 0700) if missing.
-   * @param options `{ safe, allowSharedDirectory }`, or (httplib2's form) the `safe` function alone.
-   * @throws HttpLib2Error (`ERR_CACHE`) when the directory cannot be created or is not a directory;
-   *   (`ERR_CACHE_UNSAFE`) when others can write it, naming it and the fix (`chmod 700 <dir>`).
+   * @param options `{ safe, allowSharedDirectory, maxBytes, maxEntries }`, or (httplib2's form) the
+   *   `safe` function alone.
+   * @throws HttpLib2Error (`ERR_INVALID_REQUEST`) naming a bound that is not a positive number;
+   *   (`ERR_CACHE`) when the directory cannot be created or is not a directory; (`ERR_CACHE_UNSAFE`)
+   *   when others can write it, naming it and the fix (`chmod 700 <dir>`).
    */
   constructor(dir: string, options: SafeName | FileCacheOptions = {}) {
-    const { safe = safename, allowSharedDirectory = false } = typeof options === 'function' ? { safe: options } : options;
+    const { safe = safename, allowSharedDirectory = false, maxBytes = Infinity, maxEntries = Infinity } = typeof options === 'function' ? { safe: options } : options;
+    checkBound('maxBytes', maxBytes);
+    checkBound('maxEntries', maxEntries);
     this.directory = resolve(dir);
     this.#safe = safe;
+    const bounded = maxBytes !== Infinity || maxEntries !== Infinity;
+    // The identity key is never evicted: every process on the directory derives its digests from it.
+    this.#bounds = bounded ? new BoundKeeper(this.directory, { maxBytes, maxEntries }, pinnedNames(safe)) : null;
     try {
       makeDirectory(this.directory);
     } catch (error) {
@@ -106,7 +124,10 @@ export class FileCache implements CacheStore, ListableStore {
       } catch {
         stat = undefined;
       }
-      if (stat !== undefined && stat.isFile() && isSameFile(known, stat)) return known.value;
+      if (stat !== undefined && stat.isFile() && isSameFile(known, stat)) {
+        if (this.#bounds !== null && isDue(stat)) this.#touchRemembered(key, known);
+        return known.value;
+      }
       this.#recent.forget(key);
       return stat === undefined ? null : this.#read(key, known.path);
     }
@@ -135,8 +156,11 @@ export class FileCache implements CacheStore, ListableStore {
       const keep = this.#recent.wants(key, value.length);
       // A remembered value gets a buffer of its own, so the memo's byte count is what it holds.
       const owned = value.buffer === firstRead.buffer ? copyOut(value, keep) : value;
-      if (keep) {
-        const { ino, size: fileSize, mtimeMs, ctimeMs } = fstatSync(fd);
+      // A bounded cache learns when the file was last used, to mark this use (LRU across processes).
+      let stat = keep || this.#bounds !== null ? fstatSync(fd) : null;
+      if (this.#bounds !== null && stat !== null && isDue(stat)) stat = touched(fd, stat);
+      if (keep && stat !== null) {
+        const { ino, size: fileSize, mtimeMs, ctimeMs } = stat;
         this.#recent.remember(key, { path, ino, size: fileSize, mtimeMs, ctimeMs, value: owned });
       }
       return owned;
@@ -151,16 +175,34 @@ export class FileCache implements CacheStore, ListableStore {
     }
   }
 
-  /** Stores `value` under `key`, replacing any previous file (or planted directory) at its path. */
+  // Marks a remembered file used now, and remembers the file as it is after the touch.
+  #touchRemembered(key: string, known: Remembered): void {
+    try {
+      utimesSync(known.path, new Date(), new Date());
+      const { ino, size, mtimeMs, ctimeMs } = lstatSync(known.path);
+      this.#recent.remember(key, { ...known, ino, size, mtimeMs, ctimeMs });
+    } catch {
+      this.#recent.forget(key); // gone or replaced meanwhile: read again next time
+    }
+  }
+
+  /**
+   * Stores `value` under `key`, replacing any previous file (or planted directory) at its path. With
+   * bounds, the least recently used entries are removed first to make room, and a value that alone
+   * exceeds `maxBytes` is not kept (the older value under its key is removed).
+   */
   async set(key: string, value: Uint8Array): Promise<void> {
     const target = this.#requirePath(key);
     this.#recent.forget(key);
     this.#swept ??= this.#sweepOrphans();
     await this.#swept;
+    const head = encodeHeader(key, value);
+    if (this.#bounds?.tooLarge(head.length + value.length)) return this.delete(key);
     const temp = join(this.directory, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
-      await this.#writeNew(temp, [encodeHeader(key, value), value]);
-      await replaceWith(temp, target);
+      await this.#writeNew(temp, [head, value]);
+      if (this.#bounds === null) await replaceWith(temp, target);
+      else await this.#bounds.place(temp, basename(target), head.length + value.length, replaceWith);
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
       throw cacheError(`Cannot store the cache entry ${target}`, error);
@@ -172,7 +214,8 @@ export class FileCache implements CacheStore, ListableStore {
     const target = this.#requirePath(key);
     this.#recent.forget(key);
     try {
-      await removeEntry(target);
+      if (this.#bounds === null) await removeEntry(target);
+      else await this.#bounds.remove(basename(target), removeEntry);
     } catch (error) {
       throw cacheError(`Cannot delete the cache entry ${target}`, error);
     }
@@ -192,7 +235,10 @@ export class FileCache implements CacheStore, ListableStore {
     if (!isFileRef(ref)) return false;
     if (ref.key !== null) this.#recent.forget(ref.key);
     try {
-      return await removeListed(this.directory, ref);
+      const removed = await removeListed(this.directory, ref);
+      // Whoever keeps bounds on this directory counts it again at its next write.
+      if (removed) forgetUsage(this.directory);
+      return removed;
     } catch (error) {
       throw cacheError(`Cannot remove the cache file ${join(this.directory, ref.location)}`, error);
     }
@@ -337,6 +383,38 @@ async function readFull(fd: number, buf: Buffer, from: number): Promise<number> 
     filled += n;
   }
   return filled;
+}
+
+// A bounded cache marks a file used when it was last marked over a second ago: enough to order
+// entries for eviction, and a hot entry costs at most one touch a second per process.
+const TOUCH_MS = 1000;
+
+function isDue(stat: Stats): boolean {
+  return Date.now() - stat.mtimeMs > TOUCH_MS;
+}
+
+// The file's mtime becomes now (its last use); returns its stat after the touch.
+function touched(fd: number, stat: Stats): Stats {
+  try {
+    futimesSync(fd, stat.atime, new Date());
+    return fstatSync(fd);
+  } catch {
+    return stat;
+  }
+}
+
+function pinnedNames(safe: SafeName): string[] {
+  try {
+    return [safe(IDENTITY_KEY_NAME)];
+  } catch {
+    return [];
+  }
+}
+
+function checkBound(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new HttpLib2Error(`FileCache option ${name} must be a positive number (or Infinity); received ${String(value)}`, { code: 'ERR_INVALID_REQUEST' });
+  }
 }
 
 function cacheError(message: string, cause: unknown): HttpLib2Error {
