@@ -6,13 +6,13 @@
  * and never interpret the bytes it stores (they are the entry codec's business).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, futimesSync, lstatSync, openSync, read, readSync, utimesSync, type Stats } from 'node:fs';
-import { lstat, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, futimesSync, lstatSync, openSync, utimesSync, type Stats } from 'node:fs';
+import { lstat, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { constants as bufferConstants } from 'node:buffer';
 import { HttpLib2Error } from '../errors.js';
 import { IDENTITY_KEY_NAME } from '../identity.js';
-import { decodeFile, encodeHeader, fileSizeOf, isReservedName, TEMP_PREFIX } from './file-cache-format.js';
+import { encodeHeader, isReservedName, TEMP_PREFIX } from './file-cache-format.js';
+import { readValue, removeEntry, replaceWith } from './file-cache-io.js';
 import { isFileRef, listFiles, removeListed } from './file-cache-list.js';
 import { BoundKeeper, forgetUsage } from './file-cache-bounds.js';
 import { isSameFile, RecentNames, RecentValues, type Remembered } from './file-cache-memo.js';
@@ -21,22 +21,12 @@ import { safename } from './safename.js';
 import type { ListableStore, RecordRef, StoredRecord } from './inspect.js';
 import type { CacheStore } from './store.js';
 
-// Measured on a fresh hit of a 2 KB entry: a synchronous open/read/close costs ~10 µs, the
-// fs/promises equivalent ~250 µs (four thread-pool round trips), slower than a loopback GET. Small
-// files are therefore read synchronously; larger ones asynchronously so the event loop never stalls.
-const SYNC_READ_LIMIT = 128 * 1024;
 // O_NOFOLLOW: a symlink planted at an entry's path is a miss, never read through.
 // O_NONBLOCK: a FIFO planted there must not block the process in open().
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 const FILE_MODE = 0o600;
 // A temp file older than this was left by a writer that died (no write takes an hour).
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
-// A read starts with one read(2) of this many bytes, which holds a whole file of most entries: the
-// header then says how long the file is, so no stat is needed to size the buffer (#15).
-const FIRST_READ_BYTES = 64 * 1024;
-// Reused by every synchronous first read (nothing awaits between the read and the copy out of it).
-const firstRead = Buffer.allocUnsafeSlow(FIRST_READ_BYTES);
-const oneByte = Buffer.alloc(1);
 // Recently read values are kept while their file is unchanged: a hit then costs one lstat instead of
 // open/read/close, a checksum and the cache layer's parse. Sized for a working set of thousands of
 // entries (16,384 small ones), bounded in bytes (#15).
@@ -146,16 +136,10 @@ export class FileCache implements CacheStore, ListableStore {
       return null; // missing, a symlink planted there, unreadable
     }
     try {
-      const got = readSync(fd, firstRead, 0, FIRST_READ_BYTES, 0);
-      const size = fileSizeOf(firstRead.subarray(0, got));
-      if (size === null || size > bufferConstants.MAX_LENGTH || size < got) return null;
-      // A short read ended at the end of the file; only a full one may have left bytes unread.
-      const whole = size > got ? await readRest(fd, size, got) : got === FIRST_READ_BYTES && hasMore(fd, size) ? null : firstRead.subarray(0, size);
-      const value = whole === null ? null : decodeFile(whole, key);
-      if (value === null) return null;
-      const keep = this.#recent.wants(key, value.length);
-      // A remembered value gets a buffer of its own, so the memo's byte count is what it holds.
-      const owned = value.buffer === firstRead.buffer ? copyOut(value, keep) : value;
+      // A value to remember gets a buffer of its own, so the memo's byte count is what it holds.
+      let keep = false;
+      const owned = await readValue(fd, key, (length) => (keep = this.#recent.wants(key, length)));
+      if (owned === null) return null;
       // A bounded cache learns when the file was last used, to mark this use (LRU across processes).
       let stat = keep || this.#bounds !== null ? fstatSync(fd) : null;
       if (this.#bounds !== null && stat !== null && isDue(stat)) stat = touched(fd, stat);
@@ -308,81 +292,6 @@ function isSafeSegment(name: unknown): name is string {
     !/[/\\\0]/.test(name) &&
     Buffer.byteLength(name) <= 255
   );
-}
-
-// rename(2) replaces a file or a symlink atomically (the link itself, never its target). Only a
-// directory planted at the path refuses; it sits at a name derived from our key in our private
-// directory, so it is removed and the rename retried once.
-async function replaceWith(temp: string, target: string): Promise<void> {
-  try {
-    await rename(temp, target);
-  } catch (error) {
-    if (!(await isDirectory(target))) throw error;
-    await rm(target, { recursive: true, force: true });
-    await rename(temp, target);
-  }
-}
-
-async function removeEntry(target: string): Promise<void> {
-  try {
-    await unlink(target);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (!(await isDirectory(target))) throw error;
-    await rm(target, { recursive: true, force: true });
-  }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-// A file larger than the first read: a buffer of its exact size, the first bytes copied in, the rest
-// read into place (synchronously up to SYNC_READ_LIMIT); null when the file ends early or goes on.
-async function readRest(fd: number, size: number, got: number): Promise<Buffer | null> {
-  // allocUnsafeSlow: the value returned is a view of this buffer, which must not share a pool slab.
-  const buf = Buffer.allocUnsafeSlow(size);
-  firstRead.copy(buf, 0, 0, got);
-  const filled = size <= SYNC_READ_LIMIT ? readFullSync(fd, buf, got) : await readFull(fd, buf, got);
-  return filled === size && !hasMore(fd, size) ? buf : null;
-}
-
-// A file with bytes past the size its header gives is not one we wrote (or was written over).
-function hasMore(fd: number, size: number): boolean {
-  return readSync(fd, oneByte, 0, 1, size) !== 0;
-}
-
-function copyOut(value: Buffer, own: boolean): Buffer {
-  const out = own ? Buffer.allocUnsafeSlow(value.length) : Buffer.allocUnsafe(value.length);
-  value.copy(out);
-  return out;
-}
-
-function readFullSync(fd: number, buf: Buffer, from: number): number {
-  let filled = from;
-  while (filled < buf.length) {
-    const n = readSync(fd, buf, filled, buf.length - filled, filled);
-    if (n === 0) break;
-    filled += n;
-  }
-  return filled;
-}
-
-async function readFull(fd: number, buf: Buffer, from: number): Promise<number> {
-  let filled = from;
-  while (filled < buf.length) {
-    const n = await new Promise<number>((done, fail) => {
-      read(fd, buf, filled, buf.length - filled, filled, (error, bytes) => (error ? fail(error) : done(bytes)));
-    });
-    if (n === 0) break;
-    filled += n;
-  }
-  return filled;
 }
 
 // A bounded cache marks a file used when it was last marked over a second ago: enough to order
