@@ -36,9 +36,9 @@ export function isSameFile(a: FileIdentity, b: FileIdentity): boolean {
 const OVERHEAD_BYTES = 1024;
 
 /**
- * Values of often read files, within a count and a byte budget (values, keys and an estimate of what
- * each one keeps alive). Least recently used first out; and once full, a value is taken in only if
- * its key was read more often lately than the key it would push out (TinyLFU's admission, as in
+ * Values of read files, within a count and a byte budget (values, keys and an estimate of what each
+ * one keeps alive). Least recently used first out; and once full, a value is taken in only if its
+ * key was read more often lately than the key it would push out (TinyLFU's admission, as in
  * Caffeine): a working set larger than the memo then keeps the most read part of it instead of
  * replacing every value before it is read again, which would only add a stat and a copy to each read.
  */
@@ -69,15 +69,14 @@ export class RecentValues {
 
   /**
    * Whether a value of `length` bytes just read for `key` (after {@link get}) is worth remembering:
-   * read before, not too large, and read more often than the value it would push out.
+   * not too large, and either there is room, or its key was read more often lately than the one
+   * whose value it would push out.
    */
   wants(key: string, length: number): boolean {
-    if (length > this.#maxBytes / 64) return false; // one value must not push out hundreds of others
-    const count = this.#reads.estimate(key);
-    if (count < 2) return false;
-    if (this.#entries.size < this.#maxEntries && this.#bytes + length < this.#maxBytes) return true;
+    if (this.#maxEntries === 0 || length > this.#maxBytes / 64) return false; // one value must not push out hundreds of others
+    if (this.#entries.size < this.#maxEntries && this.#bytes + length + OVERHEAD_BYTES <= this.#maxBytes) return true;
     const victim = this.#entries.keys().next().value;
-    return victim === undefined || count > this.#reads.estimate(victim);
+    return victim === undefined || this.#reads.estimate(key) > this.#reads.estimate(victim);
   }
 
   remember(key: string, remembered: Remembered): void {
@@ -116,7 +115,7 @@ class ReadCounts {
     const width = 2 ** Math.ceil(Math.log2(Math.max(64, slots * 4)));
     this.#counts = new Uint8Array(width * ROWS);
     this.#mask = width - 1;
-    this.#period = slots * 10;
+    this.#period = Math.max(64, slots) * 10;
   }
 
   add(key: string): void {

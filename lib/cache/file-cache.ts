@@ -27,11 +27,10 @@ const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
 const FILE_MODE = 0o600;
 // A temp file older than this was left by a writer that died (no write takes an hour).
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
-// Recently read values are kept while their file is unchanged: a hit then costs one lstat instead of
-// open/read/close, a checksum and the cache layer's parse. Sized for a working set of thousands of
-// entries (16,384 small ones), bounded in bytes (#15).
-const RECENT_ENTRIES = 16 * 1024;
-const RECENT_BYTES = 32 * 1024 * 1024;
+// Often read values are kept while their file is unchanged: a hit then costs one lstat instead of
+// open/read/close, a checksum and the cache layer's parse (#15). 64 MiB, as a MemoryCache's default,
+// holds ~37,000 entries of 512-byte bodies (each costs ~1.7 KiB with what it keeps alive).
+const DEFAULT_MEMO_BYTES = 64 * 1024 * 1024;
 const NAME_MEMO_ENTRIES = 32 * 1024;
 const NAME_MEMO_CHARS = 8 * 1024 * 1024;
 
@@ -56,6 +55,12 @@ export interface FileCacheOptions {
   maxBytes?: number;
   /** Most entry files the directory may hold, as `maxBytes`. @default Infinity */
   maxEntries?: number;
+  /**
+   * Bytes of often read values kept in memory (counting ~1 KiB per value for what it keeps alive),
+   * served after one lstat shows their file unchanged; 0 keeps none. A working set larger than this
+   * keeps its most read part. @default 64 MiB
+   */
+  memoBytes?: number;
 }
 
 /**
@@ -70,7 +75,7 @@ export class FileCache implements CacheStore, ListableStore {
   readonly directory: string;
   readonly #safe: SafeName;
   #swept: Promise<void> | null = null;
-  readonly #recent = new RecentValues(RECENT_ENTRIES, RECENT_BYTES);
+  readonly #recent: RecentValues;
   readonly #names = new RecentNames(NAME_MEMO_ENTRIES, NAME_MEMO_CHARS);
   readonly #bounds: BoundKeeper | null;
 
@@ -83,9 +88,14 @@ export class FileCache implements CacheStore, ListableStore {
    *   when others can write it, naming it and the fix (`chmod 700 <dir>`).
    */
   constructor(dir: string, options: SafeName | FileCacheOptions = {}) {
-    const { safe = safename, allowSharedDirectory = false, maxBytes = Infinity, maxEntries = Infinity } = typeof options === 'function' ? { safe: options } : options;
+    const { safe = safename, allowSharedDirectory = false, maxBytes = Infinity, maxEntries = Infinity, memoBytes = DEFAULT_MEMO_BYTES } =
+      typeof options === 'function' ? { safe: options } : options;
     checkBound('maxBytes', maxBytes);
     checkBound('maxEntries', maxEntries);
+    if (typeof memoBytes !== 'number' || !(memoBytes >= 0) || memoBytes === Infinity) {
+      throw new HttpLib2Error(`FileCache option memoBytes must be a number of bytes (0 or more); received ${String(memoBytes)}`, { code: 'ERR_INVALID_REQUEST' });
+    }
+    this.#recent = new RecentValues(Math.ceil(memoBytes / 1024), memoBytes);
     this.directory = resolve(dir);
     this.#safe = safe;
     const bounded = maxBytes !== Infinity || maxEntries !== Infinity;

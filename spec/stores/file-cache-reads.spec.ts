@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { FileCache } from '../../lib/cache/file-cache.js';
 import { RecentValues } from '../../lib/cache/file-cache-memo.js';
+import { HttpLib2Error } from '../../lib/errors.js';
 import { bytesOf } from './contract.js';
 
 const COUNTED = ['openSync', 'readSync', 'lstatSync', 'fstatSync', 'statSync', 'readFileSync'] as const;
@@ -47,7 +48,7 @@ describe('FileCache reads (#15: a hit does not get slower as the cache grows)', 
   after(() => rm(root, { recursive: true, force: true }));
 
   it('reads an entry it does not remember with one open and one read, and no stat', async () => {
-    const cache = new FileCache(join(root, 'one'));
+    const cache = new FileCache(join(root, 'one'), { memoBytes: 0 });
     const key = 'http://example.com/entry';
     const value = Buffer.alloc(2048, 'v');
     await cache.set(key, value);
@@ -57,6 +58,20 @@ describe('FileCache reads (#15: a hit does not get slower as the cache grows)', 
     });
     expect(bytesOf(got)?.equals(value)).to.equal(true);
     expect(counts).to.deep.equal({ openSync: 1, readSync: 1, lstatSync: 0, fstatSync: 0, statSync: 0, readFileSync: 0 });
+  });
+
+  it('remembers a value it reads with one fstat of the open file, then serves it after one lstat', async () => {
+    const cache = new FileCache(join(root, 'remembered'));
+    const key = 'http://example.com/entry';
+    await cache.set(key, Buffer.from('remembered'));
+    const first = await counting(async () => {
+      await cache.get(key);
+    });
+    expect(first).to.deep.equal({ openSync: 1, readSync: 1, lstatSync: 0, fstatSync: 1, statSync: 0, readFileSync: 0 });
+    const again = await counting(async () => {
+      expect(bytesOf(await cache.get(key))?.toString()).to.equal('remembered');
+    });
+    expect(again).to.deep.equal({ openSync: 0, readSync: 0, lstatSync: 1, fstatSync: 0, statSync: 0, readFileSync: 0 });
   });
 
   it('serves a working set of 5,000 entries read again and again from memory, one lstat per hit', async () => {
@@ -73,6 +88,19 @@ describe('FileCache reads (#15: a hit does not get slower as the cache grows)', 
     });
     expect(intact).to.equal(keys.length);
     expect(counts).to.deep.equal({ openSync: 0, readSync: 0, lstatSync: keys.length, fstatSync: 0, statSync: 0, readFileSync: 0 });
+  });
+
+  it('keeps nothing in memory with memoBytes: 0 (every hit reads its file), and refuses a bad memoBytes', async () => {
+    const cache = new FileCache(join(root, 'no-memo'), { memoBytes: 0 });
+    const key = 'http://example.com/entry';
+    await cache.set(key, Buffer.from('v'));
+    const counts = await counting(async () => {
+      for (let i = 0; i < 5; i++) expect(bytesOf(await cache.get(key))?.toString()).to.equal('v');
+    });
+    expect(counts).to.include({ openSync: 5, lstatSync: 0, fstatSync: 0 });
+    for (const memoBytes of [-1, Number.NaN, Infinity, '1' as unknown as number]) {
+      expect(() => new FileCache(join(root, 'bad'), { memoBytes }), String(memoBytes)).to.throw(HttpLib2Error, /memoBytes/).with.property('code', 'ERR_INVALID_REQUEST');
+    }
   });
 });
 
@@ -93,12 +121,17 @@ describe('FileCache memo admission (TinyLFU)', () => {
     expect(hot.filter((key) => memo.get(key) !== undefined)).to.deep.equal(hot);
   });
 
-  it('takes in a value only from its second read, and never one over a 64th of its byte budget', () => {
-    const memo = new RecentValues(10, 64 * 1000);
-    memo.get('k');
-    expect(memo.wants('k', 10)).to.equal(false);
-    memo.get('k');
-    expect(memo.wants('k', 10)).to.equal(true);
-    expect(memo.wants('k', 1001)).to.equal(false);
+  it('takes values in while there is room, then only one read more often than the least recent; never one over a 64th of its budget', () => {
+    const memo = new RecentValues(2, 64 * 1000);
+    for (const key of ['a', 'b']) {
+      memo.get(key);
+      expect(memo.wants(key, 10), key).to.equal(true);
+      memo.remember(key, remembered(key, 10));
+    }
+    memo.get('c');
+    expect(memo.wants('c', 10), 'read once, as often as a').to.equal(false);
+    memo.get('c');
+    expect(memo.wants('c', 10), 'read twice, more than a').to.equal(true);
+    expect(memo.wants('c', 1001)).to.equal(false);
   });
 });
