@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Http } from '../lib/index.js';
 import { safename } from '../lib/cache/safename.js';
 import { IDENTITY_KEY_NAME } from '../lib/identity.js';
+import { ensureBuilt } from './helpers/build.js';
 import { runCli } from './helpers/cli.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -27,7 +28,10 @@ describe('httplib2-ts cache (#12)', function () {
   this.timeout(30_000);
   let root: string;
   let origin: TestServer;
-  before(async () => {
+  before(async function () {
+    // Building dist/ (once per run) takes a while on a busy machine; the tests below then do not.
+    this.timeout(180_000);
+    await ensureBuilt();
     root = await mkdtemp(join(tmpdir(), 'httplib2-ts-cli-cache-'));
     origin = await startServer((req, res) => {
       if (req.url?.startsWith('/fresh')) {

@@ -125,7 +125,12 @@ function directoryOf(line: CommandLine, env: NodeJS.ProcessEnv): string {
 
 // Inspecting must not create a cache: a mistyped path is said, not made.
 function openInspector(directory: string): CacheInspector {
-  const info = statSync(directory, { throwIfNoEntry: false });
+  let info: ReturnType<typeof statSync>;
+  try {
+    info = statSync(directory, { throwIfNoEntry: false });
+  } catch (error) {
+    throw new UsageError(`cache: cannot use ${directory}: ${(error as Error).message}`);
+  }
   if (info === undefined) throw new UsageError(`cache: no cache directory at ${directory}`);
   if (!info.isDirectory()) throw new UsageError(`cache: ${directory} is not a directory`);
   try {
