@@ -81,9 +81,9 @@ export class FileCache implements CacheStore, ListableStore {
 
   /**
    * @param dir the cache directory, created (with its parents, mode 0700) if missing.
-   * @param options `{ safe, allowSharedDirectory, maxBytes, maxEntries }`, or (httplib2's form) the
-   *   `safe` function alone.
-   * @throws HttpLib2Error (`ERR_INVALID_REQUEST`) naming a bound that is not a positive number;
+   * @param options `{ safe, allowSharedDirectory, maxBytes, maxEntries, memoBytes }`, or (httplib2's
+   *   form) the `safe` function alone.
+   * @throws HttpLib2Error (`ERR_INVALID_REQUEST`) naming a bound or memoBytes that is not a number;
    *   (`ERR_CACHE`) when the directory cannot be created or is not a directory; (`ERR_CACHE_UNSAFE`)
    *   when others can write it, naming it and the fix (`chmod 700 <dir>`).
    */
@@ -169,12 +169,14 @@ export class FileCache implements CacheStore, ListableStore {
     }
   }
 
-  // Marks a remembered file used now, and remembers the file as it is after the touch.
+  // Marks a remembered file used now, and remembers the file as it is after the touch, unless
+  // another file took its place meanwhile (then its value is read next time).
   #touchRemembered(key: string, known: Remembered): void {
     try {
       utimesSync(known.path, new Date(), new Date());
       const { ino, size, mtimeMs, ctimeMs } = lstatSync(known.path);
-      this.#recent.remember(key, { ...known, ino, size, mtimeMs, ctimeMs });
+      if (ino === known.ino && size === known.size) this.#recent.remember(key, { ...known, ino, size, mtimeMs, ctimeMs });
+      else this.#recent.forget(key);
     } catch {
       this.#recent.forget(key); // gone or replaced meanwhile: read again next time
     }
