@@ -1,7 +1,6 @@
 /**
  * MemoryCache: a bounded in-process store for tests and short-lived programs, evicting the least
- * recently used entries past a count or byte budget (an entry is moved to the recent end when read,
- * unless it is already in the most recent quarter). It copies bytes in and out so no caller can
+ * recently used entries past a count or byte budget. It copies bytes in and out so no caller can
  * change what another one reads, and it must never grow past its bounds.
  */
 import { HttpLib2Error } from '../errors.js';
@@ -28,13 +27,9 @@ export class MemoryCache implements CacheStore, ListableStore {
   readonly maxEntries: number;
   /** Most bytes kept. */
   readonly maxBytes: number;
-  // A Map iterates in insertion order: re-inserting on a hit keeps the least recent first.
-  readonly #entries = new Map<string, Held>();
+  // A Map iterates in insertion order: re-inserting on every hit keeps the least recent first.
+  readonly #entries = new Map<string, Buffer>();
   #bytes = 0;
-  // Counts insertions: an entry re-inserted less than a quarter of the map ago is already among the
-  // most recent, and is not moved again (with 100,000 entries, moving every hit cost a rehash of
-  // the whole table every few ten thousand hits).
-  #clock = 0;
 
   /** @throws HttpLib2Error (`ERR_INVALID_REQUEST`) naming a bound that is not a positive number. */
   constructor(options: MemoryCacheOptions = {}) {
@@ -54,17 +49,11 @@ export class MemoryCache implements CacheStore, ListableStore {
 
   /** A copy of the value for `key`, or `null`; marks it most recently used. */
   get(key: string): Promise<Buffer | null> {
-    const held = this.#entries.get(key);
-    if (held === undefined) return Promise.resolve(null);
-    if (this.#clock - held.at > this.#entries.size >>> 2) {
-      this.#entries.delete(key);
-      // The held key, not the caller's: a fresh string would have to be kept by the old map.
-      this.#entries.set(held.key, held);
-      held.at = ++this.#clock;
-    }
-    const copy = Buffer.allocUnsafe(held.value.length);
-    held.value.copy(copy);
-    return Promise.resolve(copy);
+    const value = this.#entries.get(key);
+    if (value === undefined) return Promise.resolve(null);
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    return Promise.resolve(Buffer.from(value));
   }
 
   /** Stores a copy of `value`, evicting the least recently used entries past the bounds. */
@@ -72,7 +61,7 @@ export class MemoryCache implements CacheStore, ListableStore {
     this.#remove(key);
     const cost = costOf(key, value);
     if (cost <= this.maxBytes) {
-      this.#entries.set(key, { key, value: Buffer.from(value), at: ++this.#clock });
+      this.#entries.set(key, Buffer.from(value));
       this.#bytes += cost;
       this.#evict();
     }
@@ -90,7 +79,7 @@ export class MemoryCache implements CacheStore, ListableStore {
    * stored ones, not copies: read them, never change them.
    */
   async *records(): AsyncGenerator<StoredRecord> {
-    for (const [key, { value }] of [...this.#entries]) {
+    for (const [key, value] of [...this.#entries]) {
       const ref: MemoryRef = { location: null, key, value };
       yield { ref, value, problem: null, size: costOf(key, value) };
     }
@@ -99,7 +88,7 @@ export class MemoryCache implements CacheStore, ListableStore {
   /** Removes a listed entry unless it was replaced since it was listed. */
   async removeRecord(ref: RecordRef): Promise<boolean> {
     const { key, value } = ref as MemoryRef;
-    if (key === null || this.#entries.get(key)?.value !== value) return false;
+    if (key === null || this.#entries.get(key) !== value) return false;
     this.#remove(key);
     return true;
   }
@@ -114,7 +103,7 @@ export class MemoryCache implements CacheStore, ListableStore {
     const old = this.#entries.get(key);
     if (old === undefined) return;
     this.#entries.delete(key);
-    this.#bytes -= costOf(key, old.value);
+    this.#bytes -= costOf(key, old);
   }
 
   #evict(): void {
@@ -123,13 +112,6 @@ export class MemoryCache implements CacheStore, ListableStore {
       this.#remove(key);
     }
   }
-}
-
-/** One entry: its key (the string the map holds), its bytes, and when it was last moved. */
-interface Held {
-  readonly key: string;
-  readonly value: Buffer;
-  at: number;
 }
 
 interface MemoryRef extends RecordRef {
