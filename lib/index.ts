@@ -15,6 +15,21 @@ export { safename } from './cache/safename.js';
 export { openSqliteCache, type SqliteCacheOptions } from './cache/keyv-store.js';
 export { openRedisCache, type RedisCacheOptions } from './cache/redis-cache.js';
 export {
+  inspectCache,
+  type CacheInspector,
+  type CacheItem,
+  type CacheTotals,
+  type EntryInfo,
+  type InspectOptions,
+  type ListableStore,
+  type PurgeOptions,
+  type PurgeResult,
+  type RecordRef,
+  type StoredRecord,
+  type UnreadableInfo,
+  type VerifyResult,
+} from './cache/inspect.js';
+export {
   HttpLib2Error,
   HttpLib2ErrorWithResponse,
   RedirectMissingLocation,

@@ -319,7 +319,7 @@ describe('public surface (DESIGN.md)', () => {
     'HttpLib2ErrorWithResponse', 'MemoryCache', 'ProxyError', 'ProxyInfo', 'RedirectLimit',
     'RedirectMissingLocation', 'RelativeURIError', 'RequestTimeout', 'Response', 'ServerNotFoundError',
     'TlsError', 'UnimplementedDigestAuthOptionError', 'UnimplementedHmacDigestAuthOptionError',
-    'openRedisCache', 'openSqliteCache', 'safename',
+    'openRedisCache', 'openSqliteCache', 'safename', 'inspectCache',
   ];
 
   it('index.ts exports exactly the documented names', async () => {
