@@ -11,7 +11,7 @@ import { IDENTITY_KEY_NAME } from '../identity.js';
 import { parseEntry } from './entry.js';
 import { FileCache } from './file-cache.js';
 import { isKeyv, KeyvStore } from './keyv-store.js';
-import { currentAge, freshnessLifetime } from './policy.js';
+import { currentAge, freshnessLifetime } from './freshness.js';
 
 /**
  * Where a listed record is, as the store that listed it understands it: enough to remove it later
