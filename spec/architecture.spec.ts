@@ -36,7 +36,7 @@ const TIERS: readonly (readonly string[])[] = [
   // 2 helpers with effects: stores, identity digests, debug output, the auth conversation loop
   [
     'cache/store.ts', 'cache/memory-cache.ts', 'cache/file-cache.ts', 'cache/keyv-store.ts', 'cache/redis-cache.ts', 'cache/guarded-store.ts',
-    'cache/open.ts', 'cache/private-directory.ts', 'cache/inspect*.ts',
+    'cache/open.ts', 'cache/private-directory.ts', 'cache/inspect*.ts', 'cache/listing.ts', 'cache/file-cache-*.ts',
     'identity.ts', 'debug.ts', 'auth/converse.ts',
   ],
   // 3 the transport

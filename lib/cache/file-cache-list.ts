@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { lstat, open, opendir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkFile, isReservedName } from './file-cache-format.js';
-import type { RecordRef, StoredRecord } from './inspect.js';
+import type { RecordRef, StoredRecord } from './listing.js';
 
 /** A listed file: its name, the key it holds (if readable) and its inode when listed. */
 export interface FileRef extends RecordRef {

@@ -18,7 +18,7 @@ import { BoundKeeper, forgetUsage } from './file-cache-bounds.js';
 import { isSameFile, RecentNames, RecentValues, type Remembered } from './file-cache-memo.js';
 import { assertPrivateDirectory, makeDirectory } from './private-directory.js';
 import { safename } from './safename.js';
-import type { ListableStore, RecordRef, StoredRecord } from './inspect.js';
+import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
 import type { CacheStore } from './store.js';
 
 // O_NOFOLLOW: a symlink planted at an entry's path is a miss, never read through.

@@ -8,7 +8,7 @@ import type Keyv from 'keyv';
 import { dirname, resolve } from 'node:path';
 import { HttpLib2Error } from '../errors.js';
 import { assertPrivateDirectory } from './private-directory.js';
-import type { ListableStore, RecordRef, StoredRecord } from './inspect.js';
+import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
 import type { CacheStore } from './store.js';
 
 /** The part of keyv's `Keyv` this adapter uses. */

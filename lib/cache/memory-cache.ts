@@ -4,7 +4,7 @@
  * change what another one reads, and it must never grow past its bounds.
  */
 import { HttpLib2Error } from '../errors.js';
-import type { ListableStore, RecordRef, StoredRecord } from './inspect.js';
+import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
 import type { CacheStore } from './store.js';
 
 /** Bounds of a {@link MemoryCache}. */
