@@ -109,6 +109,7 @@ class CacheLayer {
           await visit.remove(step.keys);
           return visit.finish(step.exchange);
         case 'pass':
+        case 'keep':
           return visit.finish(step.exchange);
         case 'refetch':
           await visit.remove([visit.key]);

@@ -189,6 +189,11 @@ export interface Ask {
   readonly staleIfError: boolean;
   /** A request no-cache passed over a stored response: the answer replaces it, stored or not. */
   readonly replaces: boolean;
+  /**
+   * The stored response an error answer leaves in place (revalidated, or passed over by a reload):
+   * it is kept for the next revalidation rather than dropped (null: none).
+   */
+  readonly kept: StoredResponse | null;
   /** Identical asks in flight share one exchange (a GET without a body). */
   readonly shared: boolean;
 }
@@ -219,13 +224,15 @@ const NONE: Part = Object.freeze({ kind: 'none', reason: null });
 
 /** The origin asked as the caller asked it: nothing added, nothing to stand in for its answer. */
 export const AS_ASKED: Ask = Object.freeze({
-  add: NO_FIELDS, stored: null, storedLength: 0, via: '', staleIfError: false, replaces: false, shared: false,
+  add: NO_FIELDS, stored: null, storedLength: 0, via: '', staleIfError: false, replaces: false, kept: null, shared: false,
 });
 
-// Nothing stored can answer: the origin is asked as asked; GETs in flight share the answer.
-function anew(req: HopRequest, replaces: boolean): Ask {
+// Nothing stored can answer: the origin is asked as asked; GETs in flight share the answer. A
+// reload passes over `kept`, which an error answer leaves in place.
+function anew(req: HopRequest, kept: StoredResponse | null): Ask {
   const shared = req.method === 'GET' && req.body === null;
-  return shared || replaces ? { ...AS_ASKED, replaces, shared } : AS_ASKED;
+  const replaces = kept !== null;
+  return shared || replaces ? { ...AS_ASKED, replaces, kept, shared } : AS_ASKED;
 }
 
 /**
@@ -315,7 +322,7 @@ export function lookup(input: LookupInput): Lookup {
   const unusable = unusableReason(stored, req, input.identity);
   if (unusable !== null || stored === null) {
     const reason = unusable ?? 'miss: nothing stored';
-    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, false) };
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, null) };
   }
   return lookupStored(input, stored, reqCc);
 }
@@ -344,7 +351,7 @@ function lookupStored(input: LookupInput, stored: StoredResponse, reqCc: Directi
   const refusal = immutableFresh ? null : requestRefusal(reqCc, lifetime.seconds, age);
   if (refusal === 'reload') {
     return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' }
-      : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', ask: anew(req, true) };
+      : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', ask: anew(req, stored) };
   }
   if (fresh && !resCc.noCache && refusal === null) {
     const reason = `fresh: ${lifetime.source}, age ${Math.floor(age)}s${resCc.immutable ? ', immutable' : ''}`;
@@ -368,10 +375,10 @@ function lookupStale(input: LookupInput, stored: StoredResponse, s: Standing): L
   }
   if (s.reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
   // HEAD only reads what a fresh GET entry says; a stale one is asked for again as it is.
-  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})`, ask: anew(req, false) };
+  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})`, ask: anew(req, null) };
   const { headers, via } = validatorsFor(stored, req, input.settings);
   const staleIfError = staleAllowed && !s.fresh && (withinDelta(s.resCc.staleIfError, staleness) || withinDelta(s.reqCc.staleIfError, staleness));
-  const ask: Ask = { add: headers, stored, storedLength: input.bodyLength, via, staleIfError, replaces: false, shared: req.body === null };
+  const ask: Ask = { add: headers, stored, storedLength: input.bodyLength, via, staleIfError, replaces: false, kept: stored, shared: req.body === null };
   if (staleAllowed && s.refusal === null && !s.fresh && withinDelta(s.resCc.staleWhileRevalidate, staleness)) {
     const reason = `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}`;
     return { kind: 'stale-while-revalidate', reason, stored, age: s.age, part: partFor(req, stored, input.bodyLength, now), ask };
@@ -455,6 +462,8 @@ export type After =
   | { readonly kind: 'pass'; readonly reason: string }
   /** A 304 whose validator does not match the stored response: remove it, ask again without validators. */
   | { readonly kind: 'refetch'; readonly reason: string; readonly ask: Ask }
+  /** An error answer to a revalidation or a reload: leave the stored response (`stored`) as it is; answer with the answer. */
+  | { readonly kind: 'keep'; readonly reason: string; readonly stored: StoredResponse }
   /** RFC 5861 §4: an error answer replaced by the stored response. */
   | ({ readonly kind: 'serve-stale'; readonly reason: string } & Serving);
 
@@ -468,6 +477,12 @@ export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): Afte
   if (!SAFE_METHODS.has(req.method)) return afterUnsafe(visit, answer);
   if (req.method !== 'GET') return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored` };
   if (answer.status === 304) return afterNotModified(visit, ask, answer);
+  // An error says nothing about the stored response (RFC 9111 does not ask for it to be dropped):
+  // it is what the next revalidation needs, and dropping it made every later poll unconditional and
+  // the first 200 after an outage a full download.
+  if (ask.kept !== null && isErrorStatus(answer.status)) {
+    return { kind: 'keep', reason: `kept: stored entry kept through ${answer.status} for the next revalidation`, stored: ask.kept };
+  }
   const refusal = storageRefusal(visit, answer);
   if (refusal !== null) {
     // httplib2 drops a stored entry whose new answer may not be stored (no-store, Vary: *...); after
@@ -478,6 +493,11 @@ export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): Afte
   // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
   const kept = storedFrom(visit, answer, storableHeaders(answer.headers));
   return { kind: 'store', reason: `stored: ${freshnessLifetime(kept).source}`, stored: kept };
+}
+
+// A refusal to answer now (429, RFC 6585 §4) or a server error (5xx, RFC 9110 §15.6).
+function isErrorStatus(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599);
 }
 
 // The store keys of these URIs: the anonymous one and this identity's (DESIGN.md, Identity).

@@ -379,6 +379,16 @@ describe('cache policy', () => {
     it('stores nothing that could never be used (no freshness, no validator)', () => {
       expect(afterResponse(...anAnswer(200, {})).reason).to.equal('not stored: no explicit freshness and no validator');
     });
+    it('keeps the stored entry through an error answer to its revalidation or reload (429, 5xx)', () => {
+      const stored = aStored({ etag: '"v"' });
+      for (const status of [429, 500, 503, 599]) {
+        const [visit, ask, answer] = anAnswer(status, {}, { stored });
+        const d = afterResponse(visit, { ...ask, kept: stored }, answer);
+        expect(d.kind === 'keep' && d.stored, String(status)).to.equal(stored);
+      }
+      const [visit, ask, answer] = anAnswer(404, {}, { stored });
+      expect(afterResponse(visit, { ...ask, kept: stored }, answer).kind).to.equal('invalidate');
+    });
     it('drops the stored entry when its new answer may not be stored', () => {
       const d = afterResponse(...anAnswer(200, { 'cache-control': 'no-store' }, { stored: aStored({ etag: '"v"' }) }));
       expect(d.kind).to.equal('invalidate');

@@ -1,0 +1,112 @@
+/**
+ * The polite poller (#11) against a real server: what reaches the server when it says "not now".
+ * A stored entry survives an error answer to its revalidation; the Retry-After of a 429 or 503 is
+ * remembered in the store; a 410 is kept for a day; every answer says when to come back.
+ */
+import { expect } from 'chai';
+import { Http } from '../../lib/index.js';
+import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+import { startRawServer } from '../helpers/server.js';
+
+describe('the polite poller (#11)', () => {
+  let server: RoutedServer;
+  let clock: TestClock;
+  let store: MapStore;
+  let http: Http;
+  let n = 0;
+  const path = (name: string) => `/${name}-${++n}`;
+
+  before(async () => {
+    server = await startRoutedServer();
+  });
+  beforeEach(() => {
+    clock = aClock();
+    store = new MapStore();
+    http = new Http(store, { clock });
+  });
+  afterEach(() => http.close());
+
+  /**
+   * A feed with ETag "v1" (fresh 60 s) that answers 304 to it; while `trouble` is set, every request
+   * gets that answer instead.
+   */
+  function feed(name: string, cacheControl = 'max-age=60') {
+    const p = path(name);
+    const state: { trouble: { status: number; headers?: Record<string, string> } | null } = { trouble: null };
+    const url = server.route(p, (req, res) => {
+      if (state.trouble) return reply(res, clock, state.trouble.status, state.trouble.headers ?? {}, 'not now');
+      if (req.headers['if-none-match'] === '"v1"') return reply(res, clock, 304, { etag: '"v1"', 'cache-control': cacheControl });
+      return reply(res, clock, 200, { etag: '"v1"', 'cache-control': cacheControl }, 'the whole feed');
+    });
+    return { url, state, hits: () => server.hits(p) };
+  }
+
+  describe('1. a stored entry survives an error answer to its revalidation', () => {
+    for (const status of [429, 500, 502, 503, 504]) {
+      it(`gives the ${status} to the caller as it is, and revalidates the kept entry next time (no full download)`, async () => {
+        const f = feed(`survives-${status}`);
+        await http.request(f.url);
+        clock.advance(120);
+        f.state.trouble = { status };
+        const [refused, body] = await http.request(f.url);
+        expect([refused.status, refused.fromcache, body.toString()]).to.deep.equal([status, false, 'not now']);
+        expect(refused.cacheStatus.at(-1)).to.equal(`kept: stored entry kept through ${status} for the next revalidation`);
+        f.state.trouble = null;
+        clock.advance(60);
+        const [back, content] = await http.request(f.url);
+        expect([back.status, back.fromcache, content.toString()]).to.deep.equal([200, true, 'the whole feed']);
+        expect(f.hits().map((h) => h.headers['if-none-match'] ?? null)).to.deep.equal([null, '"v1"', '"v1"']);
+      });
+    }
+
+    it('keeps it through a reload (request no-cache) answered 503', async () => {
+      const f = feed('reload');
+      await http.request(f.url);
+      f.state.trouble = { status: 503 };
+      const [refused] = await http.request(f.url, 'GET', null, { 'cache-control': 'no-cache' });
+      expect(refused.status).to.equal(503);
+      f.state.trouble = null;
+      // Still fresh (30 s of 60): answered from the kept entry with no request.
+      clock.advance(30);
+      const [again, content] = await http.request(f.url);
+      expect([again.status, again.fromcache, content.toString()]).to.deep.equal([200, true, 'the whole feed']);
+      expect(f.hits().length).to.equal(2);
+    });
+
+    it('keeps it through a connection the server drops, and serves it stale where stale-if-error allows', async () => {
+      let drop = false;
+      let count = 0;
+      const raw = await startRawServer((socket, first) => {
+        count++;
+        if (drop) return socket.destroy();
+        const conditional = /if-none-match: "v1"/i.test(first.toString('latin1'));
+        const date = new Date(clock.now()).toUTCString();
+        socket.end(conditional
+          ? `HTTP/1.1 304 Not Modified\r\nDate: ${date}\r\nETag: "v1"\r\nCache-Control: max-age=60, stale-if-error=600\r\nConnection: close\r\n\r\n`
+          : `HTTP/1.1 200 OK\r\nDate: ${date}\r\nETag: "v1"\r\nCache-Control: max-age=60, stale-if-error=600\r\nContent-Length: 4\r\nConnection: close\r\n\r\nfeed`);
+      });
+      await http.request(raw.url('/feed'));
+      clock.advance(120);
+      drop = true;
+      const [stale, content] = await http.request(raw.url('/feed'));
+      expect([stale.status, stale.fromcache, content.toString()]).to.deep.equal([200, true, 'feed']);
+      drop = false;
+      clock.advance(60);
+      const before = count;
+      const [back] = await http.request(raw.url('/feed'));
+      expect([back.status, back.fromcache]).to.deep.equal([200, true]);
+      expect(back.cacheStatus.at(-1)).to.equal('revalidated: 304 via If-None-Match');
+      expect(count - before).to.equal(1);
+    });
+
+    it('still drops it when the new answer is a success that may not be stored (no-store)', async () => {
+      const p = path('no-store');
+      let noStore = false;
+      const url = server.route(p, (_req, res) => reply(res, clock, 200, noStore ? { 'cache-control': 'no-store' } : { etag: '"v1"', 'cache-control': 'max-age=60' }, 'x'));
+      await http.request(url);
+      clock.advance(120);
+      noStore = true;
+      expect((await http.request(url))[0].cacheStatus.at(-1)).to.equal('not stored: no-store; stored entry dropped');
+    });
+  });
+});
