@@ -21,6 +21,7 @@ import {
 } from './errors.js';
 import { buildRequest, normaliseMethod } from './first-hop.js';
 import {
+  DEFAULT_GONE_LIFETIME,
   DEFAULT_MAX_BODY_SIZE,
   validateOptions,
   validateRedirectCodes,
@@ -103,6 +104,7 @@ export class Http {
   readonly #timeout: number | undefined;
   readonly #maxBodySize: number;
   readonly #maxDecompressionRatio: number;
+  readonly #goneLifetime: number;
   readonly #debug: DebugSink | null;
 
   /**
@@ -123,6 +125,7 @@ export class Http {
     this.#timeout = options.timeout;
     this.#maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
     this.#maxDecompressionRatio = options.maxDecompressionRatio ?? DEFAULT_MAX_DECOMPRESSION_RATIO;
+    this.#goneLifetime = options.goneLifetime ?? DEFAULT_GONE_LIFETIME;
     // DEBUG is read once, here, like the proxy variables. With debug output off the layer is not
     // in the pipeline at all; when on, it sits on the wire side of decoding, so it shows the
     // headers every layer added (If-None-Match, Authorization, Accept-Encoding) and the raw answer.
@@ -259,6 +262,7 @@ export class Http {
       timeout: this.#timeout,
       maxBodySize: this.#maxBodySize,
       maxDecompressionRatio: this.#maxDecompressionRatio,
+      goneLifetime: this.#goneLifetime,
     };
     return Object.freeze({
       settings: Object.freeze(settings),

@@ -8,6 +8,8 @@ import type { ProxyInfo } from './transport/proxy.js';
 import type { WireObserver } from './debug.js';
 import type { Clock } from './types.js';
 
+export { DEFAULT_GONE_LIFETIME } from './cache/freshness.js';
+
 /** Options of `new Http(cache, options)`. */
 export interface HttpOptions {
   /**
@@ -82,6 +84,13 @@ export interface HttpOptions {
    * @default none
    */
   wireObserver?: WireObserver;
+  /**
+   * Seconds a `410 Gone` without explicit freshness (no max-age, no Expires) is kept fresh in the
+   * cache and answered from it: RFC 9110 §15.5.11 makes 410 heuristically cacheable, and a poller
+   * need not ask for a gone feed again the same day. `0` gives a 410 no heuristic lifetime of its own.
+   * @default 86400 (a day)
+   */
+  goneLifetime?: number;
 }
 
 /** A TLS version a bound may name; older ones are refused (RFC 8996 deprecates TLS 1.0 and 1.1). */
@@ -134,6 +143,12 @@ export function validateOptions(options: HttpOptions): void {
     throw bad('debug', debug, 'a boolean or a function receiving each line');
   }
   validateTlsBounds(options);
+  for (const name of ['goneLifetime'] as const) {
+    const seconds = options[name];
+    if (seconds !== undefined && !(typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0)) {
+      throw bad(name, seconds, 'a non-negative, finite number of seconds');
+    }
+  }
   const { wireObserver } = options;
   if (wireObserver !== undefined && (typeof wireObserver !== 'object' || wireObserver === null ||
     [wireObserver.sent, wireObserver.received].some((f) => f !== undefined && typeof f !== 'function'))) {

@@ -51,6 +51,8 @@ export interface Settings {
   readonly timeout: number | undefined;
   readonly maxBodySize: number;
   readonly maxDecompressionRatio: number;
+  /** Seconds a 410 Gone without explicit freshness stays fresh in the cache (HttpOptions.goneLifetime). */
+  readonly goneLifetime: number;
 }
 
 /** A name and password registered with `addCredentials`, and where they may answer. */

@@ -17,7 +17,7 @@ import type { HopRequest, Settings } from '../types.js';
 import { cacheKey, resolveLocation, sameOrigin } from '../uri.js';
 
 /** Settings the policy reads. */
-export type PolicySettings = Pick<Settings, 'ignoreEtag' | 'optimisticConcurrencyMethods'>;
+export type PolicySettings = Pick<Settings, 'ignoreEtag' | 'optimisticConcurrencyMethods' | 'goneLifetime'>;
 
 // RFC 9110 §9.2.1: every other method is unsafe and invalidates (RFC 9111 §4.4).
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -165,11 +165,12 @@ export function storeKey(url: URL, identity: string | null): string {
   return identity === null ? base : `${base} ${identity}`;
 }
 
-/** What an answer is decided with besides itself: the request, its store key and its identity. */
+/** What an answer is decided with besides itself: the request, its store key, its identity and the settings. */
 export interface VisitFacts {
   readonly req: HopRequest;
   readonly key: string;
   readonly identity: string | null;
+  readonly settings: PolicySettings;
 }
 
 /**
@@ -343,7 +344,7 @@ interface Standing {
 function lookupStored(input: LookupInput, stored: StoredResponse, reqCc: Directives): Lookup {
   const { req, now } = input;
   const resCc = parseDirectives(stored.headers['cache-control']);
-  const lifetime = freshnessLifetime(stored);
+  const lifetime = freshnessLifetime(stored, input.settings.goneLifetime);
   const age = currentAge(stored, now);
   const fresh = lifetime.seconds > age; // §4.2: response_is_fresh = (freshness_lifetime > current_age)
   // RFC 8246 §2: an immutable response is not revalidated on reload while it is fresh.
@@ -492,7 +493,7 @@ export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): Afte
   }
   // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
   const kept = storedFrom(visit, answer, storableHeaders(answer.headers));
-  return { kind: 'store', reason: `stored: ${freshnessLifetime(kept).source}`, stored: kept };
+  return { kind: 'store', reason: `stored: ${freshnessLifetime(kept, visit.settings.goneLifetime).source}`, stored: kept };
 }
 
 // A refusal to answer now (429, RFC 6585 §4) or a server error (5xx, RFC 9110 §15.6).
@@ -600,7 +601,7 @@ function storageRefusal(visit: VisitFacts, answer: Answer): string | null {
   const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
   // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
   if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
-  const lifetime = freshnessLifetime(storedFrom(visit, answer, headers));
+  const lifetime = freshnessLifetime(storedFrom(visit, answer, headers), visit.settings.goneLifetime);
   const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
   // An entry that is stale at once and cannot be revalidated would never be used.
   if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;

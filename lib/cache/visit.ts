@@ -12,7 +12,7 @@ import type { CacheStore, Exchange, HopRequest, RequestContext } from '../types.
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
 import { ageValue, type StoredResponse } from './freshness.js';
 import { StoreUnavailable, type StoreOperation } from './guarded-store.js';
-import { hasUnstorable, storableHeaders, storeKey, type Part, type Serving, type VisitFacts } from './policy.js';
+import { hasUnstorable, storableHeaders, storeKey, type Part, type PolicySettings, type Serving, type VisitFacts } from './policy.js';
 
 const EMPTY = Buffer.alloc(0);
 const NO_FIELDS: Readonly<HeaderRecord> = Object.freeze(Object.create(null) as HeaderRecord);
@@ -50,6 +50,10 @@ export class Visit implements VisitFacts {
 
   now(): number {
     return this.ctx.clock.now();
+  }
+
+  get settings(): PolicySettings {
+    return this.ctx.settings;
   }
 
   /** Records a decision: in this hop's `cacheStatus`, and for the request's debug summary. */

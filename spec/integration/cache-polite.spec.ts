@@ -109,4 +109,75 @@ describe('the polite poller (#11)', () => {
       expect((await http.request(url))[0].cacheStatus.at(-1)).to.equal('not stored: no-store; stored entry dropped');
     });
   });
+
+  describe('3. a 410 Gone is kept (RFC 9110 §15.5.11: heuristically cacheable)', () => {
+    // A feed that is gone after its first poll; the 410 carries no freshness and no validator.
+    function goneFeed(name: string) {
+      const p = path(name);
+      let gone = false;
+      const url = server.route(p, (_req, res) => gone
+        ? reply(res, clock, 410, { 'content-type': 'text/plain' }, 'gone for good')
+        : reply(res, clock, 200, { etag: '"v1"', 'cache-control': 'max-age=900' }, 'feed'));
+      return { url, hits: () => server.hits(p), goAway: () => void (gone = true) };
+    }
+
+    it('answers a 410 from the cache for a day, then asks again', async () => {
+      const g = goneFeed('gone');
+      await http.request(g.url);
+      g.goAway();
+      clock.advance(900);
+      const [first, body] = await http.request(g.url);
+      expect([first.status, first.fromcache, body.toString()]).to.deep.equal([410, false, 'gone for good']);
+      expect(first.cacheStatus.at(-1)).to.equal('stored: heuristic 86400s for 410 Gone');
+      // Every 15 minutes for the rest of the day: from the cache, no request.
+      for (let t = 900; t < 86400; t += 900) {
+        clock.advance(900);
+        const [again, content] = await http.request(g.url);
+        expect([again.status, again.fromcache, content.toString()], `after ${t + 900} s`).to.deep.equal([410, true, 'gone for good']);
+      }
+      expect(g.hits().length).to.equal(2);
+      clock.advance(900);
+      expect((await http.request(g.url))[0].fromcache).to.equal(false);
+      expect(g.hits().length).to.equal(3);
+    });
+
+    it('keeps it for goneLifetime seconds (0: no lifetime of its own, asked every time)', async () => {
+      const hour = new Http(store, { clock, goneLifetime: 3600 });
+      const g = goneFeed('gone-hour');
+      g.goAway();
+      expect((await hour.request(g.url))[0].cacheStatus.at(-1)).to.equal('stored: heuristic 3600s for 410 Gone');
+      clock.advance(3599);
+      expect((await hour.request(g.url))[0].fromcache).to.equal(true);
+      clock.advance(1);
+      expect((await hour.request(g.url))[0].fromcache).to.equal(false);
+      await hour.close();
+
+      const never = new Http(new MapStore(), { clock, goneLifetime: 0 });
+      const h = goneFeed('gone-never');
+      h.goAway();
+      await never.request(h.url);
+      expect((await never.request(h.url))[0].fromcache).to.equal(false);
+      expect(h.hits().length).to.equal(2);
+      await never.close();
+    });
+
+    it('leaves a 404 as it was: asked again unless the server gave it freshness', async () => {
+      const p = path('missing');
+      const url = server.route(p, (_req, res) => reply(res, clock, 404, {}, 'no such feed'));
+      await http.request(url);
+      clock.advance(900);
+      expect((await http.request(url))[0].fromcache).to.equal(false);
+      const q = path('missing-fresh');
+      const fresh = server.route(q, (_req, res) => reply(res, clock, 404, { 'cache-control': 'max-age=3600' }, 'no such feed'));
+      await http.request(fresh);
+      clock.advance(900);
+      expect((await http.request(fresh))[0].fromcache).to.equal(true);
+    });
+
+    it('refuses a goneLifetime that is not a non-negative number of seconds, naming it', () => {
+      for (const bad of [-1, Number.NaN, Infinity, '60']) {
+        expect(() => new Http(null, { goneLifetime: bad as number }), String(bad)).to.throw(/Invalid option goneLifetime: expected a non-negative, finite number of seconds/);
+      }
+    });
+  });
 });
