@@ -23,6 +23,7 @@ import { buildRequest, normaliseMethod } from './first-hop.js';
 import {
   DEFAULT_GONE_LIFETIME,
   DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_MAX_RETRY_AFTER,
   validateOptions,
   validateRedirectCodes,
   validateRedirections,
@@ -105,6 +106,7 @@ export class Http {
   readonly #maxBodySize: number;
   readonly #maxDecompressionRatio: number;
   readonly #goneLifetime: number;
+  readonly #maxRetryAfter: number;
   readonly #debug: DebugSink | null;
 
   /**
@@ -126,6 +128,7 @@ export class Http {
     this.#maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
     this.#maxDecompressionRatio = options.maxDecompressionRatio ?? DEFAULT_MAX_DECOMPRESSION_RATIO;
     this.#goneLifetime = options.goneLifetime ?? DEFAULT_GONE_LIFETIME;
+    this.#maxRetryAfter = options.maxRetryAfter ?? DEFAULT_MAX_RETRY_AFTER;
     // DEBUG is read once, here, like the proxy variables. With debug output off the layer is not
     // in the pipeline at all; when on, it sits on the wire side of decoding, so it shows the
     // headers every layer added (If-None-Match, Authorization, Accept-Encoding) and the raw answer.
@@ -263,6 +266,7 @@ export class Http {
       maxBodySize: this.#maxBodySize,
       maxDecompressionRatio: this.#maxDecompressionRatio,
       goneLifetime: this.#goneLifetime,
+      maxRetryAfter: this.#maxRetryAfter,
     };
     return Object.freeze({
       settings: Object.freeze(settings),

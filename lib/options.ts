@@ -9,6 +9,7 @@ import type { WireObserver } from './debug.js';
 import type { Clock } from './types.js';
 
 export { DEFAULT_GONE_LIFETIME } from './cache/freshness.js';
+export { DEFAULT_MAX_RETRY_AFTER } from './cache/retry-after.js';
 
 /** Options of `new Http(cache, options)`. */
 export interface HttpOptions {
@@ -91,6 +92,12 @@ export interface HttpOptions {
    * @default 86400 (a day)
    */
   goneLifetime?: number;
+  /**
+   * The longest, in seconds, that the `Retry-After` of a 429 or 503 (RFC 9110 §10.2.3) keeps requests
+   * for its URL from reaching the server; a later time is capped to this. `0` remembers none.
+   * @default 86400 (a day)
+   */
+  maxRetryAfter?: number;
 }
 
 /** A TLS version a bound may name; older ones are refused (RFC 8996 deprecates TLS 1.0 and 1.1). */
@@ -143,7 +150,7 @@ export function validateOptions(options: HttpOptions): void {
     throw bad('debug', debug, 'a boolean or a function receiving each line');
   }
   validateTlsBounds(options);
-  for (const name of ['goneLifetime'] as const) {
+  for (const name of ['goneLifetime', 'maxRetryAfter'] as const) {
     const seconds = options[name];
     if (seconds !== undefined && !(typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0)) {
       throw bad(name, seconds, 'a non-negative, finite number of seconds');

@@ -117,6 +117,12 @@ class CacheLayer {
           break;
         case 'serve-stale':
           return visit.serve(step);
+        // RFC 9110 §10.2.3: the origin asked not to be asked before a time: remembered in the store.
+        case 'hold':
+          await visit.rewrite(step.stored);
+          return step.answer === 'stale' ? visit.serve(step) : visit.finish(step.exchange);
+        case 'retry-after':
+          return step.serve ? visit.serve(step) : visit.finish(gatewayTimeout());
         case 'rethrow':
           throw step.error;
         default:

@@ -24,6 +24,11 @@ export interface StoredResponse {
   readonly requestTime: number;
   /** When its head arrived, ms since the epoch (RFC 9111 §4.2.3 response_time). */
   readonly responseTime: number;
+  /**
+   * RFC 9110 §10.2.3: ms since the epoch before which the origin asked not to be asked again for
+   * this resource (the Retry-After of a 429 or 503, capped); absent when it asked nothing.
+   */
+  readonly notBefore?: number | undefined;
 }
 
 /** Heuristic freshness is 10% of the time since Last-Modified (RFC 9111 §4.2.2), at most one day. */

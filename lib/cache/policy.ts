@@ -12,12 +12,13 @@ import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../head
 import { parseHttpDate } from '../http-date.js';
 import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, type Lifetime, type StoredResponse } from './freshness.js';
 import { rangeNeedsOrigin, selectRange, type RangeSelection } from './range.js';
+import { heldUntil, instant, isStandIn, notBeforeOf, type NotBefore } from './retry-after.js';
 import type { ErrorCode } from '../errors.js';
 import type { HopRequest, Settings } from '../types.js';
 import { cacheKey, resolveLocation, sameOrigin } from '../uri.js';
 
 /** Settings the policy reads. */
-export type PolicySettings = Pick<Settings, 'ignoreEtag' | 'optimisticConcurrencyMethods' | 'goneLifetime'>;
+export type PolicySettings = Pick<Settings, 'ignoreEtag' | 'optimisticConcurrencyMethods' | 'goneLifetime' | 'maxRetryAfter'>;
 
 // RFC 9110 §9.2.1: every other method is unsafe and invalidates (RFC 9111 §4.4).
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -291,6 +292,13 @@ export type Lookup =
   | ({ readonly kind: 'stale-while-revalidate'; readonly reason: string; readonly ask: Ask } & Serving)
   /** Ask the origin with the stored response's validators (RFC 9111 §4.3.1). */
   | { readonly kind: 'revalidate'; readonly reason: string; readonly ask: Ask }
+  /**
+   * RFC 9110 §10.2.3: the origin asked not to be asked before the stored not-before time, so it is
+   * not: serve the stored response (stale, or the stored 429/503 itself), or, for one that may never
+   * be served stale (must-revalidate, no-cache), answer 504 as a cache that cannot reach the origin
+   * does (RFC 9111 §5.2.2.2).
+   */
+  | ({ readonly kind: 'retry-after'; readonly reason: string; readonly serve: boolean } & Serving)
   /** Nothing usable: ask the origin as asked (`ask.replaces` when a request no-cache passed over one). */
   | { readonly kind: 'miss'; readonly reason: string; readonly ask: Ask }
   /** Leave the cache out of it on the way in (unsafe methods, ranges the origin answers). */
@@ -350,15 +358,36 @@ function lookupStored(input: LookupInput, stored: StoredResponse, reqCc: Directi
   // RFC 8246 §2: an immutable response is not revalidated on reload while it is fresh.
   const immutableFresh = resCc.immutable && fresh && !resCc.noCache;
   const refusal = immutableFresh ? null : requestRefusal(reqCc, lifetime.seconds, age);
+  // The caller insists (request no-cache): the request goes out, a not-before time notwithstanding.
   if (refusal === 'reload') {
     return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' }
-      : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', ask: anew(req, stored) };
+      : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', ask: anew(req, isStandIn(stored) ? null : stored) };
   }
   if (fresh && !resCc.noCache && refusal === null) {
     const reason = `fresh: ${lifetime.source}, age ${Math.floor(age)}s${resCc.immutable ? ', immutable' : ''}`;
     return { kind: 'fresh', reason, stored, age, part: partFor(req, stored, input.bodyLength, now) };
   }
+  const until = heldUntil(stored, now);
+  if (until !== null) return retryLater(input, stored, { resCc, age }, until);
+  // A stored 429/503 stands in for the answer only until its time: then there is nothing to revalidate.
+  if (isStandIn(stored)) {
+    const reason = `miss: the stored ${stored.status} held requests back until ${instant(stored.notBefore!)}`;
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, null) };
+  }
   return lookupStale(input, stored, { reqCc, resCc, lifetime, age, fresh, refusal });
+}
+
+// RFC 9110 §10.2.3: until `until` the origin is not asked for this resource (a request no-cache
+// aside). The stored response answers, stale (the origin said it will not give a fresher one before
+// then), or the stored 429/503 itself; one that may never be served stale gets the 504 of a cache
+// that cannot reach the origin (RFC 9111 §4.2.4, §5.2.2.2) rather than a request the origin refused.
+function retryLater(input: LookupInput, stored: StoredResponse, s: Pick<Standing, 'resCc' | 'age'>, until: number): Lookup {
+  const serving: Serving = { stored, age: s.age, part: partFor(input.req, stored, input.bodyLength, input.now) };
+  const held = `retry-after: not asking the origin before ${instant(until)}`;
+  if (isStandIn(stored)) return { kind: 'retry-after', reason: `${held}; answered with the stored ${stored.status}`, serve: true, ...serving };
+  const never = s.resCc.noCache ? 'no-cache' : s.resCc.mustRevalidate ? 'must-revalidate' : s.resCc.proxyRevalidate ? 'proxy-revalidate' : null;
+  if (never !== null) return { kind: 'retry-after', reason: `${held}; the stored response is ${never}, never served stale → 504`, serve: false, ...serving };
+  return { kind: 'retry-after', reason: `${held}; served stale (age ${Math.floor(s.age)}s)`, serve: true, ...serving };
 }
 
 // A stored response that may not be served as it is: served stale if a directive allows it,
@@ -465,6 +494,12 @@ export type After =
   | { readonly kind: 'refetch'; readonly reason: string; readonly ask: Ask }
   /** An error answer to a revalidation or a reload: leave the stored response (`stored`) as it is; answer with the answer. */
   | { readonly kind: 'keep'; readonly reason: string; readonly stored: StoredResponse }
+  /**
+   * A 429/503 with a Retry-After (RFC 9110 §10.2.3) to a revalidation or a reload: write the stored
+   * response back as `stored`, which carries the not-before time, and answer with the answer as it
+   * is, or with `stored` served stale (`answer: 'stale'`, RFC 5861 §4 stale-if-error).
+   */
+  | ({ readonly kind: 'hold'; readonly reason: string; readonly answer: 'as-is' | 'stale' } & Serving)
   /** RFC 5861 §4: an error answer replaced by the stored response. */
   | ({ readonly kind: 'serve-stale'; readonly reason: string } & Serving);
 
@@ -472,17 +507,27 @@ export type After =
 export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): After {
   const { req } = visit;
   const { stored } = ask;
+  const notBefore = req.method === 'GET' ? notBeforeOf(answer, visit.settings.maxRetryAfter) : null;
   if (stored !== null && ask.staleIfError && isOriginError(answer)) {
-    return { kind: 'serve-stale', reason: `stale-if-error: served stale after ${answer.status}`, ...serving(req, stored, ask.storedLength, answer.responseTime) };
+    const reason = `stale-if-error: served stale after ${answer.status}`;
+    if (notBefore !== null) return held(visit, ask, answer, { ...stored, notBefore: notBefore.at }, `${reason}; ${notBeforeText(notBefore)}`, 'stale');
+    return { kind: 'serve-stale', reason, ...serving(req, stored, ask.storedLength, answer.responseTime) };
   }
   if (!SAFE_METHODS.has(req.method)) return afterUnsafe(visit, answer);
   if (req.method !== 'GET') return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored` };
   if (answer.status === 304) return afterNotModified(visit, ask, answer);
   // An error says nothing about the stored response (RFC 9111 does not ask for it to be dropped):
   // it is what the next revalidation needs, and dropping it made every later poll unconditional and
-  // the first 200 after an outage a full download.
-  if (ask.kept !== null && isErrorStatus(answer.status)) {
-    return { kind: 'keep', reason: `kept: stored entry kept through ${answer.status} for the next revalidation`, stored: ask.kept };
+  // the first 200 after an outage a full download. A stored 429/503 is no such response.
+  const kept = ask.kept !== null && !isStandIn(ask.kept) ? ask.kept : null;
+  if (kept !== null && isErrorStatus(answer.status)) {
+    const reason = `kept: stored entry kept through ${answer.status}`;
+    if (notBefore !== null) return held(visit, ask, answer, { ...kept, notBefore: notBefore.at }, `${reason}; ${notBeforeText(notBefore)}`, 'as-is');
+    return { kind: 'keep', reason: `${reason} for the next revalidation`, stored: kept };
+  }
+  if (notBefore !== null) {
+    const standIn = standInFor(visit, answer, notBefore);
+    if (standIn !== null) return standIn;
   }
   const refusal = storageRefusal(visit, answer);
   if (refusal !== null) {
@@ -492,8 +537,25 @@ export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): Afte
     return { kind: 'pass', reason: `not stored: ${refusal}` };
   }
   // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
-  const kept = storedFrom(visit, answer, storableHeaders(answer.headers));
-  return { kind: 'store', reason: `stored: ${freshnessLifetime(kept, visit.settings.goneLifetime).source}`, stored: kept };
+  const fresh = storedFrom(visit, answer, storableHeaders(answer.headers));
+  return { kind: 'store', reason: `stored: ${freshnessLifetime(fresh, visit.settings.goneLifetime).source}`, stored: fresh };
+}
+
+// The stored response given the origin's not-before time (RFC 9110 §10.2.3), written back.
+function held(visit: VisitFacts, ask: Ask, answer: Answer, stored: StoredResponse, reason: string, as: 'as-is' | 'stale'): After {
+  return { kind: 'hold', reason, answer: as, ...serving(visit.req, stored, ask.storedLength, answer.responseTime) };
+}
+
+function notBeforeText(notBefore: NotBefore): string {
+  return `not asking the origin before ${instant(notBefore.at)} (${notBefore.source})`;
+}
+
+// With nothing stored, the 429/503 itself is kept until its Retry-After, to answer in the origin's
+// place (its status, Retry-After and body); not when it may not be stored at all (no-store...).
+function standInFor(visit: VisitFacts, answer: Answer, notBefore: NotBefore): After | null {
+  if (keepingRefusal(visit, answer, parseDirectives(answer.headers['cache-control'])) !== null) return null;
+  const stored: StoredResponse = { ...storedFrom(visit, answer, storableHeaders(answer.headers)), notBefore: notBefore.at };
+  return { kind: 'store', reason: `stored: ${answer.status} until ${instant(notBefore.at)} (${notBefore.source}), answered from the cache until then`, stored };
 }
 
 // A refusal to answer now (429, RFC 6585 §4) or a server error (5xx, RFC 9110 §15.6).
@@ -548,7 +610,10 @@ function afterNotModified(visit: VisitFacts, ask: Ask, answer: Answer): After {
   if (newTag === undefined && lastModifiedDiffers(headers['last-modified'], stored.headers['last-modified'], answer.responseTime)) {
     return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}`, ask: AS_ASKED };
   }
-  const freshened: StoredResponse = { ...stored, headers: merged304(stored, headers), requestTime: answer.requestTime, responseTime: answer.responseTime };
+  // The origin answered: whatever it asked to wait for is over.
+  const freshened: StoredResponse = {
+    ...stored, headers: merged304(stored, headers), requestTime: answer.requestTime, responseTime: answer.responseTime, notBefore: undefined,
+  };
   const reason = `revalidated: 304 via ${ask.via}`;
   // The 304 answered this request: its cookies are this caller's, though never stored.
   return { kind: 'freshen', reason, cookies: unstored(headers), ...serving(visit.req, freshened, ask.storedLength, answer.responseTime) };
@@ -583,10 +648,25 @@ function unstored(headers: Readonly<HeaderRecord>): Readonly<HeaderRecord> {
 
 // Why a GET answer may not be stored (RFC 9111 §3), or null.
 function storageRefusal(visit: VisitFacts, answer: Answer): string | null {
+  const { status, headers } = answer;
+  const cc = parseDirectives(headers['cache-control']);
+  const refusal = keepingRefusal(visit, answer, cc);
+  if (refusal !== null) return refusal;
+  const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
+  // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
+  if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
+  const lifetime = freshnessLifetime(storedFrom(visit, answer, headers), visit.settings.goneLifetime);
+  const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
+  // An entry that is stale at once and cannot be revalidated would never be used.
+  if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;
+  return null;
+}
+
+// Why an answer may not be kept at all, whatever its freshness (RFC 9111 §3), or null.
+function keepingRefusal(visit: VisitFacts, answer: Answer, resCc: Directives): string | null {
   const { req } = visit;
   const { status, headers, bodyLength } = answer;
   const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
-  const resCc = parseDirectives(headers['cache-control']);
   if (reqCc.noStore) return 'request no-store';
   if (resCc.noStore) return 'no-store';
   if (status < 200) return `status ${status} is not final`;
@@ -597,14 +677,6 @@ function storageRefusal(visit: VisitFacts, answer: Answer): string | null {
   if (declared !== undefined && /^[0-9]+$/.test(declared.trim()) && Number(declared) !== bodyLength) {
     return `truncated body (${bodyLength} of ${declared} bytes)`;
   }
-  const cc = resCc;
-  const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
-  // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
-  if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
-  const lifetime = freshnessLifetime(storedFrom(visit, answer, headers), visit.settings.goneLifetime);
-  const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
-  // An entry that is stale at once and cannot be revalidated would never be used.
-  if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;
   return null;
 }
 

@@ -111,6 +111,11 @@ export class Visit implements VisitFacts {
     return this.write(stored, this.#stored().body);
   }
 
+  /** Writes the stored response read back with a new head (its not-before time), body unchanged. */
+  rewrite(stored: StoredResponse): Promise<void> {
+    return this.write(stored, this.#stored().body);
+  }
+
   /** Removes what is stored under `keys`; a failure is noted, never thrown. */
   async remove(keys: readonly string[]): Promise<void> {
     await Promise.all(keys.map(async (key) => {

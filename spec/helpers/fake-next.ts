@@ -65,6 +65,7 @@ export function someSettings(overrides: Partial<Settings> = {}): Settings {
     maxBodySize: 1024 * 1024 * 1024,
     maxDecompressionRatio: 100,
     goneLifetime: 86400,
+    maxRetryAfter: 86400,
     ...overrides,
   });
 }

@@ -110,6 +110,193 @@ describe('the polite poller (#11)', () => {
     });
   });
 
+  describe('2. the Retry-After of a 429 or 503 is remembered in the store (RFC 9110 §10.2.3)', () => {
+    const at = (secondsFromT0: number) => new Date(clock.now() + secondsFromT0 * 1000).toISOString();
+
+    it('answers from the stored entry, stale, until the time a 429 gave in seconds; then revalidates it', async () => {
+      const f = feed('ra-seconds');
+      await http.request(f.url);
+      clock.advance(120);
+      f.state.trouble = { status: 429, headers: { 'retry-after': '3600' } };
+      const until = at(3600);
+      const [refused] = await http.request(f.url);
+      expect([refused.status, refused.fromcache]).to.deep.equal([429, false]);
+      expect(refused.cacheStatus.at(-1)).to.equal(`kept: stored entry kept through 429; not asking the origin before ${until} (Retry-After: 3600)`);
+      // Every 15 minutes during the hour: the stored feed, stale, and no request.
+      for (let t = 900; t < 3600; t += 900) {
+        clock.advance(900);
+        const [held, content] = await http.request(f.url);
+        expect([held.status, held.fromcache, content.toString()]).to.deep.equal([200, true, 'the whole feed']);
+        expect(held.cacheStatus).to.deep.equal([`retry-after: not asking the origin before ${until}; served stale (age ${120 + t}s)`]);
+        expect(held.get('age')).to.equal(String(120 + t));
+      }
+      expect(f.hits().length).to.equal(2);
+      f.state.trouble = null;
+      clock.advance(900);
+      const [back] = await http.request(f.url);
+      expect([back.status, back.fromcache, back.cacheStatus.at(-1)]).to.deep.equal([200, true, 'revalidated: 304 via If-None-Match']);
+      expect(f.hits().map((h) => h.headers['if-none-match'] ?? null)).to.deep.equal([null, '"v1"', '"v1"']);
+    });
+
+    it('reads an HTTP-date against the answer\'s own Date (the origin\'s clock), for a 503 too', async () => {
+      const f = feed('ra-date');
+      await http.request(f.url);
+      clock.advance(120);
+      // The server's clock is 10 minutes ahead; it asks for two hours of its own time.
+      const serverNow = clock.now() + 600_000;
+      f.state.trouble = { status: 503, headers: { date: new Date(serverNow).toUTCString(), 'retry-after': new Date(serverNow + 7_200_000).toUTCString() } };
+      const [refused] = await http.request(f.url);
+      expect(refused.status).to.equal(503);
+      expect(refused.cacheStatus.at(-1)).to.include(`not asking the origin before ${at(7200)}`);
+      f.state.trouble = null;
+      clock.advance(7199);
+      expect((await http.request(f.url))[0].fromcache).to.equal(true);
+      expect(f.hits().length).to.equal(2);
+      clock.advance(1);
+      await http.request(f.url);
+      expect(f.hits().length).to.equal(3);
+    });
+
+    it('remembers nothing from a 503 without Retry-After, or a Retry-After on another status', async () => {
+      const f = feed('ra-none');
+      await http.request(f.url);
+      clock.advance(120);
+      f.state.trouble = { status: 503 };
+      await http.request(f.url);
+      f.state.trouble = { status: 500, headers: { 'retry-after': '3600' } };
+      clock.advance(1);
+      await http.request(f.url);
+      clock.advance(1);
+      await http.request(f.url);
+      expect(f.hits().length).to.equal(4);
+    });
+
+    it('answers with the stored 429 itself when nothing else is stored, then asks again', async () => {
+      const p = path('ra-first');
+      let limited = true;
+      const url = server.route(p, (_req, res) => limited
+        ? reply(res, clock, 429, { 'retry-after': '600', 'content-type': 'text/plain' }, 'slow down')
+        : reply(res, clock, 200, { etag: '"v1"', 'cache-control': 'max-age=60' }, 'feed'));
+      const until = at(600);
+      const [first] = await http.request(url);
+      expect([first.status, first.fromcache]).to.deep.equal([429, false]);
+      expect(first.cacheStatus.at(-1)).to.equal(`stored: 429 until ${until} (Retry-After: 600), answered from the cache until then`);
+      clock.advance(300);
+      const [held, content] = await http.request(url);
+      expect([held.status, held.fromcache, held.get('retry-after'), content.toString()]).to.deep.equal([429, true, '600', 'slow down']);
+      expect(held.cacheStatus).to.deep.equal([`retry-after: not asking the origin before ${until}; answered with the stored 429`]);
+      expect(server.hits(p).length).to.equal(1);
+      limited = false;
+      clock.advance(300);
+      const [after] = await http.request(url);
+      expect([after.status, after.fromcache]).to.deep.equal([200, false]);
+      expect(after.cacheStatus[0]).to.equal(`miss: the stored 429 held requests back until ${until}`);
+      expect(server.hits(p).at(-1)!.headers['if-none-match']).to.equal(undefined);
+    });
+
+    it('lets a request with Cache-Control: no-cache go out (the caller insists)', async () => {
+      const f = feed('ra-no-cache');
+      await http.request(f.url);
+      clock.advance(120);
+      f.state.trouble = { status: 429, headers: { 'retry-after': '3600' } };
+      await http.request(f.url);
+      f.state.trouble = null;
+      const [insisted] = await http.request(f.url, 'GET', null, { 'cache-control': 'no-cache' });
+      expect([insisted.status, insisted.fromcache]).to.deep.equal([200, false]);
+      expect(f.hits().length).to.equal(3);
+      // Its 200 replaced the entry, and what the 429 asked for with it.
+      clock.advance(30);
+      const [fresh] = await http.request(f.url);
+      expect(fresh.cacheStatus).to.deep.equal(['fresh: max-age=60, age 30s']);
+    });
+
+    it('is kept in the store: a new Http on it (a restart, another process) waits too', async () => {
+      const f = feed('ra-restart');
+      await http.request(f.url);
+      clock.advance(120);
+      f.state.trouble = { status: 503, headers: { 'retry-after': '1800' } };
+      await http.request(f.url);
+      await http.close();
+      http = new Http(store, { clock });
+      clock.advance(900);
+      const [held] = await http.request(f.url);
+      expect([held.status, held.fromcache]).to.deep.equal([200, true]);
+      expect(f.hits().length).to.equal(2);
+    });
+
+    it('caps a Retry-After past maxRetryAfter (default a day); 0 remembers none', async () => {
+      const f = feed('ra-cap');
+      await http.request(f.url);
+      clock.advance(120);
+      f.state.trouble = { status: 429, headers: { 'retry-after': '9999999' } };
+      const [refused] = await http.request(f.url);
+      expect(refused.cacheStatus.at(-1)).to.include(`not asking the origin before ${at(86400)} (Retry-After: 9999999, capped at 86400s)`);
+      f.state.trouble = null;
+      clock.advance(86399);
+      expect((await http.request(f.url))[0].fromcache).to.equal(true);
+      expect(f.hits().length).to.equal(2);
+      clock.advance(1);
+      await http.request(f.url);
+      expect(f.hits().length).to.equal(3);
+
+      const short = new Http(new MapStore(), { clock, maxRetryAfter: 60 });
+      const g = feed('ra-cap-60');
+      await short.request(g.url);
+      clock.advance(120);
+      g.state.trouble = { status: 429, headers: { 'retry-after': '3600' } };
+      await short.request(g.url);
+      clock.advance(59);
+      await short.request(g.url);
+      expect(g.hits().length).to.equal(2);
+      clock.advance(1);
+      await short.request(g.url);
+      expect(g.hits().length).to.equal(3);
+      await short.close();
+
+      const none = new Http(new MapStore(), { clock, maxRetryAfter: 0 });
+      const h = feed('ra-cap-0');
+      await none.request(h.url);
+      clock.advance(120);
+      h.state.trouble = { status: 429, headers: { 'retry-after': '3600' } };
+      await none.request(h.url);
+      await none.request(h.url);
+      expect(h.hits().length).to.equal(3);
+      await none.close();
+    });
+
+    it('answers 504 for a stored response that may never be served stale (must-revalidate)', async () => {
+      const f = feed('ra-must', 'max-age=60, must-revalidate');
+      await http.request(f.url);
+      clock.advance(120);
+      f.state.trouble = { status: 503, headers: { 'retry-after': '600' } };
+      await http.request(f.url);
+      clock.advance(60);
+      const [held] = await http.request(f.url);
+      expect([held.status, held.fromcache]).to.deep.equal([504, false]);
+      expect(held.cacheStatus.at(-1)).to.equal(`retry-after: not asking the origin before ${at(540)}; the stored response is must-revalidate, never served stale → 504`);
+      expect(f.hits().length).to.equal(2);
+    });
+
+    it('serves stale where stale-if-error allows, and remembers the time too', async () => {
+      const f = feed('ra-sie', 'max-age=60, stale-if-error=86400');
+      await http.request(f.url);
+      clock.advance(120);
+      f.state.trouble = { status: 503, headers: { 'retry-after': '600' } };
+      const [stale] = await http.request(f.url);
+      expect([stale.status, stale.fromcache]).to.deep.equal([200, true]);
+      expect(stale.cacheStatus.at(-1)).to.equal(`stale-if-error: served stale after 503; not asking the origin before ${at(600)} (Retry-After: 600)`);
+      clock.advance(300);
+      await http.request(f.url);
+      expect(f.hits().length).to.equal(2);
+    });
+
+    it('refuses a maxRetryAfter that is not a non-negative number of seconds, naming it', () => {
+      for (const bad of [-1, Number.NaN, Infinity, '60']) {
+        expect(() => new Http(null, { maxRetryAfter: bad as number }), String(bad)).to.throw(/Invalid option maxRetryAfter: expected a non-negative, finite number of seconds/);
+      }
+    });
+  });
+
   describe('3. a 410 Gone is kept (RFC 9110 §15.5.11: heuristically cacheable)', () => {
     // A feed that is gone after its first poll; the 410 carries no freshness and no validator.
     function goneFeed(name: string) {

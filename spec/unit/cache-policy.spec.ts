@@ -14,7 +14,7 @@ import type { HopRequest } from '../../lib/types.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const DATE_T0 = new Date(T0).toUTCString();
-const SETTINGS = { ignoreEtag: false, optimisticConcurrencyMethods: ['PUT'], goneLifetime: 86400 };
+const SETTINGS = { ignoreEtag: false, optimisticConcurrencyMethods: ['PUT'], goneLifetime: 86400, maxRetryAfter: 86400 };
 const URL_A = 'http://a.test/doc';
 
 function headers(h: Record<string, string>): Record<string, string> {
