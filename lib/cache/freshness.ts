@@ -90,6 +90,16 @@ function dateValue(stored: StoredResponse): number {
 }
 
 /**
+ * When `stored` goes stale, ms since the epoch: the instant its current age reaches `lifetime`
+ * seconds (RFC 9111 §4.2), the same whenever it is asked. Null for a lifetime without end (a
+ * permanent redirect).
+ */
+export function staleAt(stored: StoredResponse, lifetime: number): number | null {
+  if (!Number.isFinite(lifetime)) return null;
+  return stored.responseTime + (lifetime - currentAge(stored, stored.responseTime)) * 1000;
+}
+
+/**
  * RFC 9111 §5.1: the first member of a list-valued Age is used; a value that is not a non-negative
  * integer (a float, a sign, a trailing word) is ignored, as if absent. Values past 2^31 are clamped.
  */

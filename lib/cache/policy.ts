@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
 import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
-import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, type Lifetime, type StoredResponse } from './freshness.js';
+import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, staleAt, type Lifetime, type StoredResponse } from './freshness.js';
 import { rangeNeedsOrigin, selectRange, type RangeSelection } from './range.js';
 import { heldUntil, instant, isStandIn, notBeforeOf, type NotBefore } from './retry-after.js';
 import type { ErrorCode } from '../errors.js';
@@ -692,6 +692,27 @@ function storedFrom(visit: VisitFacts, answer: Answer, headers: Readonly<HeaderR
     requestTime: answer.requestTime,
     responseTime: answer.responseTime,
   };
+}
+
+/** When to come back for what the store holds: ms since the epoch, null for none. */
+export interface Schedule {
+  /** When the stored response goes stale (null: nothing stored, a stand-in, or never). */
+  readonly freshUntil: number | null;
+  /** Until when the origin is not asked (a Retry-After still holding), or null. */
+  readonly retryAfter: number | null;
+}
+
+const NO_SCHEDULE: Schedule = Object.freeze({ freshUntil: null, retryAfter: null });
+
+/**
+ * The schedule an answer carries (`response.freshUntil`, `response.retryAfter`) for `stored`, the
+ * response the store holds for the request once the visit is done (null: none), at `now`. A stored
+ * 429/503 standing in for the answer is no representation: it has a retry time, no freshness.
+ */
+export function scheduleOf(stored: StoredResponse | null, now: number, settings: PolicySettings): Schedule {
+  if (stored === null) return NO_SCHEDULE;
+  const freshUntil = isStandIn(stored) ? null : staleAt(stored, freshnessLifetime(stored, settings.goneLifetime).seconds);
+  return { freshUntil, retryAfter: heldUntil(stored, now) };
 }
 
 /**

@@ -367,4 +367,68 @@ describe('the polite poller (#11)', () => {
       }
     });
   });
+
+  describe('4. every answer says when to come back: freshUntil and retryAfter', () => {
+    const at = (seconds: number) => new Date(aClock().now() + seconds * 1000);
+
+    it('a stored answer and every hit carry when the entry goes stale; a kept stale one its past time', async () => {
+      const f = feed('when-fresh');
+      const [first] = await http.request(f.url);
+      expect([first.freshUntil, first.retryAfter]).to.deep.equal([at(60), null]);
+      clock.advance(30);
+      const [hit] = await http.request(f.url);
+      expect([hit.freshUntil, hit.retryAfter]).to.deep.equal([at(60), null]);
+      clock.advance(60);
+      const [revalidated] = await http.request(f.url);
+      expect(revalidated.freshUntil).to.deep.equal(at(150));
+      clock.advance(120);
+      f.state.trouble = { status: 500 };
+      const [failed] = await http.request(f.url);
+      expect([failed.status, failed.freshUntil, failed.retryAfter]).to.deep.equal([500, at(150), null]);
+    });
+
+    it('while a Retry-After holds, retryAfter says until when, on the 429 and on the stale answers', async () => {
+      const f = feed('when-held');
+      await http.request(f.url);
+      clock.advance(120);
+      f.state.trouble = { status: 429, headers: { 'retry-after': '3600' } };
+      const [refused] = await http.request(f.url);
+      expect([refused.freshUntil, refused.retryAfter]).to.deep.equal([at(60), at(3720)]);
+      clock.advance(900);
+      const [held] = await http.request(f.url);
+      expect([held.fromcache, held.freshUntil, held.retryAfter]).to.deep.equal([true, at(60), at(3720)]);
+      // A poller sleeps until the later of the two: the first moment a request can reach the server.
+      clock.advance(2700);
+      f.state.trouble = null;
+      const [back] = await http.request(f.url);
+      expect([back.cacheStatus.at(-1), back.freshUntil, back.retryAfter]).to.deep.equal(['revalidated: 304 via If-None-Match', at(3780), null]);
+    });
+
+    it('a stored 429 standing in has a retry time and no freshness; a 410 is fresh for a day', async () => {
+      const p = path('when-first');
+      const url = server.route(p, (_req, res) => reply(res, clock, 429, { 'retry-after': '600' }, 'slow down'));
+      const [first] = await http.request(url);
+      expect([first.freshUntil, first.retryAfter]).to.deep.equal([null, at(600)]);
+      const [held] = await http.request(url);
+      expect([held.fromcache, held.freshUntil, held.retryAfter]).to.deep.equal([true, null, at(600)]);
+      const q = path('when-gone');
+      const gone = server.route(q, (_req, res) => reply(res, clock, 410, {}, 'gone'));
+      expect((await http.request(gone))[0].freshUntil).to.deep.equal(at(86400));
+    });
+
+    it('is null for what is not stored, on the final answer of a redirect its own, and on an Http without a cache', async () => {
+      const p = path('when-none');
+      const plain = server.route(p, (_req, res) => reply(res, clock, 200, {}, 'no validators'));
+      expect((await http.request(plain))[0].freshUntil).to.equal(null);
+      const f = feed('when-target');
+      const q = path('when-302');
+      const moved = server.route(q, (_req, res) => reply(res, clock, 302, { location: f.url }));
+      const [final] = await http.request(moved);
+      expect([final.status, final.freshUntil, final.previous!.freshUntil]).to.deep.equal([200, at(60), null]);
+      const bare = new Http(null, { clock });
+      const [uncached] = await bare.request(f.url);
+      expect([uncached.freshUntil, uncached.retryAfter]).to.deep.equal([null, null]);
+      await bare.close();
+    });
+  });
 });
