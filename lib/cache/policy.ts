@@ -132,12 +132,21 @@ export function codingVariantBase(headers: Readonly<HeaderRecord>): string | nul
   return `${etag.slice(0, -suffix.length)}"`;
 }
 
+// A field value without the whitespace around it; an empty one is no validator at all.
+function fieldValue(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
 /** The conditional headers that revalidate `stored` (RFC 9111 §4.3.1) and how they are named in the trace. */
 export function validatorsFor(stored: StoredResponse, req: HopRequest, settings: PolicySettings): { headers: HeaderRecord; via: string } {
   const headers: HeaderRecord = Object.create(null);
   const via: string[] = [];
-  const etag = stored.headers['etag'];
-  const lastModified = stored.headers['last-modified'];
+  // Sent exactly as received (W/, quotes, obs-text and all): an origin compares them byte for byte,
+  // and feed publishers count a validator they never sent as misbehaviour. Only the whitespace
+  // around a field value goes, which is no part of it (RFC 9110 §5.5) and which the parser may keep.
+  const etag = fieldValue(stored.headers['etag']);
+  const lastModified = fieldValue(stored.headers['last-modified']);
   // DESIGN.md, Apache's -gzip ETags: a tag Apache never matches is left out when Last-Modified can
   // validate instead (If-None-Match would make the server ignore If-Modified-Since, RFC 9110
   // §13.1.3), and the unsuffixed tag is not sent either: the server never sent it for this variant.
@@ -450,7 +459,7 @@ export function preconditionFor(req: HopRequest, stored: StoredResponse | null, 
   if (!settings.optimisticConcurrencyMethods.includes(req.method)) return ASK_AS_ASKED;
   if (settings.ignoreEtag) return { kind: 'ask', reason: 'no If-Match: ignoreEtag', ask: AS_ASKED };
   if ('if-match' in req.headers) return { kind: 'ask', reason: 'no If-Match added: the caller set one', ask: AS_ASKED };
-  const storedTag = stored?.headers['etag'];
+  const storedTag = fieldValue(stored?.headers['etag']);
   if (stored === null || storedTag === undefined) return { kind: 'ask', reason: 'no If-Match: no stored ETag', ask: AS_ASKED };
   // DESIGN.md, Apache's -gzip ETags: the PUT replaces the resource, whose own tag is the one Apache
   // compares; the coding variant's tag would fail every PUT with 412.

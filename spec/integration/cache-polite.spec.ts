@@ -431,4 +431,79 @@ describe('the polite poller (#11)', () => {
       await bare.close();
     });
   });
+
+  describe('5. validators go back exactly as received, updated by every 200 and 304, never invented', () => {
+    // A raw server, so the spec sees the request head byte for byte as it left the client.
+    async function rawFeed(answer: (n: number, head: string) => Buffer) {
+      const heads: Buffer[] = [];
+      const raw = await startRawServer((socket, first) => {
+        heads.push(first);
+        socket.end(answer(heads.length - 1, first.toString('latin1')));
+      });
+      const field = (n: number, name: string): Buffer | null => {
+        const head = heads[n]!;
+        const start = head.indexOf(Buffer.from(`\r\n${name}: `, 'latin1'));
+        if (start === -1) return null;
+        const from = start + name.length + 4;
+        return head.subarray(from, head.indexOf(Buffer.from('\r\n'), from));
+      };
+      return { url: raw.url('/feed'), heads, field };
+    }
+    const head = (status: string, fields: Array<Buffer | string>, body = '') => Buffer.concat([
+      Buffer.from(`HTTP/1.1 ${status}\r\nDate: ${new Date(clock.now()).toUTCString()}\r\n`, 'latin1'),
+      ...fields.flatMap((f) => [typeof f === 'string' ? Buffer.from(f, 'latin1') : f, Buffer.from('\r\n', 'latin1')]),
+      Buffer.from(`Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`, 'latin1'),
+    ]);
+
+    it('sends a weak ETag with obs-text, and an obsolete-form Last-Modified, byte for byte (without the whitespace around them)', async () => {
+      const tag = Buffer.from([0x57, 0x2f, 0x22, 0x61, 0xe9, 0x2c, 0x20, 0x62, 0x22]); // W/"a\xe9, b"
+      const lastModified = 'Sunday, 06-Nov-94 08:49:37 GMT';
+      const f = await rawFeed((n) => n === 0
+        ? head('200 OK', [Buffer.concat([Buffer.from('ETag:  '), tag, Buffer.from('  ')]), `Last-Modified: ${lastModified}`, 'Cache-Control: max-age=0'], 'feed')
+        : head('304 Not Modified', []));
+      await http.request(f.url);
+      clock.advance(1);
+      const [again] = await http.request(f.url);
+      expect([again.status, again.fromcache]).to.deep.equal([200, true]);
+      expect(f.field(1, 'if-none-match')!.equals(tag)).to.equal(true);
+      expect(f.field(1, 'if-modified-since')!.toString('latin1')).to.equal(lastModified);
+    });
+
+    it('takes the validators of every 304 and every 200 (the body unchanged or not) for the next revalidation', async () => {
+      const answers = [
+        head('200 OK', ['ETag: "v1"', 'Last-Modified: Mon, 01 Jun 2026 10:00:00 GMT', 'Cache-Control: max-age=0'], 'same'),
+        // A 304 that names the stored tag in its weak form, with a later Last-Modified.
+        head('304 Not Modified', ['ETag: W/"v1"', 'Last-Modified: Mon, 01 Jun 2026 11:00:00 GMT']),
+        // The same body again, under new validators.
+        head('200 OK', ['ETag: "v2"', 'Last-Modified: Mon, 01 Jun 2026 12:00:00 GMT', 'Cache-Control: max-age=0'], 'same'),
+        head('304 Not Modified', ['ETag: "v2"']),
+      ];
+      const f = await rawFeed((n) => answers[Math.min(n, answers.length - 1)]!);
+      for (let i = 0; i < 4; i++) {
+        await http.request(f.url);
+        clock.advance(1);
+      }
+      const sent = [1, 2, 3].map((n) => [f.field(n, 'if-none-match')?.toString('latin1') ?? null, f.field(n, 'if-modified-since')?.toString('latin1') ?? null]);
+      expect(sent).to.deep.equal([
+        ['"v1"', 'Mon, 01 Jun 2026 10:00:00 GMT'],
+        ['W/"v1"', 'Mon, 01 Jun 2026 11:00:00 GMT'],
+        ['"v2"', 'Mon, 01 Jun 2026 12:00:00 GMT'],
+      ]);
+    });
+
+    it('invents none: only the validators the server sent, and none at all from a feed without them', async () => {
+      const cases = [
+        { fields: ['ETag: "only"', 'Cache-Control: max-age=0'], sent: ['"only"', null] },
+        { fields: ['Last-Modified: Mon, 01 Jun 2026 10:00:00 GMT', 'Cache-Control: max-age=0'], sent: [null, 'Mon, 01 Jun 2026 10:00:00 GMT'] },
+        { fields: ['Cache-Control: max-age=0, stale-if-error=60'], sent: [null, null] },
+      ];
+      for (const c of cases) {
+        const f = await rawFeed(() => head('200 OK', c.fields, 'feed'));
+        await http.request(f.url);
+        clock.advance(1);
+        await http.request(f.url);
+        expect([f.field(1, 'if-none-match')?.toString() ?? null, f.field(1, 'if-modified-since')?.toString() ?? null], c.fields[0]).to.deep.equal(c.sent);
+      }
+    });
+  });
 });
