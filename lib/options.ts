@@ -4,7 +4,9 @@
  * and resolved once into what each layer needs. The environment is passed in, never read here.
  */
 import type { Dispatcher } from 'undici';
+import { DEFAULT_GONE_LIFETIME } from './cache/freshness.js';
 import { DEFAULT_STORE_TIMEOUT } from './cache/guarded-store.js';
+import { DEFAULT_MAX_RETRY_AFTER } from './cache/retry-after.js';
 import { assertCacheStore } from './cache/store.js';
 import { resolveDebug, type DebugSink, type WireObserver } from './debug.js';
 import { HttpLib2Error, describeValue } from './errors.js';
@@ -13,6 +15,7 @@ import { ProxyInfo, readProxyEnvironment } from './transport/proxy.js';
 import type { ProxyChoice, TlsSettings, TlsVersion, TransportOptions } from './transport/transport.js';
 import { isToken, normaliseMethod } from './headers.js';
 import type { CacheStore, Clock, Settings } from './types.js';
+
 
 /** Options of `new Http(cache, options)`. */
 export interface HttpOptions {
@@ -88,6 +91,19 @@ export interface HttpOptions {
    * @default none
    */
   wireObserver?: WireObserver;
+  /**
+   * Seconds a `410 Gone` without explicit freshness (no max-age, no Expires) is kept fresh in the
+   * cache and answered from it: RFC 9110 §15.5.11 makes 410 heuristically cacheable, and a poller
+   * need not ask for a gone feed again the same day. `0` gives a 410 no heuristic lifetime of its own.
+   * @default 86400 (a day)
+   */
+  goneLifetime?: number;
+  /**
+   * The longest, in seconds, that the `Retry-After` of a 429 or 503 (RFC 9110 §10.2.3) keeps requests
+   * for its URL from reaching the server; a later time is capped to this. `0` remembers none.
+   * @default 86400 (a day)
+   */
+  maxRetryAfter?: number;
 }
 
 /** A TLS version a bound may name; older ones are refused (RFC 8996 deprecates TLS 1.0 and 1.1). */
@@ -121,6 +137,8 @@ export interface ResolvedOptions {
   readonly maxBodySize: number;
   readonly maxDecompressionRatio: number;
   readonly storeTimeout: number;
+  readonly goneLifetime: number;
+  readonly maxRetryAfter: number;
 }
 
 const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
@@ -140,6 +158,8 @@ const TIMER = `a positive number of milliseconds up to ${MAX_TIMER_MS}`;
 const isTimer = (v: unknown): boolean => typeof v === 'number' && v > 0 && v <= MAX_TIMER_MS;
 const isPem = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const SECONDS = 'a non-negative, finite number of seconds';
+const isSeconds = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const aBoolean: Rule = (v) => (typeof v === 'boolean' ? null : 'true or false');
 const aTlsVersion: Rule = (v) => (TLS_VERSIONS.includes(v as TlsVersion) ? null : `'TLSv1.2' or 'TLSv1.3'`);
 
@@ -160,6 +180,8 @@ const OPTION_RULES: { readonly [K in keyof Required<HttpOptions>]: Rule } = {
   storeTimeout: (v) => (isTimer(v) ? null : TIMER),
   wireObserver: (v) => (isObject(v) && [v['sent'], v['received']].every((f) => f === undefined || typeof f === 'function')
     ? null : 'an object with sent and/or received functions'),
+  goneLifetime: (v) => (isSeconds(v) ? null : SECONDS),
+  maxRetryAfter: (v) => (isSeconds(v) ? null : SECONDS),
 };
 
 /**
@@ -179,6 +201,8 @@ export function resolveOptions(options: unknown, env: Environment): ResolvedOpti
     maxBodySize: o.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
     maxDecompressionRatio: o.maxDecompressionRatio ?? DEFAULT_MAX_DECOMPRESSION_RATIO,
     storeTimeout: o.storeTimeout ?? DEFAULT_STORE_TIMEOUT,
+    goneLifetime: o.goneLifetime ?? DEFAULT_GONE_LIFETIME,
+    maxRetryAfter: o.maxRetryAfter ?? DEFAULT_MAX_RETRY_AFTER,
   };
 }
 
@@ -302,6 +326,8 @@ export function resolveSettings(a: Attributes, o: ResolvedOptions): Settings {
     timeout: o.timeout,
     maxBodySize: o.maxBodySize,
     maxDecompressionRatio: o.maxDecompressionRatio,
+    goneLifetime: o.goneLifetime,
+    maxRetryAfter: o.maxRetryAfter,
   });
 }
 

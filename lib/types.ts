@@ -51,6 +51,10 @@ export interface Settings {
   readonly timeout: number | undefined;
   readonly maxBodySize: number;
   readonly maxDecompressionRatio: number;
+  /** Seconds a 410 Gone without explicit freshness stays fresh in the cache (HttpOptions.goneLifetime). */
+  readonly goneLifetime: number;
+  /** The longest a 429/503's Retry-After holds requests back, in seconds (HttpOptions.maxRetryAfter). */
+  readonly maxRetryAfter: number;
 }
 
 /** A name and password registered with `addCredentials`, and where they may answer. */

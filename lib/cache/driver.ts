@@ -101,21 +101,29 @@ class CacheLayer {
         // After the answer (RFC 9111 §3, §4.3.4, §4.4) or the failure (RFC 5861 §4).
         case 'store':
           await visit.write(step.stored, step.exchange.content);
-          return visit.finish(step.exchange);
+          return visit.finish(step.exchange, step.stored);
         case 'freshen':
           await visit.freshen(step.stored);
           return visit.serve(step, step.cookies);
         case 'invalidate':
           await visit.remove(step.keys);
-          return visit.finish(step.exchange);
+          return visit.finish(step.exchange, null);
         case 'pass':
-          return visit.finish(step.exchange);
+          return visit.finish(step.exchange, null);
+        case 'keep':
+          return visit.finish(step.exchange, step.stored);
         case 'refetch':
           await visit.remove([visit.key]);
           step = await this.#ask(visit, step.ask);
           break;
         case 'serve-stale':
           return visit.serve(step);
+        // RFC 9110 §10.2.3: the origin asked not to be asked before a time: remembered in the store.
+        case 'hold':
+          await visit.rewrite(step.stored);
+          return step.answer === 'stale' ? visit.serve(step) : visit.finish(step.exchange, step.stored);
+        case 'retry-after':
+          return step.serve ? visit.serve(step) : visit.finish(gatewayTimeout(), step.stored);
         case 'rethrow':
           throw step.error;
         default:

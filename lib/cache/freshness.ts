@@ -24,6 +24,11 @@ export interface StoredResponse {
   readonly requestTime: number;
   /** When its head arrived, ms since the epoch (RFC 9111 §4.2.3 response_time). */
   readonly responseTime: number;
+  /**
+   * RFC 9110 §10.2.3: ms since the epoch before which the origin asked not to be asked again for
+   * this resource (the Retry-After of a 429 or 503, capped); absent when it asked nothing.
+   */
+  readonly notBefore?: number | undefined;
 }
 
 /** Heuristic freshness is 10% of the time since Last-Modified (RFC 9111 §4.2.2), at most one day. */
@@ -35,14 +40,23 @@ export const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 40
 // DESIGN.md: 301/308 answers to GET are permanent redirects (httplib2 keeps them for good).
 const PERMANENT_REDIRECTS = new Set([301, 308]);
 
+/**
+ * Seconds a 410 Gone without explicit freshness stays fresh by default (HttpOptions.goneLifetime):
+ * a day, so a poller asks for a gone resource at most once a day.
+ */
+export const DEFAULT_GONE_LIFETIME = 86400;
+
 /** A freshness lifetime in seconds with the rule that produced it. */
 export interface Lifetime {
   readonly seconds: number;
   readonly source: string;
 }
 
-/** RFC 9111 §4.2.1, for a private cache (s-maxage is ignored: §5.2.2.10 is for shared caches). */
-export function freshnessLifetime(stored: StoredResponse): Lifetime {
+/**
+ * RFC 9111 §4.2.1, for a private cache (s-maxage is ignored: §5.2.2.10 is for shared caches).
+ * `goneLifetime` is the heuristic lifetime of a 410 in seconds (0: none of its own).
+ */
+export function freshnessLifetime(stored: StoredResponse, goneLifetime = DEFAULT_GONE_LIFETIME): Lifetime {
   const h = stored.headers;
   const cc = parseDirectives(h['cache-control']);
   if (cc.maxAge !== undefined) {
@@ -58,6 +72,9 @@ export function freshnessLifetime(stored: StoredResponse): Lifetime {
     return { seconds, source: `Expires (${seconds}s after Date)` };
   }
   if (PERMANENT_REDIRECTS.has(stored.status)) return { seconds: Infinity, source: `permanent redirect ${stored.status}` };
+  // RFC 9110 §15.5.11: a 410 is heuristically cacheable, and the condition it reports is expected to
+  // be permanent; a fixed lifetime says so better than 10% of a Last-Modified it rarely carries.
+  if (stored.status === 410 && goneLifetime > 0) return { seconds: goneLifetime, source: `heuristic ${goneLifetime}s for 410 Gone` };
   const lastModified = parseHttpDate(h['last-modified'], stored.responseTime);
   if (lastModified !== null && HEURISTIC_STATUSES.has(stored.status)) {
     const since = Math.max(0, (dateValue(stored) - lastModified) / 1000);
@@ -70,6 +87,16 @@ export function freshnessLifetime(stored: StoredResponse): Lifetime {
 // RFC 9110 §6.6.1: a response without a valid Date is dated when it was received.
 function dateValue(stored: StoredResponse): number {
   return parseHttpDate(stored.headers['date'], stored.responseTime) ?? stored.responseTime;
+}
+
+/**
+ * When `stored` goes stale, ms since the epoch: the instant its current age reaches `lifetime`
+ * seconds (RFC 9111 §4.2), the same whenever it is asked. Null for a lifetime without end (a
+ * permanent redirect).
+ */
+export function staleAt(stored: StoredResponse, lifetime: number): number | null {
+  if (!Number.isFinite(lifetime)) return null;
+  return stored.responseTime + (lifetime - currentAge(stored, stored.responseTime)) * 1000;
 }
 
 /**

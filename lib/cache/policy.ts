@@ -10,14 +10,15 @@ import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
 import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
-import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, type Lifetime, type StoredResponse } from './freshness.js';
+import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, staleAt, type Lifetime, type StoredResponse } from './freshness.js';
 import { rangeNeedsOrigin, selectRange, type RangeSelection } from './range.js';
+import { heldUntil, instant, isStandIn, notBeforeOf, type NotBefore } from './retry-after.js';
 import type { ErrorCode } from '../errors.js';
 import type { HopRequest, Settings } from '../types.js';
 import { cacheKey, resolveLocation, sameOrigin } from '../uri.js';
 
 /** Settings the policy reads. */
-export type PolicySettings = Pick<Settings, 'ignoreEtag' | 'optimisticConcurrencyMethods'>;
+export type PolicySettings = Pick<Settings, 'ignoreEtag' | 'optimisticConcurrencyMethods' | 'goneLifetime' | 'maxRetryAfter'>;
 
 // RFC 9110 §9.2.1: every other method is unsafe and invalidates (RFC 9111 §4.4).
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -131,12 +132,21 @@ export function codingVariantBase(headers: Readonly<HeaderRecord>): string | nul
   return `${etag.slice(0, -suffix.length)}"`;
 }
 
+// A field value without the whitespace around it; an empty one is no validator at all.
+function fieldValue(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
 /** The conditional headers that revalidate `stored` (RFC 9111 §4.3.1) and how they are named in the trace. */
 export function validatorsFor(stored: StoredResponse, req: HopRequest, settings: PolicySettings): { headers: HeaderRecord; via: string } {
   const headers: HeaderRecord = Object.create(null);
   const via: string[] = [];
-  const etag = stored.headers['etag'];
-  const lastModified = stored.headers['last-modified'];
+  // Sent exactly as received (W/, quotes, obs-text and all): an origin compares them byte for byte,
+  // and feed publishers count a validator they never sent as misbehaviour. Only the whitespace
+  // around a field value goes, which is no part of it (RFC 9110 §5.5) and which the parser may keep.
+  const etag = fieldValue(stored.headers['etag']);
+  const lastModified = fieldValue(stored.headers['last-modified']);
   // DESIGN.md, Apache's -gzip ETags: a tag Apache never matches is left out when Last-Modified can
   // validate instead (If-None-Match would make the server ignore If-Modified-Since, RFC 9110
   // §13.1.3), and the unsuffixed tag is not sent either: the server never sent it for this variant.
@@ -165,11 +175,12 @@ export function storeKey(url: URL, identity: string | null): string {
   return identity === null ? base : `${base} ${identity}`;
 }
 
-/** What an answer is decided with besides itself: the request, its store key and its identity. */
+/** What an answer is decided with besides itself: the request, its store key, its identity and the settings. */
 export interface VisitFacts {
   readonly req: HopRequest;
   readonly key: string;
   readonly identity: string | null;
+  readonly settings: PolicySettings;
 }
 
 /**
@@ -189,6 +200,11 @@ export interface Ask {
   readonly staleIfError: boolean;
   /** A request no-cache passed over a stored response: the answer replaces it, stored or not. */
   readonly replaces: boolean;
+  /**
+   * The stored response an error answer leaves in place (revalidated, or passed over by a reload):
+   * it is kept for the next revalidation rather than dropped (null: none).
+   */
+  readonly kept: StoredResponse | null;
   /** Identical asks in flight share one exchange (a GET without a body). */
   readonly shared: boolean;
 }
@@ -219,13 +235,15 @@ const NONE: Part = Object.freeze({ kind: 'none', reason: null });
 
 /** The origin asked as the caller asked it: nothing added, nothing to stand in for its answer. */
 export const AS_ASKED: Ask = Object.freeze({
-  add: NO_FIELDS, stored: null, storedLength: 0, via: '', staleIfError: false, replaces: false, shared: false,
+  add: NO_FIELDS, stored: null, storedLength: 0, via: '', staleIfError: false, replaces: false, kept: null, shared: false,
 });
 
-// Nothing stored can answer: the origin is asked as asked; GETs in flight share the answer.
-function anew(req: HopRequest, replaces: boolean): Ask {
+// Nothing stored can answer: the origin is asked as asked; GETs in flight share the answer. A
+// reload passes over `kept`, which an error answer leaves in place.
+function anew(req: HopRequest, kept: StoredResponse | null): Ask {
   const shared = req.method === 'GET' && req.body === null;
-  return shared || replaces ? { ...AS_ASKED, replaces, shared } : AS_ASKED;
+  const replaces = kept !== null;
+  return shared || replaces ? { ...AS_ASKED, replaces, kept, shared } : AS_ASKED;
 }
 
 /**
@@ -283,6 +301,13 @@ export type Lookup =
   | ({ readonly kind: 'stale-while-revalidate'; readonly reason: string; readonly ask: Ask } & Serving)
   /** Ask the origin with the stored response's validators (RFC 9111 §4.3.1). */
   | { readonly kind: 'revalidate'; readonly reason: string; readonly ask: Ask }
+  /**
+   * RFC 9110 §10.2.3: the origin asked not to be asked before the stored not-before time, so it is
+   * not: serve the stored response (stale, or the stored 429/503 itself), or, for one that may never
+   * be served stale (must-revalidate, no-cache), answer 504 as a cache that cannot reach the origin
+   * does (RFC 9111 §5.2.2.2).
+   */
+  | ({ readonly kind: 'retry-after'; readonly reason: string; readonly serve: boolean } & Serving)
   /** Nothing usable: ask the origin as asked (`ask.replaces` when a request no-cache passed over one). */
   | { readonly kind: 'miss'; readonly reason: string; readonly ask: Ask }
   /** Leave the cache out of it on the way in (unsafe methods, ranges the origin answers). */
@@ -315,7 +340,7 @@ export function lookup(input: LookupInput): Lookup {
   const unusable = unusableReason(stored, req, input.identity);
   if (unusable !== null || stored === null) {
     const reason = unusable ?? 'miss: nothing stored';
-    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, false) };
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, null) };
   }
   return lookupStored(input, stored, reqCc);
 }
@@ -336,21 +361,42 @@ interface Standing {
 function lookupStored(input: LookupInput, stored: StoredResponse, reqCc: Directives): Lookup {
   const { req, now } = input;
   const resCc = parseDirectives(stored.headers['cache-control']);
-  const lifetime = freshnessLifetime(stored);
+  const lifetime = freshnessLifetime(stored, input.settings.goneLifetime);
   const age = currentAge(stored, now);
   const fresh = lifetime.seconds > age; // §4.2: response_is_fresh = (freshness_lifetime > current_age)
   // RFC 8246 §2: an immutable response is not revalidated on reload while it is fresh.
   const immutableFresh = resCc.immutable && fresh && !resCc.noCache;
   const refusal = immutableFresh ? null : requestRefusal(reqCc, lifetime.seconds, age);
+  // The caller insists (request no-cache): the request goes out, a not-before time notwithstanding.
   if (refusal === 'reload') {
     return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' }
-      : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', ask: anew(req, true) };
+      : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', ask: anew(req, isStandIn(stored) ? null : stored) };
   }
   if (fresh && !resCc.noCache && refusal === null) {
     const reason = `fresh: ${lifetime.source}, age ${Math.floor(age)}s${resCc.immutable ? ', immutable' : ''}`;
     return { kind: 'fresh', reason, stored, age, part: partFor(req, stored, input.bodyLength, now) };
   }
+  const until = heldUntil(stored, now);
+  if (until !== null) return retryLater(input, stored, { resCc, age }, until);
+  // A stored 429/503 stands in for the answer only until its time: then there is nothing to revalidate.
+  if (isStandIn(stored)) {
+    const reason = `miss: the stored ${stored.status} held requests back until ${instant(stored.notBefore!)}`;
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, null) };
+  }
   return lookupStale(input, stored, { reqCc, resCc, lifetime, age, fresh, refusal });
+}
+
+// RFC 9110 §10.2.3: until `until` the origin is not asked for this resource (a request no-cache
+// aside). The stored response answers, stale (the origin said it will not give a fresher one before
+// then), or the stored 429/503 itself; one that may never be served stale gets the 504 of a cache
+// that cannot reach the origin (RFC 9111 §4.2.4, §5.2.2.2) rather than a request the origin refused.
+function retryLater(input: LookupInput, stored: StoredResponse, s: Pick<Standing, 'resCc' | 'age'>, until: number): Lookup {
+  const serving: Serving = { stored, age: s.age, part: partFor(input.req, stored, input.bodyLength, input.now) };
+  const held = `retry-after: not asking the origin before ${instant(until)}`;
+  if (isStandIn(stored)) return { kind: 'retry-after', reason: `${held}; answered with the stored ${stored.status}`, serve: true, ...serving };
+  const never = s.resCc.noCache ? 'no-cache' : s.resCc.mustRevalidate ? 'must-revalidate' : s.resCc.proxyRevalidate ? 'proxy-revalidate' : null;
+  if (never !== null) return { kind: 'retry-after', reason: `${held}; the stored response is ${never}, never served stale → 504`, serve: false, ...serving };
+  return { kind: 'retry-after', reason: `${held}; served stale (age ${Math.floor(s.age)}s)`, serve: true, ...serving };
 }
 
 // A stored response that may not be served as it is: served stale if a directive allows it,
@@ -368,10 +414,10 @@ function lookupStale(input: LookupInput, stored: StoredResponse, s: Standing): L
   }
   if (s.reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
   // HEAD only reads what a fresh GET entry says; a stale one is asked for again as it is.
-  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})`, ask: anew(req, false) };
+  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})`, ask: anew(req, null) };
   const { headers, via } = validatorsFor(stored, req, input.settings);
   const staleIfError = staleAllowed && !s.fresh && (withinDelta(s.resCc.staleIfError, staleness) || withinDelta(s.reqCc.staleIfError, staleness));
-  const ask: Ask = { add: headers, stored, storedLength: input.bodyLength, via, staleIfError, replaces: false, shared: req.body === null };
+  const ask: Ask = { add: headers, stored, storedLength: input.bodyLength, via, staleIfError, replaces: false, kept: stored, shared: req.body === null };
   if (staleAllowed && s.refusal === null && !s.fresh && withinDelta(s.resCc.staleWhileRevalidate, staleness)) {
     const reason = `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}`;
     return { kind: 'stale-while-revalidate', reason, stored, age: s.age, part: partFor(req, stored, input.bodyLength, now), ask };
@@ -413,7 +459,7 @@ export function preconditionFor(req: HopRequest, stored: StoredResponse | null, 
   if (!settings.optimisticConcurrencyMethods.includes(req.method)) return ASK_AS_ASKED;
   if (settings.ignoreEtag) return { kind: 'ask', reason: 'no If-Match: ignoreEtag', ask: AS_ASKED };
   if ('if-match' in req.headers) return { kind: 'ask', reason: 'no If-Match added: the caller set one', ask: AS_ASKED };
-  const storedTag = stored?.headers['etag'];
+  const storedTag = fieldValue(stored?.headers['etag']);
   if (stored === null || storedTag === undefined) return { kind: 'ask', reason: 'no If-Match: no stored ETag', ask: AS_ASKED };
   // DESIGN.md, Apache's -gzip ETags: the PUT replaces the resource, whose own tag is the one Apache
   // compares; the coding variant's tag would fail every PUT with 412.
@@ -455,6 +501,14 @@ export type After =
   | { readonly kind: 'pass'; readonly reason: string }
   /** A 304 whose validator does not match the stored response: remove it, ask again without validators. */
   | { readonly kind: 'refetch'; readonly reason: string; readonly ask: Ask }
+  /** An error answer to a revalidation or a reload: leave the stored response (`stored`) as it is; answer with the answer. */
+  | { readonly kind: 'keep'; readonly reason: string; readonly stored: StoredResponse }
+  /**
+   * A 429/503 with a Retry-After (RFC 9110 §10.2.3) to a revalidation or a reload: write the stored
+   * response back as `stored`, which carries the not-before time, and answer with the answer as it
+   * is, or with `stored` served stale (`answer: 'stale'`, RFC 5861 §4 stale-if-error).
+   */
+  | ({ readonly kind: 'hold'; readonly reason: string; readonly answer: 'as-is' | 'stale' } & Serving)
   /** RFC 5861 §4: an error answer replaced by the stored response. */
   | ({ readonly kind: 'serve-stale'; readonly reason: string } & Serving);
 
@@ -462,12 +516,28 @@ export type After =
 export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): After {
   const { req } = visit;
   const { stored } = ask;
+  const notBefore = req.method === 'GET' ? notBeforeOf(answer, visit.settings.maxRetryAfter) : null;
   if (stored !== null && ask.staleIfError && isOriginError(answer)) {
-    return { kind: 'serve-stale', reason: `stale-if-error: served stale after ${answer.status}`, ...serving(req, stored, ask.storedLength, answer.responseTime) };
+    const reason = `stale-if-error: served stale after ${answer.status}`;
+    if (notBefore !== null) return held(visit, ask, answer, { ...stored, notBefore: notBefore.at }, { reason: `${reason}; ${notBeforeText(notBefore)}`, answer: 'stale' });
+    return { kind: 'serve-stale', reason, ...serving(req, stored, ask.storedLength, answer.responseTime) };
   }
   if (!SAFE_METHODS.has(req.method)) return afterUnsafe(visit, answer);
   if (req.method !== 'GET') return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored` };
   if (answer.status === 304) return afterNotModified(visit, ask, answer);
+  // An error says nothing about the stored response (RFC 9111 does not ask for it to be dropped):
+  // it is what the next revalidation needs, and dropping it made every later poll unconditional and
+  // the first 200 after an outage a full download. A stored 429/503 is no such response.
+  const kept = ask.kept !== null && !isStandIn(ask.kept) ? ask.kept : null;
+  if (kept !== null && isErrorStatus(answer.status)) {
+    const reason = `kept: stored entry kept through ${answer.status}`;
+    if (notBefore !== null) return held(visit, ask, answer, { ...kept, notBefore: notBefore.at }, { reason: `${reason}; ${notBeforeText(notBefore)}`, answer: 'as-is' });
+    return { kind: 'keep', reason: `${reason} for the next revalidation`, stored: kept };
+  }
+  if (notBefore !== null) {
+    const standIn = standInFor(visit, answer, notBefore);
+    if (standIn !== null) return standIn;
+  }
   const refusal = storageRefusal(visit, answer);
   if (refusal !== null) {
     // httplib2 drops a stored entry whose new answer may not be stored (no-store, Vary: *...); after
@@ -476,8 +546,30 @@ export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): Afte
     return { kind: 'pass', reason: `not stored: ${refusal}` };
   }
   // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
-  const kept = storedFrom(visit, answer, storableHeaders(answer.headers));
-  return { kind: 'store', reason: `stored: ${freshnessLifetime(kept).source}`, stored: kept };
+  const fresh = storedFrom(visit, answer, storableHeaders(answer.headers));
+  return { kind: 'store', reason: `stored: ${freshnessLifetime(fresh, visit.settings.goneLifetime).source}`, stored: fresh };
+}
+
+// The stored response given the origin's not-before time (RFC 9110 §10.2.3), written back.
+function held(visit: VisitFacts, ask: Ask, answer: Answer, stored: StoredResponse, hold: { reason: string; answer: 'as-is' | 'stale' }): After {
+  return { kind: 'hold', reason: hold.reason, answer: hold.answer, ...serving(visit.req, stored, ask.storedLength, answer.responseTime) };
+}
+
+function notBeforeText(notBefore: NotBefore): string {
+  return `not asking the origin before ${instant(notBefore.at)} (${notBefore.source})`;
+}
+
+// With nothing stored, the 429/503 itself is kept until its Retry-After, to answer in the origin's
+// place (its status, Retry-After and body); not when it may not be stored at all (no-store...).
+function standInFor(visit: VisitFacts, answer: Answer, notBefore: NotBefore): After | null {
+  if (keepingRefusal(visit, answer, parseDirectives(answer.headers['cache-control'])) !== null) return null;
+  const stored: StoredResponse = { ...storedFrom(visit, answer, storableHeaders(answer.headers)), notBefore: notBefore.at };
+  return { kind: 'store', reason: `stored: ${answer.status} until ${instant(notBefore.at)} (${notBefore.source}), answered from the cache until then`, stored };
+}
+
+// A refusal to answer now (429, RFC 6585 §4) or a server error (5xx, RFC 9110 §15.6).
+function isErrorStatus(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599);
 }
 
 // The store keys of these URIs: the anonymous one and this identity's (DESIGN.md, Identity).
@@ -527,7 +619,10 @@ function afterNotModified(visit: VisitFacts, ask: Ask, answer: Answer): After {
   if (newTag === undefined && lastModifiedDiffers(headers['last-modified'], stored.headers['last-modified'], answer.responseTime)) {
     return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}`, ask: AS_ASKED };
   }
-  const freshened: StoredResponse = { ...stored, headers: merged304(stored, headers), requestTime: answer.requestTime, responseTime: answer.responseTime };
+  // The origin answered: whatever it asked to wait for is over.
+  const freshened: StoredResponse = {
+    ...stored, headers: merged304(stored, headers), requestTime: answer.requestTime, responseTime: answer.responseTime, notBefore: undefined,
+  };
   const reason = `revalidated: 304 via ${ask.via}`;
   // The 304 answered this request: its cookies are this caller's, though never stored.
   return { kind: 'freshen', reason, cookies: unstored(headers), ...serving(visit.req, freshened, ask.storedLength, answer.responseTime) };
@@ -562,10 +657,25 @@ function unstored(headers: Readonly<HeaderRecord>): Readonly<HeaderRecord> {
 
 // Why a GET answer may not be stored (RFC 9111 §3), or null.
 function storageRefusal(visit: VisitFacts, answer: Answer): string | null {
+  const { status, headers } = answer;
+  const cc = parseDirectives(headers['cache-control']);
+  const refusal = keepingRefusal(visit, answer, cc);
+  if (refusal !== null) return refusal;
+  const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
+  // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
+  if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
+  const lifetime = freshnessLifetime(storedFrom(visit, answer, headers), visit.settings.goneLifetime);
+  const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
+  // An entry that is stale at once and cannot be revalidated would never be used.
+  if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;
+  return null;
+}
+
+// Why an answer may not be kept at all, whatever its freshness (RFC 9111 §3), or null.
+function keepingRefusal(visit: VisitFacts, answer: Answer, resCc: Directives): string | null {
   const { req } = visit;
   const { status, headers, bodyLength } = answer;
   const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
-  const resCc = parseDirectives(headers['cache-control']);
   if (reqCc.noStore) return 'request no-store';
   if (resCc.noStore) return 'no-store';
   if (status < 200) return `status ${status} is not final`;
@@ -576,14 +686,6 @@ function storageRefusal(visit: VisitFacts, answer: Answer): string | null {
   if (declared !== undefined && /^[0-9]+$/.test(declared.trim()) && Number(declared) !== bodyLength) {
     return `truncated body (${bodyLength} of ${declared} bytes)`;
   }
-  const cc = resCc;
-  const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
-  // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
-  if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
-  const lifetime = freshnessLifetime(storedFrom(visit, answer, headers));
-  const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
-  // An entry that is stale at once and cannot be revalidated would never be used.
-  if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;
   return null;
 }
 
@@ -599,6 +701,27 @@ function storedFrom(visit: VisitFacts, answer: Answer, headers: Readonly<HeaderR
     requestTime: answer.requestTime,
     responseTime: answer.responseTime,
   };
+}
+
+/** When to come back for what the store holds: ms since the epoch, null for none. */
+export interface Schedule {
+  /** When the stored response goes stale (null: nothing stored, a stand-in, or never). */
+  readonly freshUntil: number | null;
+  /** Until when the origin is not asked (a Retry-After still holding), or null. */
+  readonly retryAfter: number | null;
+}
+
+const NO_SCHEDULE: Schedule = Object.freeze({ freshUntil: null, retryAfter: null });
+
+/**
+ * The schedule an answer carries (`response.freshUntil`, `response.retryAfter`) for `stored`, the
+ * response the store holds for the request once the visit is done (null: none), at `now`. A stored
+ * 429/503 standing in for the answer is no representation: it has a retry time, no freshness.
+ */
+export function scheduleOf(stored: StoredResponse | null, now: number, settings: PolicySettings): Schedule {
+  if (stored === null) return NO_SCHEDULE;
+  const freshUntil = isStandIn(stored) ? null : staleAt(stored, freshnessLifetime(stored, settings.goneLifetime).seconds);
+  return { freshUntil, retryAfter: heldUntil(stored, now) };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { CacheStore, Exchange, HopRequest, RequestContext } from '../types.
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
 import { ageValue, type StoredResponse } from './freshness.js';
 import { StoreUnavailable, type StoreOperation } from './guarded-store.js';
-import { hasUnstorable, storableHeaders, storeKey, type Part, type Serving, type VisitFacts } from './policy.js';
+import { hasUnstorable, scheduleOf, storableHeaders, storeKey, type Part, type PolicySettings, type Serving, type VisitFacts } from './policy.js';
 
 const EMPTY = Buffer.alloc(0);
 const NO_FIELDS: Readonly<HeaderRecord> = Object.freeze(Object.create(null) as HeaderRecord);
@@ -50,6 +50,10 @@ export class Visit implements VisitFacts {
 
   now(): number {
     return this.ctx.clock.now();
+  }
+
+  get settings(): PolicySettings {
+    return this.ctx.settings;
   }
 
   /** Records a decision: in this hop's `cacheStatus`, and for the request's debug summary. */
@@ -107,6 +111,11 @@ export class Visit implements VisitFacts {
     return this.write(stored, this.#stored().body);
   }
 
+  /** Writes the stored response read back with a new head (its not-before time), body unchanged. */
+  rewrite(stored: StoredResponse): Promise<void> {
+    return this.write(stored, this.#stored().body);
+  }
+
   /** Removes what is stored under `keys`; a failure is noted, never thrown. */
   async remove(keys: readonly string[]): Promise<void> {
     await Promise.all(keys.map(async (key) => {
@@ -129,12 +138,26 @@ export class Visit implements VisitFacts {
     const exchange = partOf(stored, part, this.#stored().body, ageValue(serving.age));
     for (const name of Object.keys(fields)) exchange.response.set(name, fields[name]!);
     exchange.response.cacheStatus = this.#lines;
+    const { freshUntil, retryAfter } = this.#schedule(stored);
+    exchange.response.freshUntil = freshUntil;
+    exchange.response.retryAfter = retryAfter;
     return exchange;
   }
 
-  /** The answer of the next layer, as a response of this layer's own with this hop's lines. */
-  finish(exchange: Exchange): Exchange {
-    return { response: withHead(exchange.response, { cacheStatus: this.#lines }), content: exchange.content };
+  /**
+   * The answer of the next layer, as a response of this layer's own with this hop's lines, and the
+   * schedule of `held`, what the store holds for the request now (null: nothing). Without `held`,
+   * the schedule the answer carries is kept (an answer shared by a flight).
+   */
+  finish(exchange: Exchange, held?: StoredResponse | null): Exchange {
+    const schedule = held === undefined ? {} : this.#schedule(held);
+    return { response: withHead(exchange.response, { cacheStatus: this.#lines, ...schedule }), content: exchange.content };
+  }
+
+  // response.freshUntil and response.retryAfter for `stored` (policy.ts decides them).
+  #schedule(stored: StoredResponse | null): { freshUntil: Date | null; retryAfter: Date | null } {
+    const { freshUntil, retryAfter } = scheduleOf(stored, this.now(), this.ctx.settings);
+    return { freshUntil: freshUntil === null ? null : new Date(freshUntil), retryAfter: retryAfter === null ? null : new Date(retryAfter) };
   }
 
   /**

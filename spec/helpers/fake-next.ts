@@ -64,6 +64,8 @@ export function someSettings(overrides: Partial<Settings> = {}): Settings {
     timeout: undefined,
     maxBodySize: 1024 * 1024 * 1024,
     maxDecompressionRatio: 100,
+    goneLifetime: 86400,
+    maxRetryAfter: 86400,
     ...overrides,
   });
 }

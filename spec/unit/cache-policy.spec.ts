@@ -14,7 +14,7 @@ import type { HopRequest } from '../../lib/types.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const DATE_T0 = new Date(T0).toUTCString();
-const SETTINGS = { ignoreEtag: false, optimisticConcurrencyMethods: ['PUT'] };
+const SETTINGS = { ignoreEtag: false, optimisticConcurrencyMethods: ['PUT'], goneLifetime: 86400, maxRetryAfter: 86400 };
 const URL_A = 'http://a.test/doc';
 
 function headers(h: Record<string, string>): Record<string, string> {
@@ -47,11 +47,11 @@ interface AnswerCase extends VisitFacts, Omit<Answer, 'headers'> {
 
 function anAnswer(status: number, h: Record<string, string> = {}, over: Partial<AnswerCase> = {}): [VisitFacts, Ask, Answer] {
   const c: AnswerCase = {
-    req: aRequest(), key: URL_A, identity: null, status, reasonPhrase: '', version: 11,
+    req: aRequest(), key: URL_A, identity: null, settings: SETTINGS, status, reasonPhrase: '', version: 11,
     headers: headers(h), bodyLength: 0, stored: null, via: 'If-None-Match', requestTime: T0, responseTime: T0, ...over,
   };
   const ask: Ask = { ...AS_ASKED, stored: c.stored, via: c.via, replaces: c.replaces === true };
-  return [{ req: c.req, key: c.key, identity: c.identity }, ask, c];
+  return [{ req: c.req, key: c.key, identity: c.identity, settings: c.settings }, ask, c];
 }
 
 /** The If-Match a precondition adds, or null. */
@@ -109,6 +109,11 @@ describe('cache policy', () => {
     });
     it('keeps 301 and 308 without explicit freshness as permanent redirects', () => {
       expect(freshnessLifetime(aStored({}, { status: 301 })).seconds).to.equal(Infinity);
+      // RFC 9110 §15.5.11: a 410 is kept goneLifetime seconds (a day by default) unless it says otherwise.
+      expect(freshnessLifetime(aStored({}, { status: 410 }))).to.deep.equal({ seconds: 86400, source: 'heuristic 86400s for 410 Gone' });
+      expect(freshnessLifetime(aStored({}, { status: 410 }), 60).seconds).to.equal(60);
+      expect(freshnessLifetime(aStored({ 'cache-control': 'max-age=5' }, { status: 410 })).seconds).to.equal(5);
+      expect(freshnessLifetime(aStored({}, { status: 410 }), 0).seconds).to.equal(0);
       expect(freshnessLifetime(aStored({ 'cache-control': 'max-age=10' }, { status: 308 })).seconds).to.equal(10);
     });
   });
@@ -379,6 +384,16 @@ describe('cache policy', () => {
     it('stores nothing that could never be used (no freshness, no validator)', () => {
       expect(afterResponse(...anAnswer(200, {})).reason).to.equal('not stored: no explicit freshness and no validator');
     });
+    it('keeps the stored entry through an error answer to its revalidation or reload (429, 5xx)', () => {
+      const stored = aStored({ etag: '"v"' });
+      for (const status of [429, 500, 503, 599]) {
+        const [visit, ask, answer] = anAnswer(status, {}, { stored });
+        const d = afterResponse(visit, { ...ask, kept: stored }, answer);
+        expect(d.kind === 'keep' && d.stored, String(status)).to.equal(stored);
+      }
+      const [visit, ask, answer] = anAnswer(404, {}, { stored });
+      expect(afterResponse(visit, { ...ask, kept: stored }, answer).kind).to.equal('invalidate');
+    });
     it('drops the stored entry when its new answer may not be stored', () => {
       const d = afterResponse(...anAnswer(200, { 'cache-control': 'no-store' }, { stored: aStored({ etag: '"v"' }) }));
       expect(d.kind).to.equal('invalidate');
@@ -514,7 +529,7 @@ describe('cache policy', () => {
     it('serves the stored response after an origin failure when stale-if-error allows it, else rethrows', () => {
       const stored = aStored({ 'cache-control': 'max-age=60, stale-if-error=600', etag: '"v"' });
       const ask: Ask = { ...AS_ASKED, stored, storedLength: 5, staleIfError: true, shared: true };
-      const facts = { req: aRequest(), key: URL_A, identity: null };
+      const facts = { req: aRequest(), key: URL_A, identity: null, settings: SETTINGS };
       const served = afterFailure(facts, ask, 'ERR_CONNECTION', T0 + 120e3);
       expect(served).to.deep.include({ kind: 'serve-stale', reason: 'stale-if-error: served stale after ERR_CONNECTION', stored, age: 120 });
       expect(afterFailure(facts, ask, 'ERR_INTERNAL', T0 + 120e3)).to.deep.equal({ kind: 'rethrow', reason: null });
