@@ -196,4 +196,11 @@ describe('httplib2-ts cache (#12)', function () {
     expect(result.code).to.equal(0);
     expect(result.stdout.toString()).to.include('Usage: httplib2-ts cache ls|stats|purge|verify');
   });
+
+  it('is named in the main --help, so a user finds it', async () => {
+    const result = await runCli(['--help']);
+    expect(result.code).to.equal(0);
+    expect(result.stdout.toString()).to.include('httplib2-ts cache ls|stats|purge|verify [--cache DIR] [--json]')
+      .and.include('httplib2-ts cache --help');
+  });
 });

@@ -9,8 +9,10 @@ export const NAME = 'httplib2-ts';
 export const CACHE_ENV = 'HTTPLIB2_TS_CACHE';
 
 export const HELP = `Usage: ${NAME} [options] URL
+       ${NAME} cache ls|stats|purge|verify [--cache DIR] [--json]
 
-Sends one HTTP request and prints the response body on stdout.
+Sends one HTTP request and prints the response body on stdout. With 'cache', looks at and cleans
+a cache directory instead (list, totals, purge, verify checksums; see '${NAME} cache --help').
 
 Options (short ones group as in curl: -sSL, -sSo FILE):
   -X, --request METHOD   method to use (default: GET; HEAD with -I; POST with -d or --json)

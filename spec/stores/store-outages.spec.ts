@@ -229,8 +229,8 @@ describe('store outages', function () {
       delay.enable();
       const started = Date.now();
       let requests = 0;
-      // Requests for as long as a lock a long writer could hold, several at a time.
-      while (Date.now() - started < 3000) {
+      // Requests for as long as a long writer could hold the lock (8 s), several at a time.
+      while (Date.now() - started < 8000) {
         await Promise.all([
           answeredFromTheNetwork(client, 1),
           answeredFromTheNetwork(client, 1),
@@ -241,9 +241,10 @@ describe('store outages', function () {
       delay.disable();
       const frozen = delay.max / 1e6;
       expect(requests).to.be.above(10);
-      // The sqlite3 binding's own busy wait froze the loop for seconds here; the bound is loose
-      // because other processes share this machine's cores.
-      expect(frozen, `longest event loop delay ${Math.round(frozen)} ms`).to.be.below(500);
+      // The sqlite3 binding's own busy wait froze the loop for 3-15 s here. Alone on a machine the
+      // longest delay measures about 25 ms; the bound leaves room for other processes sharing the
+      // cores (a garbage collection or a descheduled process), far below any freeze.
+      expect(frozen, `longest event loop delay ${Math.round(frozen)} ms`).to.be.below(250);
       await release();
       expect(await untilHit(client, server.url('/sqlite-after-the-lock'))).to.be.below(8000);
     });
