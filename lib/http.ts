@@ -292,7 +292,7 @@ export class Http {
     for (let left = redirections; ; left--) {
       const answer = await this.#send(req, ctx);
       // A response of its own per hop: the chain and the URI it answers, as httplib2 shows them. Not
-      // for QUERY: there Content-Location names where a GET finds the results (RFC 10008 §2.4), which
+      // for QUERY: there Content-Location names where a GET finds the results (RFC 10008 §2.3), which
       // only the server can say.
       const located = answer.response.has('content-location') || req.method === 'QUERY' ? undefined : { 'content-location': req.url.href };
       const response = withHead(answer.response, { previous, ...(located ? { set: located } : {}) });

@@ -145,7 +145,7 @@ describe('QUERY in the cache (RFC 10008 §2.7)', () => {
       : reply(res, clock, 200, { 'cache-control': 'max-age=600' }, 'the collection'));
     for (const u of [url, server.url(results), server.url(saved)]) await http.request(u);
     const [res, content] = await http.request(url, 'QUERY', 'q');
-    // RFC 10008 §2.4: both fields go to the caller as the server sent them; neither is followed.
+    // RFC 10008 §2.3, §2.4: both fields go to the caller as the server sent them; neither is followed.
     expect([res.status, content.toString(), res.get('location'), res.get('content-location')]).to.deep.equal([200, 'query answer', saved, results]);
     for (const u of [url, server.url(results), server.url(saved)]) expect((await http.request(u))[0].fromcache, u).to.equal(true);
     expect(server.hits(target).map((h) => h.method)).to.deep.equal(['GET', 'QUERY']);
