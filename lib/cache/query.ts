@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { HopRequest } from '../types.js';
 
-/** The method token, as RFC 10008 §5.1 registers it (method tokens are case-sensitive). */
+/** The method token, as RFC 10008 registers it (method tokens are case-sensitive). */
 export const QUERY = 'QUERY';
 
 // RFC 10008 §2.7: the key incorporates "the request content and related metadata": the fields that
