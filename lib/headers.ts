@@ -90,8 +90,8 @@ function headerEntries(input: unknown): Iterable<readonly [string, unknown]> {
 // RFC 9110 §9.1: method tokens are case-sensitive, so `PropFind` or `m-search` is sent as given (a
 // server may define it so; httplib2 sends every method as given). The standard methods are
 // upper-cased, as Fetch normalises its own: `get` can only mean GET, and the cache, redirect and
-// retry rules recognise them by their upper-case names.
-const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+// retry rules recognise them by their upper-case names. QUERY is registered by RFC 10008.
+const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
 
 /** A standard method upper-cased, any other token as given. */
 export function normaliseMethod(method: string): string {

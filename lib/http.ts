@@ -56,7 +56,7 @@ const ignore = (): void => undefined;
 
 /** An HTTP client with a cache, redirects, decoding and authentication. httplib2: `httplib2.Http`. */
 export class Http {
-  /** Follow 3xx answers to GET and HEAD. httplib2: `follow_redirects`. */
+  /** Follow 3xx answers to GET, HEAD and QUERY. httplib2: `follow_redirects`. */
   followRedirects = true;
   /** Follow 3xx answers to every method. httplib2: `follow_all_redirects`. */
   followAllRedirects = false;
@@ -291,8 +291,10 @@ export class Http {
     let previous: Response | null = null;
     for (let left = redirections; ; left--) {
       const answer = await this.#send(req, ctx);
-      // A response of its own per hop: the chain and the URI it answers, as httplib2 shows them.
-      const located = answer.response.has('content-location') ? undefined : { 'content-location': req.url.href };
+      // A response of its own per hop: the chain and the URI it answers, as httplib2 shows them. Not
+      // for QUERY: there Content-Location names where a GET finds the results (RFC 10008 §2.3), which
+      // only the server can say.
+      const located = answer.response.has('content-location') || req.method === 'QUERY' ? undefined : { 'content-location': req.url.href };
       const response = withHead(answer.response, { previous, ...(located ? { set: located } : {}) });
       const { content } = answer;
       const decision = nextHop(req, response, ctx.settings);

@@ -10,8 +10,9 @@ import { resolveLocation, sameOrigin } from './uri.js';
 /** The statuses followed by default (httplib2 `REDIRECT_CODES`); `Http.redirectCodes` may remove some. */
 export const DEFAULT_REDIRECT_CODES: readonly number[] = [300, 301, 302, 303, 307, 308];
 
-// httplib2 follows redirects of these methods unless follow_all_redirects is set.
-const SAFE_TO_FOLLOW = new Set(['GET', 'HEAD']);
+// httplib2 follows redirects of these methods unless follow_all_redirects is set; QUERY is as safe
+// (RFC 10008 §2, RFC 9110 §9.2.1), and RFC 10008 §2.5 expects a 307 to send it again to the Location.
+const SAFE_TO_FOLLOW = new Set(['GET', 'HEAD', 'QUERY']);
 
 // Statuses followed for every method: 303 is the POST-redirect-GET answer (RFC 9110 §15.4.4); 308
 // keeps the method and body by definition (§15.4.9), so nothing is changed behind the caller's back.
@@ -75,7 +76,10 @@ export function shouldFollow(method: string, status: number, settings: RedirectS
   return settings.followAllRedirects || SAFE_TO_FOLLOW.has(method);
 }
 
-/** 303 turns into GET (HEAD stays HEAD); 301/302 of a POST become GET as browsers do; 307/308 keep it. */
+/**
+ * 303 turns into GET (HEAD stays HEAD; a QUERY too, RFC 10008 §2.5); 301/302 of a POST become GET as
+ * browsers do (never a QUERY's); 307/308 keep it.
+ */
 export function redirectMethod(method: string, status: number): string {
   if (status === 303) return method === 'HEAD' ? 'HEAD' : 'GET';
   if ((status === 301 || status === 302) && method === 'POST') return 'GET';

@@ -21,7 +21,7 @@ const USER_AGENT = 'httplib2-ts/0.1.0';
 export interface RequestOptions {
   /**
    * Any method token. The standard methods (GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE,
-   * PATCH) are upper-cased whatever their case; an extension method is sent exactly as given
+   * PATCH, QUERY) are upper-cased whatever their case; an extension method is sent exactly as given
    * (method tokens are case-sensitive, RFC 9110 §9.1). @default 'GET'
    */
   method?: string;

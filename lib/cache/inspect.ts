@@ -218,10 +218,11 @@ export function describeRecord(record: StoredRecord, now: number): CacheItem | n
 }
 
 // A store key is the normalised URI, then a space and the identity digest for a variant
-// (driver.ts storeKey); a URI never holds a space.
+// (policy.ts storeKey); a QUERY's starts with `QUERY ` and has its content digest after the URI
+// (policy.ts requestKey). A URI never holds a space.
 function uriOf(key: string): string {
-  const space = key.indexOf(' ');
-  return space === -1 ? key : key.slice(0, space);
+  const words = key.split(' ', 2);
+  return words[0] === 'QUERY' && words.length === 2 ? words[1]! : words[0]!;
 }
 
 function purgeFilter(options: PurgeOptions): (item: CacheItem) => boolean {

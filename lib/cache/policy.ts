@@ -12,6 +12,7 @@ import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../head
 import { parseHttpDate } from '../http-date.js';
 import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, staleAt, type Lifetime, type StoredResponse } from './freshness.js';
 import { rangeNeedsOrigin, selectRange, type RangeSelection } from './range.js';
+import { QUERY, queryContentKey } from './query.js';
 import { heldUntil, instant, isStandIn, notBeforeOf, type NotBefore } from './retry-after.js';
 import type { ErrorCode } from '../errors.js';
 import type { HopRequest, Settings } from '../types.js';
@@ -20,8 +21,10 @@ import { cacheKey, resolveLocation, sameOrigin } from '../uri.js';
 /** Settings the policy reads. */
 export type PolicySettings = Pick<Settings, 'ignoreEtag' | 'optimisticConcurrencyMethods' | 'goneLifetime' | 'maxRetryAfter'>;
 
-// RFC 9110 §9.2.1: every other method is unsafe and invalidates (RFC 9111 §4.4).
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+// RFC 9110 §9.2.1 (and RFC 10008 §2 for QUERY): every other method is unsafe and invalidates (RFC 9111 §4.4).
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', QUERY]);
+// The methods whose answers are stored: GET, and QUERY with its content in the key (RFC 10008 §2.7).
+const STORED_METHODS = new Set(['GET', QUERY]);
 // RFC 9111 §3.2: a 304 never replaces what describes the stored body itself.
 const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', '-content-encoding', 'content-range', 'transfer-encoding']);
 // DESIGN.md, Identity: a cookie set for one caller is theirs alone; entries keep the response without
@@ -175,6 +178,17 @@ export function storeKey(url: URL, identity: string | null): string {
   return identity === null ? base : `${base} ${identity}`;
 }
 
+/**
+ * The store key of a request for an identity: its URI's ({@link storeKey}); for QUERY, the method
+ * and a digest of the request content and its metadata too (RFC 10008 §2.7), so a different query is
+ * another entry. A GET key is a URI, which never starts with `QUERY `: the two never meet.
+ */
+export function requestKey(req: HopRequest, identity: string | null): string {
+  if (req.method !== QUERY) return storeKey(req.url, identity);
+  const base = `${QUERY} ${cacheKey(req.url)} ${queryContentKey(req)}`;
+  return identity === null ? base : `${base} ${identity}`;
+}
+
 /** What an answer is decided with besides itself: the request, its store key, its identity and the settings. */
 export interface VisitFacts {
   readonly req: HopRequest;
@@ -205,7 +219,7 @@ export interface Ask {
    * it is kept for the next revalidation rather than dropped (null: none).
    */
   readonly kept: StoredResponse | null;
-  /** Identical asks in flight share one exchange (a GET without a body). */
+  /** Identical asks in flight share one exchange (a GET without a body, or a QUERY: its key holds its content). */
   readonly shared: boolean;
 }
 
@@ -241,9 +255,14 @@ export const AS_ASKED: Ask = Object.freeze({
 // Nothing stored can answer: the origin is asked as asked; GETs in flight share the answer. A
 // reload passes over `kept`, which an error answer leaves in place.
 function anew(req: HopRequest, kept: StoredResponse | null): Ask {
-  const shared = req.method === 'GET' && req.body === null;
+  const shared = isShareable(req);
   const replaces = kept !== null;
   return shared || replaces ? { ...AS_ASKED, replaces, kept, shared } : AS_ASKED;
+}
+
+// One exchange may answer every identical request in flight: the store key names all they send.
+function isShareable(req: HopRequest): boolean {
+  return req.method === QUERY || (req.method === 'GET' && req.body === null);
 }
 
 /**
@@ -253,7 +272,8 @@ function anew(req: HopRequest, kept: StoredResponse | null): Ask {
  */
 export function partFor(req: HopRequest, stored: StoredResponse, bodyLength: number, now: number): Part {
   if (req.method === 'HEAD') return NONE;
-  if (stored.status !== 200 || req.headers['range'] === undefined) return WHOLE;
+  // RFC 10008 §2.8 gives a QUERY's Range the semantics of GET's, and "little value": the whole answer.
+  if (req.method !== 'GET' || stored.status !== 200 || req.headers['range'] === undefined) return WHOLE;
   return selectRange(req.headers, stored.headers, bodyLength, now);
 }
 
@@ -273,12 +293,12 @@ const READ_FOR_PRECONDITION: Intake = Object.freeze({ kind: 'read', reason: null
 const ASK_AS_ASKED: AskStep = Object.freeze({ kind: 'ask', reason: null, ask: AS_ASKED });
 
 /**
- * The first decision of a visit. GET and HEAD look the stored response up; a method in
+ * The first decision of a visit. GET, HEAD and QUERY look the stored response up; a method in
  * `optimisticConcurrencyMethods` reads it for its ETag (If-Match); every other method goes to the
  * origin as it is, and its answer may invalidate.
  */
 export function intake(req: HopRequest, settings: PolicySettings): Intake {
-  if (req.method === 'GET' || req.method === 'HEAD') return READ_FOR_LOOKUP;
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === QUERY) return READ_FOR_LOOKUP;
   return settings.optimisticConcurrencyMethods.includes(req.method) ? READ_FOR_PRECONDITION : ASK_AS_ASKED;
 }
 
@@ -330,7 +350,7 @@ export interface LookupInput {
 /** RFC 9111 §4: may `stored` answer `req` at `now`, and if not, how should the origin be asked? */
 export function lookup(input: LookupInput): Lookup {
   const { req, stored } = input;
-  if (req.method !== 'GET' && req.method !== 'HEAD') return { kind: 'bypass', reason: `bypass: ${req.method} is not served from the cache` };
+  if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== QUERY) return { kind: 'bypass', reason: `bypass: ${req.method} is not served from the cache` };
   // RFC 9110 §14: a single range is answered from a complete stored 200 (partFor slices it);
   // entries are never partial (RFC 9111 §3.3 is not implemented), so a miss asks the origin as is.
   const range = req.method === 'GET' ? req.headers['range'] : undefined;
@@ -417,7 +437,7 @@ function lookupStale(input: LookupInput, stored: StoredResponse, s: Standing): L
   if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})`, ask: anew(req, null) };
   const { headers, via } = validatorsFor(stored, req, input.settings);
   const staleIfError = staleAllowed && !s.fresh && (withinDelta(s.resCc.staleIfError, staleness) || withinDelta(s.reqCc.staleIfError, staleness));
-  const ask: Ask = { add: headers, stored, storedLength: input.bodyLength, via, staleIfError, replaces: false, kept: stored, shared: req.body === null };
+  const ask: Ask = { add: headers, stored, storedLength: input.bodyLength, via, staleIfError, replaces: false, kept: stored, shared: isShareable(req) };
   if (staleAllowed && s.refusal === null && !s.fresh && withinDelta(s.resCc.staleWhileRevalidate, staleness)) {
     const reason = `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}`;
     return { kind: 'stale-while-revalidate', reason, stored, age: s.age, part: partFor(req, stored, input.bodyLength, now), ask };
@@ -516,14 +536,14 @@ export type After =
 export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): After {
   const { req } = visit;
   const { stored } = ask;
-  const notBefore = req.method === 'GET' ? notBeforeOf(answer, visit.settings.maxRetryAfter) : null;
+  const notBefore = STORED_METHODS.has(req.method) ? notBeforeOf(answer, visit.settings.maxRetryAfter) : null;
   if (stored !== null && ask.staleIfError && isOriginError(answer)) {
     const reason = `stale-if-error: served stale after ${answer.status}`;
     if (notBefore !== null) return held(visit, ask, answer, { ...stored, notBefore: notBefore.at }, { reason: `${reason}; ${notBeforeText(notBefore)}`, answer: 'stale' });
     return { kind: 'serve-stale', reason, ...serving(req, stored, ask.storedLength, answer.responseTime) };
   }
   if (!SAFE_METHODS.has(req.method)) return afterUnsafe(visit, answer);
-  if (req.method !== 'GET') return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored` };
+  if (!STORED_METHODS.has(req.method)) return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored` };
   if (answer.status === 304) return afterNotModified(visit, ask, answer);
   // An error says nothing about the stored response (RFC 9111 does not ask for it to be dropped):
   // it is what the next revalidation needs, and dropping it made every later poll unconditional and

@@ -12,7 +12,7 @@ import type { CacheStore, Exchange, HopRequest, RequestContext } from '../types.
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
 import { ageValue, type StoredResponse } from './freshness.js';
 import { StoreUnavailable, type StoreOperation } from './guarded-store.js';
-import { hasUnstorable, scheduleOf, storableHeaders, storeKey, type Part, type PolicySettings, type Serving, type VisitFacts } from './policy.js';
+import { hasUnstorable, requestKey, scheduleOf, storableHeaders, type Part, type PolicySettings, type Serving, type VisitFacts } from './policy.js';
 
 const EMPTY = Buffer.alloc(0);
 const NO_FIELDS: Readonly<HeaderRecord> = Object.freeze(Object.create(null) as HeaderRecord);
@@ -35,7 +35,7 @@ export class Visit implements VisitFacts {
   readonly store: CacheStore;
   /** Who asked (DESIGN.md, Identity): null for anonymous requests. */
   readonly identity: string | null;
-  /** The store key of the request for its identity. */
+  /** The store key of the request for its identity (for QUERY, with a digest of its content). */
   readonly key: string;
   #entry: CacheEntry | null = null;
   readonly #lines: string[] = [];
@@ -45,7 +45,7 @@ export class Visit implements VisitFacts {
     this.ctx = ctx;
     this.store = store;
     this.identity = identity;
-    this.key = storeKey(req.url, identity);
+    this.key = requestKey(req, identity);
   }
 
   now(): number {

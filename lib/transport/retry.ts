@@ -5,8 +5,8 @@
  */
 import { failureStage } from './classify.js';
 
-// RFC 9110 §9.2.2: replaying these cannot change the outcome.
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
+// RFC 9110 §9.2.2 (and RFC 10008 §2 for QUERY): replaying these cannot change the outcome.
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'QUERY']);
 
 /**
  * `attempts` is httplib2's RETRIES: the total number of tries (2 = one retry). `attempt` counts from 0.

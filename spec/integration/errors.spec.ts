@@ -238,6 +238,14 @@ describe('errors (DESIGN.md, Errors)', () => {
       expect(response.status).to.equal(200);
       expect(dropping.methods).to.deep.equal(['GET', 'PUT', 'PUT']);
     });
+
+    it('retries a QUERY (idempotent, RFC 10008 §2)', async () => {
+      const dropping = await droppingServer(2);
+      await client.request(dropping.url('/one'));
+      const [response] = await client.request(dropping.url('/two'), 'QUERY', '{"q":1}', { 'content-type': 'application/json' });
+      expect(response.status).to.equal(200);
+      expect(dropping.methods).to.deep.equal(['GET', 'QUERY', 'QUERY']);
+    });
   });
 
   describe('bad input is refused before a byte is sent', () => {

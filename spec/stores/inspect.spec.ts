@@ -308,3 +308,26 @@ describe('inspectCache (#12)', function () {
     });
   });
 });
+
+describe('inspectCache: QUERY entries (RFC 10008)', () => {
+  it('lists a stored QUERY answer under the URI it was sent to, and purges it by that URI', async () => {
+    const origin = await startServer((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=3600' });
+      res.end('results');
+    });
+    const dir = join(tempDir(), 'cache');
+    const http = new Http(new FileCache(dir));
+    try {
+      await http.request(origin.url('/search'), 'QUERY', '{"q":"cats"}', { 'content-type': 'application/json' });
+      await http.request(origin.url('/other'));
+    } finally {
+      await http.close();
+    }
+    const inspector = inspectCache(dir);
+    const items = entries(await listed(inspector));
+    expect(items.map((i) => [i.uri, i.status])).to.deep.equal([[origin.url('/other'), 200], [origin.url('/search'), 200]]);
+    expect(JSON.stringify(items)).to.not.include('cats');
+    expect((await inspector.purge({ prefix: origin.url('/search') })).removed).to.equal(1);
+    expect(entries(await listed(inspector)).map((i) => i.uri)).to.deep.equal([origin.url('/other')]);
+  });
+});

@@ -38,6 +38,8 @@ describe('redirect decisions (RFC 9110 §15.4)', () => {
       ['POST', 308, true], ['PUT', 308, true], ['PATCH', 308, true], ['DELETE', 308, true], ['PROPFIND', 308, true],
       ['POST', 301, false], ['POST', 302, false], ['POST', 307, false],
       ['PUT', 307, false], ['DELETE', 302, false], ['PATCH', 307, false],
+      // RFC 10008 §2.5: QUERY is safe; a 303 sends it to a GET, a 307/308 sends it again.
+      ['QUERY', 301, true], ['QUERY', 302, true], ['QUERY', 303, true], ['QUERY', 307, true], ['QUERY', 308, true],
     ];
     for (const [method, status, expected] of table) {
       it(`${expected ? 'follows' : 'does not follow'} ${status} to ${method}`, () => {
@@ -76,6 +78,8 @@ describe('redirect decisions (RFC 9110 §15.4)', () => {
       ['POST', 301, 'GET'], ['POST', 302, 'GET'],
       ['PUT', 301, 'PUT'], ['PUT', 302, 'PUT'],
       ['POST', 307, 'POST'], ['POST', 308, 'POST'], ['PUT', 307, 'PUT'], ['DELETE', 308, 'DELETE'],
+      // RFC 10008 §2.5: only a 303 turns a QUERY into a GET; the POST exception of 301/302 is not its.
+      ['QUERY', 303, 'GET'], ['QUERY', 301, 'QUERY'], ['QUERY', 302, 'QUERY'], ['QUERY', 307, 'QUERY'], ['QUERY', 308, 'QUERY'],
     ];
     for (const [method, status, expected] of table) {
       it(`${method} answered with ${status} continues as ${expected}`, () => {

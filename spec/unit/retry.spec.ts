@@ -22,7 +22,7 @@ describe('retries (httplib2 RETRIES; RFC 9110 §9.2.2)', () => {
   });
 
   it('retries idempotent methods whose connection closed before the answer', () => {
-    for (const method of ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'get']) {
+    for (const method of ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'QUERY', 'get']) {
       expect(shouldRetry(method, STALE, 0, 2), method).to.equal(true);
       expect(shouldRetry(method, RESET, 0, 2), method).to.equal(true);
     }
