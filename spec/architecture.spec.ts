@@ -38,7 +38,7 @@ const TIERS: readonly (readonly string[])[] = [
   [
     'cache/store.ts', 'cache/memory-cache.ts', 'cache/file-cache.ts', 'cache/keyv-store.ts', 'cache/redis-cache.ts', 'cache/guarded-store.ts',
     'cache/open.ts', 'cache/private-directory.ts', 'cache/inspect*.ts', 'cache/listing.ts', 'cache/file-cache-*.ts',
-    'identity.ts', 'debug.ts', 'auth/converse.ts',
+    'identity.ts', 'debug.ts', 'events.ts', 'auth/converse.ts',
   ],
   // 3 the transport
   [
