@@ -75,7 +75,7 @@ export interface CacheOutcome {
   readonly ttl: number | null;
   /**
    * The store key (the normalised URI) of an anonymous request; null for a request keyed by an
-   * identity (credentials, a Cookie: DESIGN.md, Identity), and without a cache.
+   * identity (one with credentials or a Cookie), and without a cache.
    */
   readonly key: string | null;
   /** Why, in one token (see {@link CacheDetail}), or null. */
