@@ -9,6 +9,7 @@ import { withCache } from './cache/driver.js';
 import { IdentityDigests } from './identity.js';
 import type { CacheStore } from './cache/store.js';
 import { debugging, storeTroubleLine, summaryLine, type DebugSink } from './debug.js';
+import { metering, RequestEvents } from './events.js';
 import { decoding } from './transport/decode.js';
 import {
   HttpLib2Error,
@@ -51,6 +52,7 @@ interface Failed {
   readonly args: RequestOptions | undefined;
   readonly call: Call | undefined;
   readonly decisions: readonly string[];
+  readonly events: RequestEvents | null;
 }
 const ignore = (): void => undefined;
 
@@ -114,7 +116,7 @@ export class Http {
     // Accept-Encoding) and the raw answer.
     const observer = this.#options.wireObserver;
     const wire = this.#debug || observer ? debugging(this.#transport.send, this.#debug, observer) : this.#transport.send;
-    this.#send = withCache(withAuth(decoding(wire), { credentials: this.#credentials }), this.#identities);
+    this.#send = withCache(withAuth(decoding(metering(wire)), { credentials: this.#credentials }), this.#identities);
   }
 
   /**
@@ -202,16 +204,20 @@ export class Http {
   ): Promise<[Response, Buffer]> {
     // The cache's decisions for the debug summary; nobody reads them when debug output is off.
     const decisions: string[] = [];
+    // The request events (events.ts): null, and nothing measured, while nobody subscribes.
+    const events = RequestEvents.open();
     let args: RequestOptions | undefined;
     let call: Call | undefined;
     try {
       args = requestArguments(methodOrOptions, body, headers, redirections);
-      call = this.#begin(uri, args, decisions);
+      call = this.#begin(uri, args, decisions, events);
+      events?.started(call.req.method, call.req.url.href);
       const { response, content } = await this.#follow(call.req, call.ctx, call.redirections);
       if (this.#debug) this.#tell(summaryLine(call.req.method, call.req.url, { response }, call.ctx.cache === null ? null : decisions), decisions);
+      events?.ended(response, content);
       return [response, content];
     } catch (error) {
-      return this.#failed(error, { uri, args, call, decisions });
+      return this.#failed(error, { uri, args, call, decisions, events });
     } finally {
       call?.deadline.dispose();
     }
@@ -222,7 +228,7 @@ export class Http {
    * sound, the attributes are what they should be (each is settable, so read and checked now). Then
    * the deadline starts.
    */
-  #begin(uri: unknown, args: RequestOptions, decisions: string[]): Call {
+  #begin(uri: unknown, args: RequestOptions, decisions: string[], events: RequestEvents | null): Call {
     if (this.#transport.closed) throw new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
     const checked = checkRequest(uri, args);
     const settings = resolveSettings(this, this.#options);
@@ -236,6 +242,7 @@ export class Http {
       credentials: this.#credentials,
       note: this.#debug ? (line: string) => void decisions.push(line) : ignore,
       onProgress: checked.onProgress,
+      meter: events === null ? null : events.meter,
     });
     return { req: checked.req, redirections: checked.redirections, ctx, deadline };
   }
@@ -259,6 +266,7 @@ export class Http {
     const shownError = e instanceof CallbackFailure ? e.cause : e;
     const noted = call === undefined || call.ctx.cache === null ? null : at.decisions;
     if (this.#debug) this.#tell(summaryLine(shownMethod(at.args), call?.req.url ?? shownUri(at.uri), { error: shownError }, noted), noted);
+    at.events?.failed(shownError, call?.req.method ?? shownMethod(at.args), call?.req.url.href ?? shownUri(at.uri));
     // The caller's own callback threw: its error goes back as it was thrown, whatever the settings.
     if (e instanceof CallbackFailure) throw e.cause;
     // Only a valid `true` turns errors into responses: a wrongly typed attribute is itself the error.

@@ -27,6 +27,64 @@ export function reasonFor(status: number): string {
   return REASONS[status] ?? '';
 }
 
+/**
+ * What answered a request, as `response.cache.outcome` says it (in the spirit of RFC 9211's
+ * Cache-Status): `hit` a fresh stored answer, no request; `stale` a stale stored answer served
+ * without asking the origin (max-stale, stale-while-revalidate, stale-if-error, a remembered
+ * Retry-After); `revalidated` the stored answer, confirmed by a 304; `miss` the origin's answer
+ * after the cache was consulted; `bypass` the origin's answer, the cache not consulted or not
+ * usable (an unsafe method, a request no-store, a Range it cannot serve, a store that failed);
+ * `uncached` an Http without a cache.
+ */
+export type CacheOutcomeKind = 'hit' | 'stale' | 'revalidated' | 'miss' | 'bypass' | 'uncached';
+
+/**
+ * The one short token that says why (`response.cache.detail`): for `stale`, what allowed it
+ * (`max-stale`, `stale-while-revalidate`, `stale-if-error`, `retry-after`); for `revalidated`, why
+ * the origin was asked (`stale`, `request` — request directives refused the stored answer —,
+ * `no-cache`); for `miss`, why the answer was not stored when it was not (`no-store`, `vary-star`,
+ * `partial`, `truncated`, `status`, `no-validator`, `method`, `origin-error` — an error answer, the
+ * stored entry kept for the next revalidation —, `retry-after`, `not-kept` — the store did not
+ * take it —, `only-if-cached`), else why nothing stored could answer (`uri-miss`, `vary-miss`,
+ * `stale`, `request`, `no-cache`); for `bypass`, what set the cache aside (`method`,
+ * `request-no-store`, `range`, `store-unavailable`). Null when there is nothing to add (a fresh hit,
+ * an Http without a cache).
+ */
+export type CacheDetail =
+  | 'uri-miss' | 'vary-miss' | 'stale' | 'request' | 'no-cache'
+  | 'max-stale' | 'stale-while-revalidate' | 'stale-if-error' | 'retry-after' | 'only-if-cached'
+  | 'no-store' | 'request-no-store' | 'vary-star' | 'partial' | 'truncated' | 'status' | 'no-validator'
+  | 'method' | 'range' | 'origin-error' | 'not-kept' | 'store-unavailable';
+
+/**
+ * The cache's part in an answer, for programs (`response.cache`): the human account of the same
+ * visit is {@link Response.cacheStatus}. In the spirit of RFC 9211 Cache-Status (`hit`, `fwd`,
+ * `stored`, `collapsed`, `ttl`, `key`, `detail`).
+ */
+export interface CacheOutcome {
+  /** What answered: see {@link CacheOutcomeKind}. */
+  readonly outcome: CacheOutcomeKind;
+  /** Whether this request wrote this answer (or its freshened head) to the store, and the store took it. */
+  readonly stored: boolean;
+  /** Whether the request joined an identical one in flight and shares its answer (RFC 9211 `collapsed`). */
+  readonly collapsed: boolean;
+  /**
+   * Seconds until the entry the store holds for the request goes stale (as {@link Response.freshUntil},
+   * rounded down; negative when it is stale already), or null when there is none.
+   */
+  readonly ttl: number | null;
+  /**
+   * The store key (the normalised URI) of an anonymous request; null for a request keyed by an
+   * identity (one with credentials or a Cookie), and without a cache.
+   */
+  readonly key: string | null;
+  /** Why, in one token (see {@link CacheDetail}), or null. */
+  readonly detail: CacheDetail | null;
+}
+
+/** The outcome of an answer no cache took part in (an Http without a cache, a Response made by hand). */
+export const UNCACHED: CacheOutcome = Object.freeze({ outcome: 'uncached', stored: false, collapsed: false, ttl: null, key: null, detail: null });
+
 /** What `new Response(init)` and {@link Response.clone} take: a status and, optionally, the rest of a head. */
 export interface ResponseInit {
   /** Status code, e.g. 200. */
@@ -50,6 +108,8 @@ export interface ResponseInit {
   freshUntil?: Date | null;
   /** Until when the cache does not ask the origin for this URL (its Retry-After). @default null */
   retryAfter?: Date | null;
+  /** The cache's part in the answer. @default `{ outcome: 'uncached', stored: false, collapsed: false, ttl: null, key: null, detail: null }` */
+  cache?: CacheOutcome;
 }
 
 /**
@@ -88,6 +148,13 @@ export class Response extends Map<string, string> {
    * reach the server), or its own interval when neither lies ahead.
    */
   retryAfter: Date | null;
+  /**
+   * The cache's part in this answer, for programs: `outcome` (`hit`, `stale`, `revalidated`, `miss`,
+   * `bypass`, `uncached`), whether it was `stored`, `collapsed`, `ttl`, `key` and a `detail` token
+   * (see {@link CacheOutcome}). Decided by the cache's plan, step by step, beside the words of
+   * {@link cacheStatus}; `uncached` on an Http without a cache.
+   */
+  cache: CacheOutcome;
 
   constructor(init: ResponseInit) {
     super();
@@ -99,6 +166,7 @@ export class Response extends Map<string, string> {
     this.cacheStatus = init.cacheStatus ? [...init.cacheStatus] : [];
     this.freshUntil = copyDate(init.freshUntil);
     this.retryAfter = copyDate(init.retryAfter);
+    this.cache = init.cache ?? UNCACHED;
     if (init.headers) addHeaders(this, init.headers);
   }
 
@@ -152,6 +220,7 @@ export class Response extends Map<string, string> {
       cacheStatus: overrides.cacheStatus ?? this.cacheStatus,
       freshUntil: overrides.freshUntil === undefined ? this.freshUntil : overrides.freshUntil,
       retryAfter: overrides.retryAfter === undefined ? this.retryAfter : overrides.retryAfter,
+      cache: overrides.cache ?? this.cache,
       headers: overrides.headers ?? this,
     });
   }
@@ -163,7 +232,7 @@ function copyDate(date: Date | null | undefined): Date | null {
 }
 
 /** What {@link withHead} changes: fields of the head, header fields set (lower-case names) and removed. */
-export interface HeadChange extends Partial<Pick<ResponseInit, 'status' | 'reason' | 'fromcache' | 'previous' | 'cacheStatus' | 'freshUntil' | 'retryAfter'>> {
+export interface HeadChange extends Partial<Pick<ResponseInit, 'status' | 'reason' | 'fromcache' | 'previous' | 'cacheStatus' | 'freshUntil' | 'retryAfter' | 'cache'>> {
   /** Header fields set, replacing any of the same name; names lower-case. */
   readonly set?: Readonly<Record<string, string>>;
   /** Header fields removed (lower-case names), before `set` applies. */
@@ -184,6 +253,7 @@ export function withHead(response: Response, change: HeadChange): Response {
     cacheStatus: change.cacheStatus ?? response.cacheStatus,
     freshUntil: change.freshUntil === undefined ? response.freshUntil : change.freshUntil,
     retryAfter: change.retryAfter === undefined ? response.retryAfter : change.retryAfter,
+    cache: change.cache ?? response.cache,
   });
   const { set, remove } = change;
   // The names are lower-case already: copied as they are, without addHeaders' joining.

@@ -94,6 +94,11 @@ export interface CacheStore {
 /** The caller's body-progress callback: bytes received so far and the Content-Length (or null). */
 export type ProgressListener = (received: number, total: number | null) => void;
 
+/** Body bytes received from the network for one `request()` call, counted on the wire side (events.ts). */
+export interface WireMeter {
+  bytes: number;
+}
+
 /** A frozen snapshot made once per `Http.request()` call. */
 export interface RequestContext {
   readonly settings: Settings;
@@ -109,4 +114,6 @@ export interface RequestContext {
   readonly note: (line: string) => void;
   /** The caller's body-progress callback (`RequestOptions.onProgress`), called per chunk of each hop. */
   readonly onProgress: ProgressListener | null;
+  /** Where the wire side counts body bytes received, while someone subscribes to the request events; else absent or null. */
+  readonly meter?: WireMeter | null;
 }

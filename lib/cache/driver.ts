@@ -76,7 +76,7 @@ class CacheLayer {
   // One step after another until one answers (hishel's cache proxy loop).
   async #run(visit: Visit, first: Step): Promise<Exchange> {
     for (let step = first; ;) {
-      visit.note(step.reason);
+      visit.step(step);
       switch (step.kind) {
         // Before the store is read, and with what it holds (RFC 9111 §4).
         case 'read':
@@ -151,7 +151,7 @@ class CacheLayer {
     const flight = this.#flights.run(flightKey(visit.key, visit.req.headers), visit.ctx.signal, () => this.#askedAndDone(visit, ask));
     if (!flight.joined) return flight.done;
     visit.note('coalesced: joined an identical request in flight');
-    return visit.finish(await flight.done);
+    return visit.joined(await flight.done);
   }
 
   async #askedAndDone(visit: Visit, ask: Ask): Promise<Exchange> {

@@ -15,6 +15,7 @@ import { rangeNeedsOrigin, selectRange, type RangeSelection } from './range.js';
 import { QUERY, queryContentKey } from './query.js';
 import { heldUntil, instant, isStandIn, notBeforeOf, type NotBefore } from './retry-after.js';
 import type { ErrorCode } from '../errors.js';
+import type { CacheDetail } from '../response.js';
 import type { HopRequest, Settings } from '../types.js';
 import { cacheKey, resolveLocation, sameOrigin } from '../uri.js';
 
@@ -316,11 +317,11 @@ export function withoutStore(req: HopRequest): 'unsatisfiable' | 'forward' {
 /** How a GET or HEAD is answered once its stored response (if any) was read. */
 export type Lookup =
   /** Serve the stored response without contacting the origin (fresh, or stale within max-stale). */
-  | ({ readonly kind: 'fresh'; readonly reason: string } & Serving)
+  | ({ readonly kind: 'fresh'; readonly reason: string; readonly detail?: 'max-stale' } & Serving)
   /** RFC 5861 §3: serve the stale stored response now, and revalidate it behind the answer with `ask`. */
   | ({ readonly kind: 'stale-while-revalidate'; readonly reason: string; readonly ask: Ask } & Serving)
   /** Ask the origin with the stored response's validators (RFC 9111 §4.3.1). */
-  | { readonly kind: 'revalidate'; readonly reason: string; readonly ask: Ask }
+  | { readonly kind: 'revalidate'; readonly reason: string; readonly ask: Ask; readonly detail: 'stale' | 'request' | 'no-cache' }
   /**
    * RFC 9110 §10.2.3: the origin asked not to be asked before the stored not-before time, so it is
    * not: serve the stored response (stale, or the stored 429/503 itself), or, for one that may never
@@ -329,7 +330,7 @@ export type Lookup =
    */
   | ({ readonly kind: 'retry-after'; readonly reason: string; readonly serve: boolean } & Serving)
   /** Nothing usable: ask the origin as asked (`ask.replaces` when a request no-cache passed over one). */
-  | { readonly kind: 'miss'; readonly reason: string; readonly ask: Ask }
+  | { readonly kind: 'miss'; readonly reason: string; readonly ask: Ask; readonly detail: 'uri-miss' | 'vary-miss' | 'request' | 'stale' }
   /** Leave the cache out of it on the way in (unsafe methods, ranges the origin answers). */
   | { readonly kind: 'bypass'; readonly reason: string }
   /** only-if-cached with nothing usable: answer 504 (RFC 9111 §5.2.1.7). */
@@ -360,7 +361,8 @@ export function lookup(input: LookupInput): Lookup {
   const unusable = unusableReason(stored, req, input.identity);
   if (unusable !== null || stored === null) {
     const reason = unusable ?? 'miss: nothing stored';
-    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, null) };
+    const detail = unusable === null ? 'uri-miss' : 'vary-miss';
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, null), detail };
   }
   return lookupStored(input, stored, reqCc);
 }
@@ -390,7 +392,7 @@ function lookupStored(input: LookupInput, stored: StoredResponse, reqCc: Directi
   // The caller insists (request no-cache): the request goes out, a not-before time notwithstanding.
   if (refusal === 'reload') {
     return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' }
-      : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', ask: anew(req, isStandIn(stored) ? null : stored) };
+      : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', ask: anew(req, isStandIn(stored) ? null : stored), detail: 'request' };
   }
   if (fresh && !resCc.noCache && refusal === null) {
     const reason = `fresh: ${lifetime.source}, age ${Math.floor(age)}s${resCc.immutable ? ', immutable' : ''}`;
@@ -401,7 +403,7 @@ function lookupStored(input: LookupInput, stored: StoredResponse, reqCc: Directi
   // A stored 429/503 stands in for the answer only until its time: then there is nothing to revalidate.
   if (isStandIn(stored)) {
     const reason = `miss: the stored ${stored.status} held requests back until ${instant(stored.notBefore!)}`;
-    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, null) };
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, null), detail: 'stale' };
   }
   return lookupStale(input, stored, { reqCc, resCc, lifetime, age, fresh, refusal });
 }
@@ -430,11 +432,11 @@ function lookupStale(input: LookupInput, stored: StoredResponse, s: Standing): L
   const why = s.resCc.noCache ? 'response no-cache' : s.refusal ?? `stale: ${s.lifetime.source}, ${ageText}`;
   if (!s.fresh && staleAllowed && s.refusal === null && withinDelta(s.reqCc.maxStale, staleness)) {
     const reason = `stale but acceptable: request max-stale${s.reqCc.maxStale === 'any' ? '' : `=${String(s.reqCc.maxStale)}`}, ${ageText}`;
-    return { kind: 'fresh', reason, stored, age: s.age, part: partFor(req, stored, input.bodyLength, now) };
+    return { kind: 'fresh', reason, detail: 'max-stale', stored, age: s.age, part: partFor(req, stored, input.bodyLength, now) };
   }
   if (s.reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
   // HEAD only reads what a fresh GET entry says; a stale one is asked for again as it is.
-  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})`, ask: anew(req, null) };
+  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})`, ask: anew(req, null), detail: 'stale' };
   const { headers, via } = validatorsFor(stored, req, input.settings);
   const staleIfError = staleAllowed && !s.fresh && (withinDelta(s.resCc.staleIfError, staleness) || withinDelta(s.reqCc.staleIfError, staleness));
   const ask: Ask = { add: headers, stored, storedLength: input.bodyLength, via, staleIfError, replaces: false, kept: stored, shared: isShareable(req) };
@@ -442,7 +444,8 @@ function lookupStale(input: LookupInput, stored: StoredResponse, s: Standing): L
     const reason = `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}`;
     return { kind: 'stale-while-revalidate', reason, stored, age: s.age, part: partFor(req, stored, input.bodyLength, now), ask };
   }
-  return { kind: 'revalidate', reason: `revalidate: ${why}, with ${via}`, ask };
+  const detail = s.resCc.noCache ? 'no-cache' : s.refusal !== null ? 'request' : 'stale';
+  return { kind: 'revalidate', reason: `revalidate: ${why}, with ${via}`, ask, detail };
 }
 
 function withinDelta(limit: DeltaSeconds | 'any' | undefined, staleness: number): boolean {
@@ -516,9 +519,9 @@ export type After =
    */
   | ({ readonly kind: 'freshen'; readonly reason: string; readonly cookies: Readonly<HeaderRecord> } & Serving)
   /** Remove what is stored under these keys (for this identity and the anonymous one); answer with the answer. */
-  | { readonly kind: 'invalidate'; readonly reason: string; readonly keys: readonly string[] }
+  | { readonly kind: 'invalidate'; readonly reason: string; readonly keys: readonly string[]; readonly detail: CacheDetail }
   /** Leave the cache as it is; answer with the answer. */
-  | { readonly kind: 'pass'; readonly reason: string }
+  | { readonly kind: 'pass'; readonly reason: string; readonly detail: CacheDetail }
   /** A 304 whose validator does not match the stored response: remove it, ask again without validators. */
   | { readonly kind: 'refetch'; readonly reason: string; readonly ask: Ask }
   /** An error answer to a revalidation or a reload: leave the stored response (`stored`) as it is; answer with the answer. */
@@ -543,7 +546,7 @@ export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): Afte
     return { kind: 'serve-stale', reason, ...serving(req, stored, ask.storedLength, answer.responseTime) };
   }
   if (!SAFE_METHODS.has(req.method)) return afterUnsafe(visit, answer);
-  if (!STORED_METHODS.has(req.method)) return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored` };
+  if (!STORED_METHODS.has(req.method)) return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored`, detail: 'method' };
   if (answer.status === 304) return afterNotModified(visit, ask, answer);
   // An error says nothing about the stored response (RFC 9111 does not ask for it to be dropped):
   // it is what the next revalidation needs, and dropping it made every later poll unconditional and
@@ -562,8 +565,9 @@ export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): Afte
   if (refusal !== null) {
     // httplib2 drops a stored entry whose new answer may not be stored (no-store, Vary: *...); after
     // a reload too, or the older answer would be served again once the newer one was seen.
-    if (stored !== null || ask.replaces) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, keys: keysOf([req.url], visit.identity) };
-    return { kind: 'pass', reason: `not stored: ${refusal}` };
+    const { detail } = refusal;
+    if (stored !== null || ask.replaces) return { kind: 'invalidate', reason: `not stored: ${refusal.text}; stored entry dropped`, keys: keysOf([req.url], visit.identity), detail };
+    return { kind: 'pass', reason: `not stored: ${refusal.text}`, detail };
   }
   // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
   const fresh = storedFrom(visit, answer, storableHeaders(answer.headers));
@@ -603,7 +607,7 @@ function afterUnsafe(visit: VisitFacts, answer: Answer): After {
   const { req } = visit;
   const { status, headers } = answer;
   // §4.4: only a non-error status (2xx, 3xx) shows the state may have changed.
-  if (status < 200 || status >= 400) return { kind: 'pass', reason: `pass: ${req.method} answered ${status}, nothing invalidated` };
+  if (status < 200 || status >= 400) return { kind: 'pass', reason: `pass: ${req.method} answered ${status}, nothing invalidated`, detail: 'method' };
   const urls: URL[] = [req.url];
   for (const name of ['location', 'content-location']) {
     const value = headers[name];
@@ -611,7 +615,7 @@ function afterUnsafe(visit: VisitFacts, answer: Answer): After {
     // §4.4: only same-origin targets, so one origin cannot evict another's entries.
     if (target !== null && sameOrigin(target, req.url)) urls.push(target);
   }
-  return { kind: 'invalidate', reason: `invalidated: ${req.method} answered ${status}`, keys: keysOf(urls, visit.identity) };
+  return { kind: 'invalidate', reason: `invalidated: ${req.method} answered ${status}`, keys: keysOf(urls, visit.identity), detail: 'method' };
 }
 
 function lastModifiedDiffers(fresh: string | undefined, stored: string | undefined, now: number): boolean {
@@ -625,7 +629,7 @@ function afterNotModified(visit: VisitFacts, ask: Ask, answer: Answer): After {
   const { stored } = ask;
   const { headers } = answer;
   // The caller's own conditional request (feedparser's etag/modified): the 304 is theirs.
-  if (stored === null) return { kind: 'pass', reason: 'pass: 304 with no stored entry goes back as is' };
+  if (stored === null) return { kind: 'pass', reason: 'pass: 304 with no stored entry goes back as is', detail: 'uri-miss' };
   const newTag = headers['etag'];
   const oldTag = stored.headers['etag'];
   // §4.3.4: a 304 only updates the stored response its validator selects (weak comparison). Apache
@@ -675,36 +679,46 @@ function unstored(headers: Readonly<HeaderRecord>): Readonly<HeaderRecord> {
   return out ?? NO_FIELDS;
 }
 
+/** Why an answer is not stored: the words of the trace, and the token of `response.cache.detail`. */
+interface Refusal {
+  readonly text: string;
+  readonly detail: CacheDetail;
+}
+
+function refused(text: string, detail: CacheDetail): Refusal {
+  return { text, detail };
+}
+
 // Why a GET answer may not be stored (RFC 9111 §3), or null.
-function storageRefusal(visit: VisitFacts, answer: Answer): string | null {
+function storageRefusal(visit: VisitFacts, answer: Answer): Refusal | null {
   const { status, headers } = answer;
   const cc = parseDirectives(headers['cache-control']);
   const refusal = keepingRefusal(visit, answer, cc);
   if (refusal !== null) return refusal;
   const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
   // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
-  if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
+  if (!explicit && !HEURISTIC_STATUSES.has(status)) return refused(`status ${status} without explicit freshness`, 'status');
   const lifetime = freshnessLifetime(storedFrom(visit, answer, headers), visit.settings.goneLifetime);
   const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
   // An entry that is stale at once and cannot be revalidated would never be used.
-  if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;
+  if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return refused(`${lifetime.source} and no validator`, 'no-validator');
   return null;
 }
 
 // Why an answer may not be kept at all, whatever its freshness (RFC 9111 §3), or null.
-function keepingRefusal(visit: VisitFacts, answer: Answer, resCc: Directives): string | null {
+function keepingRefusal(visit: VisitFacts, answer: Answer, resCc: Directives): Refusal | null {
   const { req } = visit;
   const { status, headers, bodyLength } = answer;
   const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
-  if (reqCc.noStore) return 'request no-store';
-  if (resCc.noStore) return 'no-store';
-  if (status < 200) return `status ${status} is not final`;
+  if (reqCc.noStore) return refused('request no-store', 'request-no-store');
+  if (resCc.noStore) return refused('no-store', 'no-store');
+  if (status < 200) return refused(`status ${status} is not final`, 'status');
   // §3.3: a 206 is only combined by caches that store ranges; this one keeps whole responses only.
-  if (status === 206) return '206 (partial content is never stored)';
-  if (varyNames(headers['vary']) === '*') return 'Vary: *';
+  if (status === 206) return refused('206 (partial content is never stored)', 'partial');
+  if (varyNames(headers['vary']) === '*') return refused('Vary: *', 'vary-star');
   const declared = headers['content-length'];
   if (declared !== undefined && /^[0-9]+$/.test(declared.trim()) && Number(declared) !== bodyLength) {
-    return `truncated body (${bodyLength} of ${declared} bytes)`;
+    return refused(`truncated body (${bodyLength} of ${declared} bytes)`, 'truncated');
   }
   return null;
 }

@@ -7,11 +7,12 @@
  */
 import { AbortError, RequestTimeout } from '../errors.js';
 import { withHeaders, type HeaderRecord } from '../headers.js';
-import { Response, withHead } from '../response.js';
+import { Response, withHead, type CacheOutcome } from '../response.js';
 import type { CacheStore, Exchange, HopRequest, RequestContext } from '../types.js';
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
 import { ageValue, type StoredResponse } from './freshness.js';
 import { StoreUnavailable, type StoreOperation } from './guarded-store.js';
+import { cacheOutcome, outcomeOf, passed, SET_OUT, type Path, type PlanStep } from './outcome.js';
 import { hasUnstorable, requestKey, scheduleOf, storableHeaders, type Part, type PolicySettings, type Serving, type VisitFacts } from './policy.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -39,6 +40,9 @@ export class Visit implements VisitFacts {
   readonly key: string;
   #entry: CacheEntry | null = null;
   readonly #lines: string[] = [];
+  // What response.cache says (outcome.ts): the last step met, and what the visit met on its way.
+  #last: PlanStep | null = null;
+  #path: Path = SET_OUT;
 
   constructor(req: HopRequest, ctx: RequestContext, store: CacheStore, identity: string | null) {
     this.req = req;
@@ -63,6 +67,13 @@ export class Visit implements VisitFacts {
     this.ctx.note(line);
   }
 
+  /** Records a step of the plan as the driver meets it: its line, and what response.cache will say. */
+  step(step: PlanStep): void {
+    this.note(step.reason);
+    this.#last = step;
+    this.#path = passed(this.#path, step);
+  }
+
   // The store calls below are the cache layer's only ones. The store is bounded (guarded-store.ts):
   // a call over the store budget rejects with StoreUnavailable while it goes on in the background,
   // and a call still running at the request's deadline rejects with its reason.
@@ -75,6 +86,7 @@ export class Visit implements VisitFacts {
     } catch (error) {
       // The request's own deadline or abort ends the request here, as it would on the network.
       if (isRequestEnd(error)) throw error;
+      this.#path = { ...this.#path, unreadable: true };
       this.note(`${trouble('get', error)}: treated as a miss`);
       return null;
     }
@@ -100,7 +112,9 @@ export class Visit implements VisitFacts {
   async write(stored: StoredResponse, body: Buffer): Promise<void> {
     try {
       await this.store.set(this.key, serialiseEntry({ ...stored, body }));
+      this.#path = { ...this.#path, kept: true };
     } catch (error) {
+      this.#path = { ...this.#path, kept: false };
       if (goesOn(error)) this.#notKept('not kept yet', `${trouble('set', error)}; it goes on in the background`);
       else this.#notKept('not kept', trouble('set', error));
     }
@@ -141,6 +155,7 @@ export class Visit implements VisitFacts {
     const { freshUntil, retryAfter } = this.#schedule(stored);
     exchange.response.freshUntil = freshUntil;
     exchange.response.retryAfter = retryAfter;
+    exchange.response.cache = this.#outcome(freshUntil);
     return exchange;
   }
 
@@ -150,8 +165,25 @@ export class Visit implements VisitFacts {
    * the schedule the answer carries is kept (an answer shared by a flight).
    */
   finish(exchange: Exchange, held?: StoredResponse | null): Exchange {
-    const schedule = held === undefined ? {} : this.#schedule(held);
-    return { response: withHead(exchange.response, { cacheStatus: this.#lines, ...schedule }), content: exchange.content };
+    const schedule = held === undefined ? null : this.#schedule(held);
+    const cache = this.#outcome(schedule === null ? exchange.response.freshUntil : schedule.freshUntil);
+    return { response: withHead(exchange.response, { cacheStatus: this.#lines, ...schedule, cache }), content: exchange.content };
+  }
+
+  /**
+   * The answer of an identical request in flight this one joined (RFC 9211 `collapsed`): its
+   * schedule and outcome, with this hop's lines.
+   */
+  joined(exchange: Exchange): Exchange {
+    const cache: CacheOutcome = { ...exchange.response.cache, collapsed: true };
+    return { response: withHead(exchange.response, { cacheStatus: this.#lines, cache }), content: exchange.content };
+  }
+
+  // response.cache for the answer of the last step met, with the entry's `freshUntil`.
+  #outcome(freshUntil: Date | null): CacheOutcome {
+    const decided = (this.#last === null ? null : outcomeOf(this.#last, this.#path)) ?? { outcome: 'miss', detail: this.#path.forward };
+    const schedule = { freshUntil: freshUntil === null ? null : freshUntil.getTime(), now: this.now() };
+    return cacheOutcome(decided, this.#path, schedule, this.identity === null ? this.key : null);
   }
 
   // response.freshUntil and response.retryAfter for `stored` (policy.ts decides them).
@@ -180,6 +212,8 @@ export class Visit implements VisitFacts {
     }
     const visit = new Visit(req, Object.freeze({ ...ctx, signal }), this.store, this.identity);
     visit.#entry = this.#entry;
+    // It asks the origin because the entry is stale (RFC 5861 §3), whatever step it starts from.
+    visit.#path = { ...SET_OUT, forward: 'stale' };
     return { visit, dispose };
   }
 

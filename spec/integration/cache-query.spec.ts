@@ -48,6 +48,8 @@ describe('QUERY in the cache (RFC 10008 §2.7)', () => {
     expect([second.status, second.fromcache, secondBody.toString()]).to.deep.equal([200, true, 'results for {"q":"cats"} as application/json']);
     expect(s.hits().map((h) => [h.method, h.body.toString()])).to.deep.equal([['QUERY', '{"q":"cats"}']]);
     expect(second.cacheStatus[0]).to.match(/^fresh: /);
+    // The machine-readable outcome says the same as for GET (#12).
+    expect([first.cache.outcome, second.cache.outcome]).to.deep.equal(['miss', 'hit']);
   });
 
   it('sends a QUERY with another body, or the same body as another media type, to the server: each is its own entry', async () => {

@@ -354,7 +354,7 @@ describe('cache policy', () => {
     });
     for (const cc of ['no-store', 'No-Store', 'NO-STORE, max-age=60']) {
       it(`stores nothing from Cache-Control: ${cc}`, () => {
-        expect(afterResponse(...anAnswer(200, { 'cache-control': cc }))).to.deep.equal({ kind: 'pass', reason: 'not stored: no-store' });
+        expect(afterResponse(...anAnswer(200, { 'cache-control': cc }))).to.deep.equal({ kind: 'pass', reason: 'not stored: no-store', detail: 'no-store' });
       });
     }
     it('stores nothing for a request with no-store (§5.2.1.5)', () => {
