@@ -54,6 +54,7 @@ function openHttp(inv: Invocation, wire: WireView): Http {
       wireObserver: wire,
       ...(inv.timeout === undefined ? {} : { timeout: inv.timeout }),
       ...(inv.insecure ? { disableSslCertificateValidation: true } : {}),
+      ...(inv.http2 ? { http2: true } : {}),
     });
   } catch (error) {
     // The only argument that can be refused here is the cache directory (unwritable, not a directory).

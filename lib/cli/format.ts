@@ -6,12 +6,16 @@
  */
 import type { ReceivedHead, Response, SentHead } from '../index.js';
 
-/** `HTTP/1.1 200 OK`, from httplib2's version-times-ten (11, 10, 20). */
+/**
+ * `HTTP/1.1 200 OK`, from httplib2's version-times-ten (11, 10, 20); `HTTP/2 200` as curl shows it,
+ * since HTTP/2 carries no reason phrase (RFC 9113 §8.3.2: the one a Response holds is the standard one).
+ */
 export function statusLine(head: { readonly version: number; readonly status: number; readonly reason: string }): string {
   const major = Math.floor(head.version / 10);
   const minor = head.version % 10;
   const version = major >= 2 && minor === 0 ? String(major) : `${major}.${minor}`;
-  return `HTTP/${version} ${head.status}${head.reason ? ` ${head.reason}` : ''}`;
+  const reason = major >= 2 ? '' : head.reason;
+  return `HTTP/${version} ${head.status}${reason ? ` ${reason}` : ''}`;
 }
 
 /** The status line and `name: value` lines of a response, without a trailing blank line. */

@@ -16,6 +16,7 @@ import type { ProxyInfo } from './proxy.js';
 import { readBody, reportProgress } from './read-body.js';
 import { shouldRetry } from './retry.js';
 import { Routes, type ClientCertificate, type Route, type TransportOptions } from './routes.js';
+import { WireClock } from './wire-clock.js';
 
 export type { ClientCertificate, ProxyChoice, TlsSettings, TlsVersion, TransportOptions } from './routes.js';
 
@@ -68,16 +69,20 @@ export class Transport {
   // it went through.
   async #attempt(req: HopRequest, ctx: RequestContext): Promise<Attempt> {
     let route: Route | undefined;
-    let data: Dispatcher.ResponseData;
+    let data: Dispatcher.ResponseData<WireClock>;
+    const clock = new WireClock();
     try {
       route = this.#routes.routeFor(req, ctx);
-      data = await this.#dispatch(route, req, ctx);
+      data = await this.#dispatch(route, req, ctx, clock);
     } catch (error) {
       return { kind: 'failed', error, began: false, proxy: route?.proxy ?? null };
     }
     const response = new Response({
       status: data.statusCode,
       reason: data.statusText,
+      // HTTP/2 only when the connection that carried it negotiated h2: known from our own pools; a
+      // caller's dispatcher does not say, and its answers read HTTP/1.1.
+      version: clock.h2 ? 20 : 11,
       headers: pairs(data.headers as unknown as string[]),
     });
     try {
@@ -89,12 +94,13 @@ export class Transport {
     }
   }
 
-  // Hands the hop to its dispatcher and waits for the response head.
-  #dispatch(route: Route, req: HopRequest, ctx: RequestContext): Promise<Dispatcher.ResponseData> {
+  // Hands the hop to its dispatcher and waits for the response head; the transport's pools note on
+  // `clock` the connection it was given.
+  #dispatch(route: Route, req: HopRequest, ctx: RequestContext, clock: WireClock): Promise<Dispatcher.ResponseData<WireClock>> {
     let informational = 0;
     // Null prototype: undici reads optional fields (query, upgrade, throwOnError...) that a polluted
     // Object.prototype would otherwise supply.
-    const options: Dispatcher.RequestOptions = Object.assign(Object.create(null) as object, {
+    const options: Dispatcher.RequestOptions<WireClock> = Object.assign(Object.create(null) as object, {
       origin: req.url.origin,
       path: requestTarget(req.url),
       method: req.method as Dispatcher.HttpMethod,
@@ -102,6 +108,7 @@ export class Transport {
       body: req.body,
       signal: ctx.signal ?? undefined,
       responseHeaders: 'raw' as const,
+      opaque: clock,
       // undici restarts its headers timer on every 1xx, so an endless 103 stream would never end.
       onInfo: () => {
         if (++informational > MAX_INFORMATIONAL) throw tooManyInformational(req);
