@@ -6,7 +6,7 @@ export type { RequestOptions } from './request.js';
 export type { HeadersInput } from './headers.js';
 export type { HttpOptions } from './options.js';
 export type { WireObserver, SentHead, ReceivedHead } from './debug.js';
-export { Response, type ResponseInit } from './response.js';
+export { Response, type ResponseInit, type Timings } from './response.js';
 export { ProxyInfo, type ProxyInfoInit, type ProxyProtocol } from './transport/proxy.js';
 export type { CacheStore } from './cache/store.js';
 export { FileCache, type FileCacheOptions, type SafeName } from './cache/file-cache.js';

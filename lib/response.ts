@@ -27,6 +27,41 @@ export function reasonFor(status: number): string {
   return REASONS[status] ?? '';
 }
 
+/**
+ * How long getting a response took, in milliseconds, phase by phase (DESIGN.md, Timings). The phases
+ * are of the exchange on the wire that gave this response (its last try), each from the end of the
+ * last phase known before it, so the known ones add up to the exchange's time; a phase is null when
+ * it did not happen (`dns`, `connect`, `tls` on a reused connection) or cannot be known reliably (a
+ * caller's own dispatcher). An answer served from the cache has `total` only.
+ */
+export interface Timings {
+  /** Waiting for a connection: until one began to be made for it, or an open one took it. */
+  readonly queued: number | null;
+  /** Looking the host name up; null for an IP address, a reused connection, through a proxy. */
+  readonly dns: number | null;
+  /** Opening the TCP connection (through a proxy: the whole way to the origin, its TLS included). */
+  readonly connect: number | null;
+  /** The TLS handshake with the origin; null for http, a reused connection, through a proxy. */
+  readonly tls: number | null;
+  /** Writing the request, its body included, once it had its connection. */
+  readonly requestSent: number | null;
+  /** Waiting for the response head, from the request sent (or from the last phase known). */
+  readonly firstByte: number | null;
+  /** Reading the body as it came, until its last byte (before decoding). */
+  readonly bodyDone: number | null;
+  /**
+   * From the start of the request() call until this response's content was in hand: for the answer
+   * request() returns, the whole call (every redirect, challenge and cache visit); for a response in
+   * its `previous` chain, until that hop was done. 0 on a Response not made by request().
+   */
+  readonly total: number;
+}
+
+/** A response nothing was measured for. */
+const NO_TIMINGS: Timings = Object.freeze({
+  queued: null, dns: null, connect: null, tls: null, requestSent: null, firstByte: null, bodyDone: null, total: 0,
+});
+
 /** What `new Response(init)` and {@link Response.clone} take: a status and, optionally, the rest of a head. */
 export interface ResponseInit {
   /** Status code, e.g. 200. */
@@ -50,6 +85,8 @@ export interface ResponseInit {
   freshUntil?: Date | null;
   /** Until when the cache does not ask the origin for this URL (its Retry-After). @default null */
   retryAfter?: Date | null;
+  /** How long it took. @default every phase null, total 0 */
+  timings?: Timings;
 }
 
 /**
@@ -88,6 +125,8 @@ export class Response extends Map<string, string> {
    * reach the server), or its own interval when neither lies ahead.
    */
   retryAfter: Date | null;
+  /** How long getting this response took, phase by phase, in milliseconds: see {@link Timings}. */
+  timings: Timings;
 
   constructor(init: ResponseInit) {
     super();
@@ -99,6 +138,7 @@ export class Response extends Map<string, string> {
     this.cacheStatus = init.cacheStatus ? [...init.cacheStatus] : [];
     this.freshUntil = copyDate(init.freshUntil);
     this.retryAfter = copyDate(init.retryAfter);
+    this.timings = init.timings ?? NO_TIMINGS;
     if (init.headers) addHeaders(this, init.headers);
   }
 
@@ -152,6 +192,7 @@ export class Response extends Map<string, string> {
       cacheStatus: overrides.cacheStatus ?? this.cacheStatus,
       freshUntil: overrides.freshUntil === undefined ? this.freshUntil : overrides.freshUntil,
       retryAfter: overrides.retryAfter === undefined ? this.retryAfter : overrides.retryAfter,
+      timings: overrides.timings ?? this.timings,
       headers: overrides.headers ?? this,
     });
   }
@@ -163,7 +204,7 @@ function copyDate(date: Date | null | undefined): Date | null {
 }
 
 /** What {@link withHead} changes: fields of the head, header fields set (lower-case names) and removed. */
-export interface HeadChange extends Partial<Pick<ResponseInit, 'status' | 'reason' | 'fromcache' | 'previous' | 'cacheStatus' | 'freshUntil' | 'retryAfter'>> {
+export interface HeadChange extends Partial<Pick<ResponseInit, 'status' | 'reason' | 'fromcache' | 'previous' | 'cacheStatus' | 'freshUntil' | 'retryAfter' | 'timings'>> {
   /** Header fields set, replacing any of the same name; names lower-case. */
   readonly set?: Readonly<Record<string, string>>;
   /** Header fields removed (lower-case names), before `set` applies. */
@@ -184,6 +225,7 @@ export function withHead(response: Response, change: HeadChange): Response {
     cacheStatus: change.cacheStatus ?? response.cacheStatus,
     freshUntil: change.freshUntil === undefined ? response.freshUntil : change.freshUntil,
     retryAfter: change.retryAfter === undefined ? response.retryAfter : change.retryAfter,
+    timings: change.timings ?? response.timings,
   });
   const { set, remove } = change;
   // The names are lower-case already: copied as they are, without addHeaders' joining.

@@ -10,7 +10,7 @@
  */
 import type { Socket } from 'node:net';
 import { Client, Pool, type Dispatcher, type buildConnector } from 'undici';
-import { clockOf, type WireClock } from './wire-clock.js';
+import { clockOf, Dial, type WireClock } from './wire-clock.js';
 
 /**
  * Streams one HTTP/2 connection carries at once: undici's own `maxConcurrentStreams` default, which
@@ -58,6 +58,8 @@ type Emit = (event: string, ...args: unknown[]) => boolean;
 class EagerClient extends Client {
   readonly #origin: URL;
   #socket: Socket | null = null;
+  // How the current connection was made, until the first exchange on it takes it (wire-clock.ts).
+  #dial: Dial | null = null;
   readonly #release = (): void => {
     // Nothing else on this connection, still open (a `Connection: close` answer or an error has
     // destroyed the socket: the pool then opens another as it always did).
@@ -72,11 +74,20 @@ class EagerClient extends Client {
     const connect = options.connect;
     // A pool always hands its clients a connector function (it builds one from TLS options).
     const own = typeof connect === 'function'
-      ? (opts: buildConnector.Options, callback: buildConnector.Callback) => connect(opts, (...args: Parameters<buildConnector.Callback>) => {
-        const [, socket] = args;
-        if (socket) this.#socket = socket;
-        callback(...args);
-      })
+      ? (opts: buildConnector.Options, callback: buildConnector.Callback) => {
+        const dial = new Dial();
+        const made = connect(opts, (...args: Parameters<buildConnector.Callback>) => {
+          const [, socket] = args;
+          if (socket) {
+            dial.established(socket);
+            this.#socket = socket;
+            this.#dial = dial;
+          }
+          callback(...args);
+        });
+        dial.watch(made);
+        return made;
+      }
       : connect;
     super(origin, { ...options, connect: own });
     this.#origin = origin;
@@ -99,8 +110,15 @@ class EagerClient extends Client {
       return super.dispatch(options, handler);
     }
     const clock = clockOf(options);
-    const noted = clock ? { clock, socket: () => this.#socket } : null;
+    const noted = clock ? { clock, socket: () => this.#socket, dial: () => this.#takeDial() } : null;
     return super.dispatch(options, releasingOnComplete(handler, this.#release, noted));
+  }
+
+  // The current connection's making, for the first exchange put on it only.
+  #takeDial(): Dial | null {
+    const dial = this.#dial;
+    this.#dial = null;
+    return dial;
   }
 }
 
@@ -108,18 +126,21 @@ class EagerClient extends Client {
 interface Noted {
   readonly clock: WireClock;
   readonly socket: () => Socket | null;
+  readonly dial: () => Dial | null;
 }
 
 /**
  * `handler` with `release` queued after its completion. undici updates the connection's queue right
  * after `onComplete` returns, in the same turn: the microtask sees the connection idle. undici calls
- * `onConnect` when it writes the request on a connection: that connection is noted on the clock.
+ * `onConnect` when it writes the request on a connection: that connection is noted on the clock, and
+ * `onRequestSent` once the request is written whole.
  */
 function releasingOnComplete(handler: Dispatcher.DispatchHandler, release: () => void, noted: Noted | null): Dispatcher.DispatchHandler {
   const h = handler as Required<Dispatcher.DispatchHandler>;
-  return {
+  // undici calls onRequestSent on a legacy handler; its typings leave it out.
+  const wrapped: Dispatcher.DispatchHandler & { onRequestSent(): void } = {
     onConnect: (abort) => {
-      noted?.clock.assigned(noted.socket());
+      noted?.clock.assigned(noted.socket(), noted.dial());
       h.onConnect(abort);
     },
     onResponseStarted: () => handler.onResponseStarted?.(),
@@ -128,12 +149,16 @@ function releasingOnComplete(handler: Dispatcher.DispatchHandler, release: () =>
     onUpgrade: (status, headers, socket) => h.onUpgrade(status, headers, socket),
     onError: (error) => h.onError(error),
     ...(handler.onBodySent ? { onBodySent: (size: number, total: number) => h.onBodySent(size, total) } : {}),
-    ...('onRequestSent' in handler ? { onRequestSent: () => (handler as { onRequestSent: () => void }).onRequestSent() } : {}),
+    onRequestSent: () => {
+      noted?.clock.requestSent();
+      (handler as { onRequestSent?: () => void }).onRequestSent?.();
+    },
     onComplete: (trailers) => {
       queueMicrotask(release);
       h.onComplete(trailers);
     },
   };
+  return wrapped;
 }
 
 type Held = readonly [Dispatcher.DispatchOptions, Dispatcher.DispatchHandler];

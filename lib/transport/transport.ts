@@ -5,6 +5,7 @@
  * a failure once, classified (classify.ts). It returns the body as received (still encoded); decoding
  * is the next layer up. The hop to an http(s) proxy, with its authentication, is proxy-hop.ts's.
  */
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { untilAborted } from '../abort.js';
 import { ConnectionError, HttpLib2Error } from '../errors.js';
@@ -16,7 +17,7 @@ import type { ProxyInfo } from './proxy.js';
 import { readBody, reportProgress } from './read-body.js';
 import { shouldRetry } from './retry.js';
 import { Routes, type ClientCertificate, type Route, type TransportOptions } from './routes.js';
-import { WireClock } from './wire-clock.js';
+import { hopTimings, WireClock } from './wire-clock.js';
 
 export type { ClientCertificate, ProxyChoice, TlsSettings, TlsVersion, TransportOptions } from './routes.js';
 
@@ -70,13 +71,14 @@ export class Transport {
   async #attempt(req: HopRequest, ctx: RequestContext): Promise<Attempt> {
     let route: Route | undefined;
     let data: Dispatcher.ResponseData<WireClock>;
-    const clock = new WireClock();
+    const clock = new WireClock(performance.now());
     try {
       route = this.#routes.routeFor(req, ctx);
       data = await this.#dispatch(route, req, ctx, clock);
     } catch (error) {
       return { kind: 'failed', error, began: false, proxy: route?.proxy ?? null };
     }
+    const headers = performance.now();
     const response = new Response({
       status: data.statusCode,
       reason: data.statusText,
@@ -88,6 +90,7 @@ export class Transport {
     try {
       if (ctx.onProgress) reportProgress(data.body, response, callerCallback(ctx.onProgress));
       const content = await readBody(data.body, ctx.settings.maxBodySize, response, req);
+      response.timings = hopTimings(clock, headers, performance.now());
       return { kind: 'answer', exchange: { response, content } };
     } catch (error) {
       return { kind: 'failed', error, began: true, proxy: route.proxy };
