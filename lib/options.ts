@@ -57,7 +57,7 @@ export interface HttpOptions {
    * Offer HTTP/2 to https origins during the TLS handshake (ALPN, undici's `allowH2`): an origin that
    * picks it is spoken to in HTTP/2, one request stream each over a shared connection; any other
    * stays on HTTP/1.1. Plain http is always HTTP/1.1. Not used with `dispatcher`.
-   * @default false (undici 7's own default; see DESIGN.md, HTTP/2)
+   * @default false (undici 7's own default; see `DESIGN.md`, Behaviour: HTTP/2)
    */
   http2?: boolean;
   /** Bytes of decoded body kept in memory. @default 1 GiB */

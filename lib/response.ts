@@ -28,7 +28,7 @@ export function reasonFor(status: number): string {
 }
 
 /**
- * How long getting a response took, in milliseconds, phase by phase (DESIGN.md, Timings). The phases
+ * How long getting a response took, in milliseconds, phase by phase (`DESIGN.md`, Response and content). The phases
  * are of the exchange on the wire that gave this response (its last try), each from the end of the
  * last phase known before it, so the known ones add up to the exchange's time; a phase is null when
  * it did not happen (`dns`, `connect`, `tls` on a reused connection) or cannot be known reliably (a
