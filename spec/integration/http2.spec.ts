@@ -180,6 +180,8 @@ describe('HTTP/2 (http2 option)', () => {
     expect(r.stdout.toString()).to.match(/^HTTP\/2 200\n/);
     expect(r.stdout.toString().endsWith('\n\nbody')).to.equal(true);
     expect(r.stderr).to.match(/^< HTTP\/2 200$/m);
+    // The closing line's timings: a new TLS connection to 127.0.0.1 (no name to look up).
+    expect(r.stderr).to.match(/; timings \(ms\): queued [\d.]+, connect [\d.]+, tls [\d.]+, sent [\d.]+, first byte [\d.]+, body [\d.]+, total [\d.]+$/m);
   });
 });
 
