@@ -1,13 +1,13 @@
 // `npm run bench`: httplib2-ts against raw undici.request and its peers, on a loopback server that
 // runs in its own process. See bench/README.md for what each row means.
 //
-//   node bench/run.js [--quick] [--only=http,decode,cache,identity] [--rounds=N] [--ms=N] [--json=FILE]
+//   node bench/run.js [--quick] [--only=http,decode,cache,identity,h2] [--rounds=N] [--ms=N] [--json=FILE]
 //
 // Every loop is bounded by time; the server and this process stop by themselves.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as nodeHttp from 'node:http';
 import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -31,7 +31,7 @@ const opts = {
   durationMs: Number(value('ms') ?? (quick ? 60 : 150)),
   warmupMs: quick ? 100 : 300,
 };
-const only = new Set((value('only') ?? 'http,decode,cache,identity').split(','));
+const only = new Set((value('only') ?? 'http,decode,cache,identity,h2').split(','));
 const jsonOut = value('json');
 
 const watchdog = setTimeout(() => {
@@ -354,6 +354,54 @@ if (only.has('identity')) {
   console.log(`  cost ${cost.toFixed(2)}x (per-run ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}x), CPU ${cpuCost.toFixed(2)}x`);
   report.sections.identity = { gets: GETS, runs, plain, signed, cost, cpuCost };
   targets.push({ what: 'GET with a new Authorization each request costs <= 1.5x a GET without one (speed ratio >= 0.67x)', value: 1 / cost, cpu: 1 / cpuCost, goal: 1 / 1.5 });
+}
+
+// ---------------------------------------------------------------- 5. HTTP/2
+if (only.has('h2')) {
+  // A throwaway self-signed certificate for 127.0.0.1, made here with openssl; trusted by the clients
+  // below only (their `ca`).
+  const keyPath = join(scratch, 'h2-key.pem');
+  const certPath = join(scratch, 'h2-cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
+  const ca = readFileSync(certPath, 'utf8');
+  const h2 = await new Promise((resolve, reject) => {
+    const server = fork(join(here, 'h2-server.js'), [keyPath, certPath], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    server.once('error', reject);
+    server.once('exit', (code) => reject(new Error(`bench h2 server exited early (${code})`)));
+    server.once('message', (m) => resolve({ server, url: `https://127.0.0.1:${m.port}/1k` }));
+  });
+  closers.push(() => h2.server.disconnect());
+  const agentH2 = new Agent({ keepAliveTimeout: 60_000, connect: { ca, allowH2: true } });
+  const agentH1 = new Agent({ keepAliveTimeout: 60_000, connect: { ca } });
+  const httpH2 = new Http(null, { ca, http2: true });
+  const httpH1 = new Http(null, { ca });
+  closers.unshift(() => agentH2.close(), () => agentH1.close(), () => httpH2.close(), () => httpH1.close());
+  const viaUndici = (agent) => async () => Buffer.from(await (await request(h2.url, { dispatcher: agent })).body.arrayBuffer());
+  const viaHttp = (client) => async () => (await client.request(h2.url))[1];
+  const rows = [
+    ['undici.request allowH2 (h2)', viaUndici(agentH2)],
+    ['Http.request http2 (h2)', viaHttp(httpH2)],
+    ['undici.request (h1)', viaUndici(agentH1)],
+    ['Http.request (h1)', viaHttp(httpH1)],
+  ].map(([name, get]) => ({
+    name,
+    body: '1k',
+    concurrency: 32,
+    fn: get,
+    before: async () => {
+      const b = await get();
+      return b.length === 1024 ? null : `error: got ${b.length} bytes, expected 1024`;
+    },
+  }));
+  log('h2: 1k body over TLS, concurrency 32');
+  const results = await compare(rows, { ...opts, concurrency: 32, log });
+  printTable('HTTP/2 over TLS, 1 KiB, concurrency 32 (ratio = to undici.request with allowH2 in the same round; the h1 rows speak HTTP/1.1 to the same server)',
+    [columns.client, columns.body, columns.conc, columns.rps, columns.p50, columns.p99, columns.ratio(), columns.spread, columns.cpu, columns.cpuRatio, columns.note],
+    results);
+  report.sections.h2 = results.map(strip);
+  const ours = results.find((r) => r.name === 'Http.request http2 (h2)');
+  targets.push({ what: 'Http.request http2 >= 0.9x undici.request allowH2 (1k, c=32)', value: ours.ratio, cpu: ours.cpuRatio, goal: 0.9 });
 }
 
 // ---------------------------------------------------------------- targets

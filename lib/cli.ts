@@ -19,7 +19,7 @@ import {
 } from './index.js';
 import { has, parseCommandLine, toInvocation, UsageError, type Invocation } from './cli/args.js';
 import { runCacheCommand } from './cli/cache-command.js';
-import { cacheLine, cacheNotice, cachedHeadLines, receivedLines, requestedUrl, storeFailureNotice } from './cli/format.js';
+import { cacheLine, cacheNotice, cachedHeadLines, receivedLines, requestedUrl, storeFailureNotice, timingsLine } from './cli/format.js';
 import { HELP, NAME, version } from './cli/help.js';
 import { ProgressBar } from './cli/progress.js';
 import { WireView } from './cli/wire.js';
@@ -54,6 +54,7 @@ function openHttp(inv: Invocation, wire: WireView): Http {
       wireObserver: wire,
       ...(inv.timeout === undefined ? {} : { timeout: inv.timeout }),
       ...(inv.insecure ? { disableSslCertificateValidation: true } : {}),
+      ...(inv.http2 ? { http2: true } : {}),
     });
   } catch (error) {
     // The only argument that can be refused here is the cache directory (unwritable, not a directory).
@@ -77,7 +78,7 @@ async function run(inv: Invocation): Promise<number> {
     // Taken now: a background revalidation may still reach the wire after the answer is in hand.
     const received = wire.heads;
     progress?.finish();
-    if (inv.verbose) process.stderr.write(`* ${inv.cacheDir === null ? 'cache: none (no --cache)' : printable(cacheLine(response))}\n`);
+    if (inv.verbose) process.stderr.write(`* ${inv.cacheDir === null ? 'cache: none (no --cache)' : printable(cacheLine(response))}; ${timingsLine(response.timings)}\n`);
     return await report(inv, response, content, inv.include ? includedHead(inv, response, received) : null);
   } catch (error) {
     progress?.abandon();

@@ -5,7 +5,7 @@
  * `hasSubscribers` is read first), and no payload holds a credential: URIs go without user info.
  */
 import { channel } from 'node:diagnostics_channel';
-import type { CacheOutcome, Response } from './response.js';
+import type { CacheOutcome, Response, Timings } from './response.js';
 import type { Send, WireMeter } from './types.js';
 
 /** The channel names, as subscribers pass them to `diagnostics_channel.subscribe`. */
@@ -49,6 +49,8 @@ export interface RequestEndMessage extends RequestStartMessage {
   readonly duration: number;
   /** Responses in the chain: 1, plus one per redirect followed. */
   readonly hops: number;
+  /** The final response's `timings`: its exchange's phases and the whole call's `total` (ms). */
+  readonly timings: Timings;
   /** The final response, as `request()` returns it. */
   readonly response: Response;
 }
@@ -99,7 +101,7 @@ export class RequestEvents {
     const message: RequestEndMessage = {
       id: this.#id, method: this.#method, uri: this.#uri, status: response.status, fromcache: response.fromcache,
       cache: response.cache, wireBytes: this.meter.bytes, servedBytes: content.length, duration: performance.now() - this.#began,
-      hops, response,
+      hops, timings: response.timings, response,
     };
     endChannel.publish(message);
   }

@@ -27,6 +27,7 @@ import { checkRequest, requestArguments, shownMethod, type RequestOptions } from
 import { DEFAULT_REDIRECT_CODES, nextHop } from './redirect.js';
 import { Response, reasonFor, withHead } from './response.js';
 import { Transport } from './transport/transport.js';
+import { ms } from './transport/wire-clock.js';
 import type { Exchange, HopRequest, RequestContext, Send } from './types.js';
 import { originOf, redactUserinfo } from './uri.js';
 import { openCache } from './cache/open.js';
@@ -40,6 +41,8 @@ interface Deadline {
 
 /** One request() under way: its first hop, its redirect budget, its context and deadline. */
 interface Call {
+  /** When it began (`performance.now()`), for its responses' `timings.total`. */
+  readonly started: number;
   readonly req: HopRequest;
   readonly redirections: number;
   readonly ctx: RequestContext;
@@ -212,7 +215,7 @@ export class Http {
       args = requestArguments(methodOrOptions, body, headers, redirections);
       call = this.#begin(uri, args, decisions, events);
       events?.started(call.req.method, call.req.url.href);
-      const { response, content } = await this.#follow(call.req, call.ctx, call.redirections);
+      const { response, content } = await this.#follow(call);
       if (this.#debug) this.#tell(summaryLine(call.req.method, call.req.url, { response }, call.ctx.cache === null ? null : decisions), decisions);
       events?.ended(response, content);
       return [response, content];
@@ -229,6 +232,7 @@ export class Http {
    * the deadline starts.
    */
   #begin(uri: unknown, args: RequestOptions, decisions: string[], events: RequestEvents | null): Call {
+    const started = performance.now();
     if (this.#transport.closed) throw new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
     const checked = checkRequest(uri, args);
     const settings = resolveSettings(this, this.#options);
@@ -244,7 +248,7 @@ export class Http {
       onProgress: checked.onProgress,
       meter: events === null ? null : events.meter,
     });
-    return { req: checked.req, redirections: checked.redirections, ctx, deadline };
+    return { started, req: checked.req, redirections: checked.redirections, ctx, deadline };
   }
 
   // The closing line of a request() for the debug output, and, the first time a request's decisions
@@ -294,16 +298,18 @@ export class Http {
     };
   }
 
-  async #follow(first: HopRequest, ctx: RequestContext, redirections: number): Promise<Exchange> {
-    let req = first;
+  async #follow(call: Call): Promise<Exchange> {
+    const { ctx } = call;
+    let req = call.req;
     let previous: Response | null = null;
-    for (let left = redirections; ; left--) {
+    for (let left = call.redirections; ; left--) {
       const answer = await this.#send(req, ctx);
-      // A response of its own per hop: the chain and the URI it answers, as httplib2 shows them. Not
-      // for QUERY: there Content-Location names where a GET finds the results (RFC 10008 §2.3), which
-      // only the server can say.
+      // A response of its own per hop: the chain and the URI it answers, as httplib2 shows them, and
+      // the time since the call began. Not for QUERY: there Content-Location names where a GET finds
+      // the results (RFC 10008 §2.3), which only the server can say.
       const located = answer.response.has('content-location') || req.method === 'QUERY' ? undefined : { 'content-location': req.url.href };
-      const response = withHead(answer.response, { previous, ...(located ? { set: located } : {}) });
+      const timings = { ...answer.response.timings, total: ms(performance.now() - call.started) };
+      const response = withHead(answer.response, { previous, timings, ...(located ? { set: located } : {}) });
       const { content } = answer;
       const decision = nextHop(req, response, ctx.settings);
       switch (decision.kind) {

@@ -7,7 +7,7 @@ export type { HeadersInput } from './headers.js';
 export type { HttpOptions } from './options.js';
 export type { WireObserver, SentHead, ReceivedHead } from './debug.js';
 export type { RequestStartMessage, RequestEndMessage, RequestErrorMessage } from './events.js';
-export { Response, type ResponseInit, type CacheOutcome, type CacheOutcomeKind, type CacheDetail } from './response.js';
+export { Response, type ResponseInit, type CacheOutcome, type CacheOutcomeKind, type CacheDetail, type Timings } from './response.js';
 export { ProxyInfo, type ProxyInfoInit, type ProxyProtocol } from './transport/proxy.js';
 export type { CacheStore } from './cache/store.js';
 export { FileCache, type FileCacheOptions, type SafeName } from './cache/file-cache.js';

@@ -53,6 +53,13 @@ export interface HttpOptions {
    * @default 32
    */
   connections?: number;
+  /**
+   * Offer HTTP/2 to https origins during the TLS handshake (ALPN, undici's `allowH2`): an origin that
+   * picks it is spoken to in HTTP/2, one request stream each over a shared connection; any other
+   * stays on HTTP/1.1. Plain http is always HTTP/1.1. Not used with `dispatcher`.
+   * @default false (undici 7's own default; see `DESIGN.md`, Behaviour: HTTP/2)
+   */
+  http2?: boolean;
   /** Bytes of decoded body kept in memory. @default 1 GiB */
   maxBodySize?: number;
   /**
@@ -173,6 +180,7 @@ const OPTION_RULES: { readonly [K in keyof Required<HttpOptions>]: Rule } = {
   tlsMaximumVersion: aTlsVersion,
   dispatcher: (v) => (isObject(v) && typeof v['request'] === 'function' ? null : 'an undici Dispatcher (an Agent, a MockAgent...)'),
   connections: (v) => ((Number.isSafeInteger(v) && (v as number) >= 1) || v === Infinity ? null : 'a whole number of at least 1, or Infinity for no limit'),
+  http2: aBoolean,
   maxBodySize: (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? null : 'a non-negative integer number of bytes'),
   maxDecompressionRatio: (v) => (typeof v === 'number' && (v === 0 || v >= 1) ? null : 'a number of at least 1, or 0 (or Infinity) for no ratio limit'),
   clock: (v) => (isObject(v) && typeof v['now'] === 'function' ? null : 'an object whose now() returns milliseconds since the epoch'),
@@ -260,6 +268,7 @@ function transportOptions(o: HttpOptions, env: Environment): TransportOptions {
     proxy: proxyChoice(o.proxyInfo, env),
     timeout: o.timeout,
     connections: Number.isFinite(connections) ? connections : null,
+    http2: o.http2 ?? false,
   };
 }
 

@@ -85,6 +85,41 @@ export interface CacheOutcome {
 /** The outcome of an answer no cache took part in (an Http without a cache, a Response made by hand). */
 export const UNCACHED: CacheOutcome = Object.freeze({ outcome: 'uncached', stored: false, collapsed: false, ttl: null, key: null, detail: null });
 
+/**
+ * How long getting a response took, in milliseconds, phase by phase (`DESIGN.md`, Response and content). The phases
+ * are of the exchange on the wire that gave this response (its last try), each from the end of the
+ * last phase known before it, so the known ones add up to the exchange's time; a phase is null when
+ * it did not happen (`dns`, `connect`, `tls` on a reused connection) or cannot be known reliably (a
+ * caller's own dispatcher). An answer served from the cache has `total` only.
+ */
+export interface Timings {
+  /** Waiting for a connection: until one began to be made for it, or an open one took it. */
+  readonly queued: number | null;
+  /** Looking the host name up; null for an IP address, a reused connection, through a proxy. */
+  readonly dns: number | null;
+  /** Opening the TCP connection (through a proxy: the whole way to the origin, its TLS included). */
+  readonly connect: number | null;
+  /** The TLS handshake with the origin; null for http, a reused connection, through a proxy. */
+  readonly tls: number | null;
+  /** Writing the request, its body included, once it had its connection. */
+  readonly requestSent: number | null;
+  /** Waiting for the response head, from the request sent (or from the last phase known). */
+  readonly firstByte: number | null;
+  /** Reading the body as it came, until its last byte (before decoding). */
+  readonly bodyDone: number | null;
+  /**
+   * From the start of the request() call until this response's content was in hand: for the answer
+   * request() returns, the whole call (every redirect, challenge and cache visit); for a response in
+   * its `previous` chain, until that hop was done. 0 on a Response not made by request().
+   */
+  readonly total: number;
+}
+
+/** A response nothing was measured for. */
+const NO_TIMINGS: Timings = Object.freeze({
+  queued: null, dns: null, connect: null, tls: null, requestSent: null, firstByte: null, bodyDone: null, total: 0,
+});
+
 /** What `new Response(init)` and {@link Response.clone} take: a status and, optionally, the rest of a head. */
 export interface ResponseInit {
   /** Status code, e.g. 200. */
@@ -110,6 +145,8 @@ export interface ResponseInit {
   retryAfter?: Date | null;
   /** The cache's part in the answer. @default `{ outcome: 'uncached', stored: false, collapsed: false, ttl: null, key: null, detail: null }` */
   cache?: CacheOutcome;
+  /** How long it took. @default every phase null, total 0 */
+  timings?: Timings;
 }
 
 /**
@@ -155,6 +192,8 @@ export class Response extends Map<string, string> {
    * {@link cacheStatus}; `uncached` on an Http without a cache.
    */
   cache: CacheOutcome;
+  /** How long getting this response took, phase by phase, in milliseconds: see {@link Timings}. */
+  timings: Timings;
 
   constructor(init: ResponseInit) {
     super();
@@ -167,6 +206,7 @@ export class Response extends Map<string, string> {
     this.freshUntil = copyDate(init.freshUntil);
     this.retryAfter = copyDate(init.retryAfter);
     this.cache = init.cache ?? UNCACHED;
+    this.timings = init.timings ?? NO_TIMINGS;
     if (init.headers) addHeaders(this, init.headers);
   }
 
@@ -221,6 +261,7 @@ export class Response extends Map<string, string> {
       freshUntil: overrides.freshUntil === undefined ? this.freshUntil : overrides.freshUntil,
       retryAfter: overrides.retryAfter === undefined ? this.retryAfter : overrides.retryAfter,
       cache: overrides.cache ?? this.cache,
+      timings: overrides.timings ?? this.timings,
       headers: overrides.headers ?? this,
     });
   }
@@ -232,7 +273,7 @@ function copyDate(date: Date | null | undefined): Date | null {
 }
 
 /** What {@link withHead} changes: fields of the head, header fields set (lower-case names) and removed. */
-export interface HeadChange extends Partial<Pick<ResponseInit, 'status' | 'reason' | 'fromcache' | 'previous' | 'cacheStatus' | 'freshUntil' | 'retryAfter' | 'cache'>> {
+export interface HeadChange extends Partial<Pick<ResponseInit, 'status' | 'reason' | 'fromcache' | 'previous' | 'cacheStatus' | 'freshUntil' | 'retryAfter' | 'cache' | 'timings'>> {
   /** Header fields set, replacing any of the same name; names lower-case. */
   readonly set?: Readonly<Record<string, string>>;
   /** Header fields removed (lower-case names), before `set` applies. */
@@ -254,6 +295,7 @@ export function withHead(response: Response, change: HeadChange): Response {
     freshUntil: change.freshUntil === undefined ? response.freshUntil : change.freshUntil,
     retryAfter: change.retryAfter === undefined ? response.retryAfter : change.retryAfter,
     cache: change.cache ?? response.cache,
+    timings: change.timings ?? response.timings,
   });
   const { set, remove } = change;
   // The names are lower-case already: copied as they are, without addHeaders' joining.

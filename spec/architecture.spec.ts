@@ -43,7 +43,7 @@ const TIERS: readonly (readonly string[])[] = [
   // 3 the transport
   [
     'transport/connection-pool.ts', 'transport/socks5-hop.ts', 'transport/proxy-hop.ts', 'transport/read-body.ts',
-    'transport/routes.ts', 'transport/transport.ts',
+    'transport/routes.ts', 'transport/transport.ts', 'transport/wire-clock.ts',
   ],
   // 4 decoding
   ['transport/decode.ts'],

@@ -33,6 +33,7 @@ const OPTIONS: readonly OptionSpec[] = [
   // We always ask for and decode gzip, deflate and br: accepted so curl command lines work.
   { long: 'compressed' },
   { long: 'insecure', short: 'k' },
+  { long: 'http2' },
   { long: 'max-time', short: 'm', takesValue: true },
   { long: 'timeout', takesValue: true },
   { long: 'help', short: 'h' },
@@ -62,6 +63,8 @@ export interface Invocation {
   readonly fail: boolean;
   /** -k: any server certificate is accepted. */
   readonly insecure: boolean;
+  /** --http2: HTTP/2 offered to https origins (the `http2` option). */
+  readonly http2: boolean;
   readonly timeout: number | undefined;
 }
 
@@ -103,6 +106,7 @@ export async function toInvocation(line: CommandLine, env: NodeJS.ProcessEnv): P
     showError: has(line, 'show-error'),
     fail: has(line, 'fail'),
     insecure: has(line, 'insecure'),
+    http2: has(line, 'http2'),
     timeout: timeoutOf(line),
   };
 }

@@ -4,14 +4,18 @@
  * public `Response` and the wire records; it never writes to a stream and never decides anything
  * about HTTP.
  */
-import type { ReceivedHead, Response, SentHead } from '../index.js';
+import type { ReceivedHead, Response, SentHead, Timings } from '../index.js';
 
-/** `HTTP/1.1 200 OK`, from httplib2's version-times-ten (11, 10, 20). */
+/**
+ * `HTTP/1.1 200 OK`, from httplib2's version-times-ten (11, 10, 20); `HTTP/2 200` as curl shows it,
+ * since HTTP/2 carries no reason phrase (RFC 9113 §8.3.2: the one a Response holds is the standard one).
+ */
 export function statusLine(head: { readonly version: number; readonly status: number; readonly reason: string }): string {
   const major = Math.floor(head.version / 10);
   const minor = head.version % 10;
   const version = major >= 2 && minor === 0 ? String(major) : `${major}.${minor}`;
-  return `HTTP/${version} ${head.status}${head.reason ? ` ${head.reason}` : ''}`;
+  const reason = major >= 2 ? '' : head.reason;
+  return `HTTP/${version} ${head.status}${reason ? ` ${reason}` : ''}`;
 }
 
 /** The status line and `name: value` lines of a response, without a trailing blank line. */
@@ -114,4 +118,21 @@ export function storeFailureNotice(response: Response, cacheDir: string): string
 export function cacheLine(response: Response): string {
   const decisions = chainOf(response).flatMap((hop) => hop.cacheStatus ?? []);
   return decisions.length ? `cache: ${decisions.join(' | ')}` : 'cache: no decision';
+}
+
+const PHASES: readonly (readonly [keyof Timings, string])[] = [
+  ['queued', 'queued'], ['dns', 'dns'], ['connect', 'connect'], ['tls', 'tls'], ['requestSent', 'sent'],
+  ['firstByte', 'first byte'], ['bodyDone', 'body'], ['total', 'total'],
+];
+
+/**
+ * The request's timings for the `-v` closing line, in milliseconds, the phases that did not happen or
+ * are not known left out: `timings (ms): connect 0.31, tls 2.95, ..., total 5.41`.
+ */
+export function timingsLine(timings: Timings): string {
+  const shown = PHASES.flatMap(([field, name]) => {
+    const value = timings[field];
+    return value === null ? [] : [`${name} ${value}`];
+  });
+  return `timings (ms): ${shown.join(', ')}`;
 }

@@ -45,6 +45,8 @@ Options (short ones group as in curl: -sSL, -sSo FILE):
   -f, --fail             on a 4xx/5xx answer, write no body (nor head): only the error line, exit 1
       --compressed       accepted for curl's sake: gzip, deflate and br are always asked for and decoded
   -k, --insecure         accept any server certificate (this run only)
+      --http2            offer HTTP/2 to https servers (ALPN); a server that picks it is spoken to in
+                         HTTP/2 (status lines read HTTP/2), any other in HTTP/1.1
   -m, --max-time SECS    give up after SECS seconds (decimals allowed) for the whole request
       --timeout DURATION the same, as seconds (a bare number: 30, 2.5) or with a unit: 500ms, 5s, 2m
   -h, --help             print this help

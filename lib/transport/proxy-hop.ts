@@ -70,7 +70,7 @@ export class ProxyHop {
    * is answered as the dialogue says, else it is a ProxyError. `options` are the transport's request
    * options; only the path and the headers are changed here.
    */
-  async forward(options: Dispatcher.RequestOptions, req: HopRequest): Promise<Dispatcher.ResponseData> {
+  async forward<T>(options: Dispatcher.RequestOptions<T>, req: HopRequest): Promise<Dispatcher.ResponseData<T>> {
     const path = `${req.url.origin}${requestTarget(req.url)}`;
     const target: SignedRequest = { method: req.method, target: path, headers: req.headers, body: req.body };
     return this.#converse(target, req.url.host, {
@@ -79,9 +79,9 @@ export class ProxyHop {
         // The origin's Host, as in any absolute-form request (RFC 9110 §7.2); a caller's own Host stays.
         headers.host ??= req.url.host;
         Object.assign(headers, move.fields);
-        let data: Dispatcher.ResponseData;
+        let data: Dispatcher.ResponseData<T>;
         try {
-          data = await this.#pool.request(Object.assign(Object.create(null) as object, options, { path, headers }));
+          data = await this.#pool.request<T>(Object.assign(Object.create(null) as object, options, { path, headers }));
         } catch (error) {
           throw new ProxyHopFailure(error, this.#proxy);
         }

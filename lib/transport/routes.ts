@@ -10,7 +10,7 @@ import { HttpLib2Error } from '../errors.js';
 import type { HopRequest, RequestContext } from '../types.js';
 import { originOf } from '../uri.js';
 import { CallbackFailure } from './classify.js';
-import { eagerPool } from './connection-pool.js';
+import { eagerPool, multiplexingPool } from './connection-pool.js';
 import { LruMap } from './lru.js';
 import { DEFAULT_TUNNEL_TIMEOUT_MS, ProxyHop } from './proxy-hop.js';
 import { proxyForUrl, type ProxyEnvironment, type ProxyInfo } from './proxy.js';
@@ -52,6 +52,8 @@ export interface TransportOptions {
   readonly timeout: number | undefined;
   /** Connections per origin (and to each http proxy); null for no limit. */
   readonly connections: number | null;
+  /** Offer HTTP/2 to https origins (ALPN), directly and inside tunnels; http origins and proxies stay HTTP/1.1. */
+  readonly http2: boolean;
 }
 
 type Registered = ClientCertificate & { readonly id: number };
@@ -100,10 +102,12 @@ export class Routes {
   // Connections per origin (and to each http proxy); null: no limit. Requests past it wait in
   // undici's pool for a free connection instead of each opening a socket.
   readonly #connections: number | null;
+  readonly #http2: boolean;
 
   constructor(options: TransportOptions) {
     this.#timeout = options.timeout;
     this.#connections = options.connections;
+    this.#http2 = options.http2;
     // These TLS settings live only in this transport's own agents: never in node:tls/https globals.
     this.#tls = options.tls;
     this.#userRoute = options.dispatcher ? { dispatcher: options.dispatcher, proxy: null } : undefined;
@@ -208,13 +212,15 @@ export class Routes {
   }
 
   #build(proxy: ProxyInfo | null, cert: ClientCertificate | undefined): Dispatcher {
-    const tls: Record<string, unknown> = { ...this.#tls };
+    // The origin's TLS: ALPN offers h2 too when asked (RFC 9113 §3.2), on a direct connection or in
+    // a tunnel alike; undici speaks whichever the server picks.
+    const tls: Record<string, unknown> = { ...this.#tls, allowH2: this.#http2 };
     if (cert) {
       tls.key = cert.key;
       tls.cert = cert.cert;
       if (cert.passphrase !== undefined) tls.passphrase = cert.passphrase;
     }
-    const pools = { factory: eagerPool, connections: this.#connections };
+    const pools = { factory: this.#http2 ? multiplexingPool : eagerPool, connections: this.#connections };
     if (!proxy) return new Agent({ connect: tls, ...pools });
     if (proxy.protocol === 'socks5') {
       // Every connection is a tunnel through the proxy (RFC 1928), its credentials RFC 1929 fields of

@@ -5,6 +5,7 @@
  * a failure once, classified (classify.ts). It returns the body as received (still encoded); decoding
  * is the next layer up. The hop to an http(s) proxy, with its authentication, is proxy-hop.ts's.
  */
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { untilAborted } from '../abort.js';
 import { ConnectionError, HttpLib2Error } from '../errors.js';
@@ -16,6 +17,7 @@ import type { ProxyInfo } from './proxy.js';
 import { readBody, reportProgress } from './read-body.js';
 import { shouldRetry } from './retry.js';
 import { Routes, type ClientCertificate, type Route, type TransportOptions } from './routes.js';
+import { hopTimings, WireClock } from './wire-clock.js';
 
 export type { ClientCertificate, ProxyChoice, TlsSettings, TlsVersion, TransportOptions } from './routes.js';
 
@@ -68,33 +70,40 @@ export class Transport {
   // it went through.
   async #attempt(req: HopRequest, ctx: RequestContext): Promise<Attempt> {
     let route: Route | undefined;
-    let data: Dispatcher.ResponseData;
+    let data: Dispatcher.ResponseData<WireClock>;
+    const clock = new WireClock(performance.now());
     try {
       route = this.#routes.routeFor(req, ctx);
-      data = await this.#dispatch(route, req, ctx);
+      data = await this.#dispatch(route, req, ctx, clock);
     } catch (error) {
       return { kind: 'failed', error, began: false, proxy: route?.proxy ?? null };
     }
+    const headers = performance.now();
     const response = new Response({
       status: data.statusCode,
       reason: data.statusText,
+      // HTTP/2 only when the connection that carried it negotiated h2: known from our own pools; a
+      // caller's dispatcher does not say, and its answers read HTTP/1.1.
+      version: clock.h2 ? 20 : 11,
       headers: pairs(data.headers as unknown as string[]),
     });
     try {
       if (ctx.onProgress) reportProgress(data.body, response, callerCallback(ctx.onProgress));
       const content = await readBody(data.body, ctx.settings.maxBodySize, response, req);
+      response.timings = hopTimings(clock, headers, performance.now());
       return { kind: 'answer', exchange: { response, content } };
     } catch (error) {
       return { kind: 'failed', error, began: true, proxy: route.proxy };
     }
   }
 
-  // Hands the hop to its dispatcher and waits for the response head.
-  #dispatch(route: Route, req: HopRequest, ctx: RequestContext): Promise<Dispatcher.ResponseData> {
+  // Hands the hop to its dispatcher and waits for the response head; the transport's pools note on
+  // `clock` the connection it was given.
+  #dispatch(route: Route, req: HopRequest, ctx: RequestContext, clock: WireClock): Promise<Dispatcher.ResponseData<WireClock>> {
     let informational = 0;
     // Null prototype: undici reads optional fields (query, upgrade, throwOnError...) that a polluted
     // Object.prototype would otherwise supply.
-    const options: Dispatcher.RequestOptions = Object.assign(Object.create(null) as object, {
+    const options: Dispatcher.RequestOptions<WireClock> = Object.assign(Object.create(null) as object, {
       origin: req.url.origin,
       path: requestTarget(req.url),
       method: req.method as Dispatcher.HttpMethod,
@@ -102,6 +111,7 @@ export class Transport {
       body: req.body,
       signal: ctx.signal ?? undefined,
       responseHeaders: 'raw' as const,
+      opaque: clock,
       // undici restarts its headers timer on every 1xx, so an endless 103 stream would never end.
       onInfo: () => {
         if (++informational > MAX_INFORMATIONAL) throw tooManyInformational(req);

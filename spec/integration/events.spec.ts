@@ -131,6 +131,10 @@ describe('request events on node:diagnostics_channel (#12)', () => {
     await http.request(from);
     const [end] = ends();
     expect([end!.uri, end!.status, end!.hops, end!.wireBytes, end!.servedBytes]).to.deep.equal([from, 200, 2, zipped.length + 2, 10_000]);
+    // The end carries the final response's timings (#13): its exchange's phases and the whole call.
+    expect(end!.timings).to.equal(end!.response.timings);
+    expect(end!.timings.firstByte).to.be.a('number');
+    expect(end!.timings.total).to.be.at.least(end!.timings.firstByte!);
   });
 
   it('gives the joiners of one flight their own start and end, the origin asked once', async () => {
