@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { FileCache } from '../../lib/cache/file-cache.js';
+import { openSqliteCache } from '../../lib/cache/keyv-store.js';
 import { Http } from '../../lib/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -138,6 +139,17 @@ describe('cross-process single flight (#12)', function () {
     await primer.request(origin.url('/feed'));
     await primer.close();
     expectOneFlight(origin, origin.count(), await stampede('file', dir, origin.url('/feed')));
+  });
+
+  it(`${PROCESSES} processes × ${CONCURRENT} concurrent GETs of one stale URL on one SQLite file: one request at the origin, the new body everywhere`, async () => {
+    const origin = await startFeed();
+    const file = join(root, 'cache.sqlite');
+    const keyv = await openSqliteCache(file);
+    const primer = new Http(keyv as never);
+    await primer.request(origin.url('/feed'));
+    await primer.close();
+    await keyv.disconnect();
+    expectOneFlight(origin, origin.count(), await stampede('sqlite', file, origin.url('/feed')));
   });
 
   it('a leader SIGKILLed while it holds the lease, its origin request hanging, holds the others only until the lease runs out', async () => {
