@@ -8,12 +8,15 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import KeyvRedis from '@keyv/redis';
 import { expect } from 'chai';
+import Keyv from 'keyv';
 import { FileCache } from '../../lib/cache/file-cache.js';
 import { MemoryCache } from '../../lib/cache/memory-cache.js';
 import { Http, type CacheStore, type HttpOptions } from '../../lib/index.js';
 import { MapStore } from '../helpers/cache-fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { RedisServer } from './fixtures/redis-server.js';
 
 const FLIGHT = 'single flight: ';
 
@@ -68,6 +71,22 @@ describe('single flight between Http instances on one store (#12)', function () 
       expect(followers[0]![0]![0].cacheStatus.join('\n')).to.match(/single flight: (waited \d+ ms for another process's request to the origin: its answer is used|another process's request stored a newer answer meanwhile)/);
     });
   }
+
+  it('two Http on one Redis through a plain Keyv + @keyv/redis: one request at the origin, and no lease left on the server', async () => {
+    const origin = await slowOrigin();
+    const redis = await RedisServer.start();
+    const keyvs = [new Keyv(new KeyvRedis(redis.url)), new Keyv(new KeyvRedis(redis.url))];
+    try {
+      const answers = await Promise.all(keyvs.map((keyv) => getAll(anHttp(keyv as never), origin.url('/r'), 5)));
+      expect(origin.count()).to.equal(1);
+      for (const [response, content] of answers.flat()) expect([response.status, content.toString()]).to.deep.equal([200, 'the answer']);
+      const keys = await (keyvs[0]!.store as KeyvRedis<string>).client.keys('*');
+      expect(keys.filter((k) => k.includes('lease'))).to.deep.equal([]);
+    } finally {
+      await Promise.all(keyvs.map((keyv) => keyv.disconnect()));
+      await redis.close();
+    }
+  });
 
   it('leaves no lease file behind, and none is listed as an entry of a FileCache', async () => {
     const origin = await slowOrigin();
