@@ -56,8 +56,8 @@ export async function acrossProcesses(visit: Visit, ask: Ask, hooks: FlightHooks
       waiting = move.next;
       continue;
     }
-    visit.note(move.reason);
     if (move.kind === 'lead') return leading(ask, hooks, () => give(leases, key, taken.token));
+    visit.note(move.reason);
     await give(leases, key, taken.token);
     return move.kind === 'use' ? hooks.resume(found!) : hooks.ask(ask);
   }
@@ -84,14 +84,15 @@ async function lookAgain(visit: Visit, release: () => Promise<void>): Promise<Ca
 }
 
 // One try for the lease. A store that fails, stalls past its budget or is skipped by its breaker
-// costs nothing but the flight (noted); the request's own end still ends the request.
+// costs nothing but the flight: told to the debug output only, since the answer is the origin's as
+// it would be without a lease. The request's own end still ends the request.
 async function take(visit: Visit, leases: LeaseStore, key: string, ttl: number): Promise<Taken> {
   try {
     const token = await leases.acquire(key, ttl);
     return { lease: token === null ? 'held' : 'acquired', token };
   } catch (error) {
     if (visit.ctx.signal?.aborted) throw visit.ctx.signal.reason;
-    visit.note(`single flight: lease not taken (${error instanceof StoreUnavailable ? error.message : describe(error)})`);
+    visit.ctx.note(`single flight: lease not taken (${error instanceof StoreUnavailable ? error.message : describe(error)}): asking the origin`);
     return { lease: 'failed', token: null };
   }
 }

@@ -7,12 +7,16 @@
  * once expired.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, linkSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LEASE_PREFIX, TEMP_PREFIX } from './file-cache-format.js';
 import { leaseDigest, newLeaseToken } from './lease.js';
 
 const FILE_MODE = 0o600;
+// As entries are read: a symlink planted at a lease's name is never followed, a FIFO never blocks.
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+// A lease file is 53 to 68 bytes; one read of this many tells a lease from anything else.
+const READ_BYTES = 128;
 // "h2tl 1 <token> <expires, ms since the epoch>"
 const LEASE_FORMAT = /^h2tl 1 ([0-9a-f]{32}) ([0-9]{1,16})\n$/;
 
@@ -63,19 +67,28 @@ export function releaseLease(directory: string, key: string, token: string): voi
 
 /** Removes the lease file at `path` if it has run out (its holder died): the sweep of a directory. */
 export function removeIfOver(path: string): void {
-  setAsideIfOver(path);
+  const held = readLease(path);
+  if (held !== undefined && isOver(held)) setAsideIfOver(path);
 }
 
 // The lease at `path`: undefined when there is none, null when the file is not a lease of ours.
 function readLease(path: string): Lease | null | undefined {
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(path, 'latin1');
+    fd = openSync(path, READ_FLAGS);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return null;
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : null;
   }
-  const match = LEASE_FORMAT.exec(text);
+  const buf = Buffer.alloc(READ_BYTES);
+  let got = 0;
+  try {
+    got = readSync(fd, buf, 0, READ_BYTES, 0);
+  } catch {
+    return null; // a directory or FIFO planted there
+  } finally {
+    closeSync(fd);
+  }
+  const match = LEASE_FORMAT.exec(buf.toString('latin1', 0, got));
   return match === null ? null : { token: match[1]!, expires: Number(match[2]) };
 }
 

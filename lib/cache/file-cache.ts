@@ -20,7 +20,6 @@ import { isSameFile, RecentNames, RecentValues, type Remembered } from './file-c
 import { assertPrivateDirectory, makeDirectory } from './private-directory.js';
 import { safename } from './safename.js';
 import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
-import type { LeaseStore } from './lease.js';
 import type { CacheStore } from './store.js';
 
 // O_NOFOLLOW: a symlink planted at an entry's path is a miss, never read through.
@@ -72,7 +71,7 @@ export interface FileCacheOptions {
  * `get` resolves to `null` for a missing, damaged or foreign entry; `set` and `delete` reject with an
  * `HttpLib2Error` (code `ERR_CACHE`) when the file system refuses.
  */
-export class FileCache implements CacheStore, ListableStore, LeaseStore {
+export class FileCache implements CacheStore, ListableStore {
   /** Absolute path of the cache directory. */
   readonly directory: string;
   readonly #safe: SafeName;

@@ -63,14 +63,17 @@ export interface Round {
 
 /** The next move of a request in a cross-process flight. */
 export type FlightMove =
-  /** Ask the origin holding the lease; release it after the answer is stored. */
-  | { readonly kind: 'lead'; readonly reason: string }
+  /** Ask the origin holding the lease; release it after the answer is stored. Nothing to note. */
+  | { readonly kind: 'lead' }
   /** Look at the store again after `delay` ms. */
   | { readonly kind: 'wait'; readonly delay: number; readonly next: Waiting }
   /** Answer from the newer entry another process stored (release the lease if taken). */
   | { readonly kind: 'use'; readonly reason: string }
-  /** Ask the origin without the lease (release it if taken). */
-  | { readonly kind: 'go'; readonly reason: string };
+  /**
+   * Ask the origin without the lease (release it if taken). `reason` null: the store failed at the
+   * lease, which the debug output tells, not `cacheStatus` (the answer is the origin's as ever).
+   */
+  | { readonly kind: 'go'; readonly reason: string | null };
 
 /**
  * The move after a round at `now`. A newer entry answers; a lease taken at the first round leads; a
@@ -87,10 +90,10 @@ export function nextMove(waiting: Waiting, round: Round, now: number): FlightMov
   }
   switch (round.lease) {
     case 'failed':
-      return { kind: 'go', reason: 'single flight: no lease (the store failed): asking the origin' };
+      return { kind: 'go', reason: null };
     case 'acquired':
       return waiting.round === 0
-        ? { kind: 'lead', reason: 'single flight: lease taken: this request asks the origin for every process' }
+        ? { kind: 'lead' }
         : { kind: 'go', reason: `single flight: after ${waited} ms the other process's lease ended without a newer answer: asking the origin` };
     case 'held': {
       if (now >= waiting.until) return { kind: 'go', reason: `single flight: waited ${waited} ms for another process's request: asking the origin` };

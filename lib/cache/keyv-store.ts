@@ -8,7 +8,6 @@ import type Keyv from 'keyv';
 import { dirname, resolve } from 'node:path';
 import { HttpLib2Error } from '../errors.js';
 import { keyvLeases } from './keyv-lease.js';
-import type { LeaseStore } from './lease.js';
 import { assertPrivateDirectory } from './private-directory.js';
 import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
 import type { CacheStore } from './store.js';
@@ -53,9 +52,9 @@ export class KeyvStore implements CacheStore, ListableStore {
    * present when the adapter can hold one, a SQLite row with an expiry or a Redis key set with
    * `SET NX PX` (keyv-lease.ts). Other adapters get no cross-process flight.
    */
-  readonly acquire?: LeaseStore['acquire'];
+  readonly acquire?: (key: string, ttlMs: number) => Promise<string | null>;
   /** Gives back the lease on `key` if `token` still holds it (present with {@link acquire}). */
-  readonly release?: LeaseStore['release'];
+  readonly release?: (key: string, token: string) => Promise<unknown>;
 
   constructor(keyv: KeyvLike) {
     this.keyv = keyv;

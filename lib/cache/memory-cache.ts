@@ -4,7 +4,7 @@
  * change what another one reads, and it must never grow past its bounds.
  */
 import { HttpLib2Error } from '../errors.js';
-import { newLeaseToken, type LeaseStore } from './lease.js';
+import { newLeaseToken } from './lease.js';
 import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
 import type { CacheStore } from './store.js';
 
@@ -23,7 +23,7 @@ const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
  * An in-memory LRU store. `get` resolves to `null` for a missing key. A value larger than `maxBytes`
  * is not kept (and removes any older value under its key).
  */
-export class MemoryCache implements CacheStore, ListableStore, LeaseStore {
+export class MemoryCache implements CacheStore, ListableStore {
   /** Most entries kept. */
   readonly maxEntries: number;
   /** Most bytes kept. */

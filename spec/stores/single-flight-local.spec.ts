@@ -92,24 +92,30 @@ describe('single flight between Http instances on one store (#12)', function () 
     const origin = await slowOrigin();
     const dir = mkdtempSync(join(root, 'fc-'));
     const cache = new FileCache(dir);
-    const [response] = await anHttp(cache).request(origin.url('/b'));
-    expect(response.cacheStatus).to.include("single flight: lease taken: this request asks the origin for every process");
+    let taken = 0;
+    const acquire = cache.acquire.bind(cache);
+    cache.acquire = (key, ttlMs) => acquire(key, ttlMs).then((token) => ((taken += token === null ? 0 : 1), token));
+    await anHttp(cache).request(origin.url('/b'));
+    expect(taken).to.equal(1);
     expect(readdirSync(dir).filter((name) => name.includes('lease'))).to.deep.equal([]);
     const listed = [];
     for await (const record of cache.records()) listed.push(record.ref.location);
     expect(listed).to.have.length(1);
   });
 
-  it('a store that stalls at acquire costs one store budget: the origin answers, and cacheStatus says why', async () => {
+  it('a store that stalls at acquire costs one store budget: the origin answers, and the debug output says why', async () => {
     const origin = await slowOrigin();
+    let asked = 0;
     const stalling = Object.assign(new MapStore(), {
-      acquire: () => new Promise<string | null>(() => undefined),
+      acquire: () => ((asked += 1), new Promise<string | null>(() => undefined)),
       release: () => Promise.resolve(),
     });
+    const debug: string[] = [];
     // Without the budget the request would wait for the lease until its deadline (a RequestTimeout).
-    const [response, content] = await anHttp(stalling, { storeTimeout: 100, timeout: 3000 }).request(origin.url('/c'));
-    expect([response.status, content.toString(), origin.count()]).to.deep.equal([200, 'the answer', 1]);
-    expect(response.cacheStatus).to.include('single flight: lease not taken (store acquire took longer than 100 ms)');
+    const [response, content] = await anHttp(stalling, { storeTimeout: 100, timeout: 3000, debug: (line) => debug.push(line) }).request(origin.url('/c'));
+    expect([response.status, content.toString(), origin.count(), asked]).to.deep.equal([200, 'the answer', 1, 1]);
+    expect(debug.join('\n')).to.include('single flight: lease not taken (store acquire took longer than 100 ms): asking the origin');
+    expect(response.cacheStatus).to.deep.equal(['miss: nothing stored', 'stored: max-age=60']);
   });
 
   it('a store that fails at acquire costs nothing but the flight', async () => {
@@ -118,9 +124,10 @@ describe('single flight between Http instances on one store (#12)', function () 
       acquire: () => Promise.reject(new Error('lease table locked')),
       release: () => Promise.resolve(),
     });
-    const [response] = await anHttp(failing).request(origin.url('/d'));
+    const debug: string[] = [];
+    const [response] = await anHttp(failing, { debug: (line) => debug.push(line) }).request(origin.url('/d'));
     expect(response.status).to.equal(200);
-    expect(response.cacheStatus).to.include('single flight: lease not taken (Error: lease table locked)');
+    expect(debug.join('\n')).to.include('single flight: lease not taken (Error: lease table locked): asking the origin');
   });
 
   it('a follower waits at most half its timeout for a leader whose origin does not answer, then asks itself', async () => {
