@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici';
 import { DEFAULT_GONE_LIFETIME } from './cache/freshness.js';
 import { DEFAULT_STORE_TIMEOUT } from './cache/guarded-store.js';
 import { DEFAULT_MAX_RETRY_AFTER } from './cache/retry-after.js';
+import { DEFAULT_LEASE_TTL } from './cache/flight.js';
 import { assertCacheStore } from './cache/store.js';
 import { resolveDebug, type DebugSink, type WireObserver } from './debug.js';
 import { HttpLib2Error, describeValue } from './errors.js';
@@ -111,6 +112,16 @@ export interface HttpOptions {
    * @default 86400 (a day)
    */
   maxRetryAfter?: number;
+  /**
+   * Cross-process single flight: milliseconds a store lease lasts. When requests of several
+   * processes (or machines on one Redis) need the same stale or missing GET answer at once, one takes
+   * the lease on the store (FileCache, SQLite, Redis, MemoryCache) and asks the origin; the others
+   * wait for the answer it stores, at most this long (and at most half their `timeout`), then ask on
+   * their own. A lease whose holder died runs out after this time. `0` turns the lease off
+   * (identical requests of one Http still share one request).
+   * @default 5000
+   */
+  leaseTtl?: number;
 }
 
 /** A TLS version a bound may name; older ones are refused (RFC 8996 deprecates TLS 1.0 and 1.1). */
@@ -146,6 +157,7 @@ export interface ResolvedOptions {
   readonly storeTimeout: number;
   readonly goneLifetime: number;
   readonly maxRetryAfter: number;
+  readonly leaseTtl: number;
 }
 
 const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
@@ -190,6 +202,7 @@ const OPTION_RULES: { readonly [K in keyof Required<HttpOptions>]: Rule } = {
     ? null : 'an object with sent and/or received functions'),
   goneLifetime: (v) => (isSeconds(v) ? null : SECONDS),
   maxRetryAfter: (v) => (isSeconds(v) ? null : SECONDS),
+  leaseTtl: (v) => (v === 0 || isTimer(v) ? null : `0 (no lease) or ${TIMER}`),
 };
 
 /**
@@ -211,6 +224,7 @@ export function resolveOptions(options: unknown, env: Environment): ResolvedOpti
     storeTimeout: o.storeTimeout ?? DEFAULT_STORE_TIMEOUT,
     goneLifetime: o.goneLifetime ?? DEFAULT_GONE_LIFETIME,
     maxRetryAfter: o.maxRetryAfter ?? DEFAULT_MAX_RETRY_AFTER,
+    leaseTtl: o.leaseTtl ?? DEFAULT_LEASE_TTL,
   };
 }
 
@@ -337,6 +351,7 @@ export function resolveSettings(a: Attributes, o: ResolvedOptions): Settings {
     maxDecompressionRatio: o.maxDecompressionRatio,
     goneLifetime: o.goneLifetime,
     maxRetryAfter: o.maxRetryAfter,
+    leaseTtl: o.leaseTtl,
   });
 }
 

@@ -55,6 +55,8 @@ export interface Settings {
   readonly goneLifetime: number;
   /** The longest a 429/503's Retry-After holds requests back, in seconds (HttpOptions.maxRetryAfter). */
   readonly maxRetryAfter: number;
+  /** Ms a cross-process single-flight lease lasts; 0: no cross-process flight (HttpOptions.leaseTtl). */
+  readonly leaseTtl: number;
 }
 
 /** A name and password registered with `addCredentials`, and where they may answer. */

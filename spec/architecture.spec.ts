@@ -28,7 +28,7 @@ const TIERS: readonly (readonly string[])[] = [
   [
     'redirect.ts',
     'cache/directives.ts', 'cache/range.ts', 'cache/policy.ts', 'cache/freshness.ts', 'cache/entry.ts', 'cache/safename.ts', 'cache/breaker.ts',
-    'cache/retry-after.ts', 'cache/query.ts', 'cache/outcome.ts',
+    'cache/retry-after.ts', 'cache/query.ts', 'cache/outcome.ts', 'cache/flight.ts',
     'auth/challenge.ts', 'auth/realm.ts', 'auth/session.ts', 'auth/credentials.ts', 'auth/basic.ts', 'auth/digest.ts',
     'auth/wsse.ts', 'auth/hmac-digest.ts', 'auth/registry.ts', 'auth/dialogue.ts',
     'transport/message-body.ts', 'transport/proxy.ts', 'transport/retry.ts', 'transport/classify.ts', 'transport/socks5.ts',
@@ -37,7 +37,7 @@ const TIERS: readonly (readonly string[])[] = [
   // 2 helpers with effects: stores, identity digests, debug output, the auth conversation loop
   [
     'cache/store.ts', 'cache/memory-cache.ts', 'cache/file-cache.ts', 'cache/keyv-store.ts', 'cache/redis-cache.ts', 'cache/guarded-store.ts',
-    'cache/open.ts', 'cache/private-directory.ts', 'cache/inspect*.ts', 'cache/listing.ts', 'cache/file-cache-*.ts',
+    'cache/open.ts', 'cache/private-directory.ts', 'cache/inspect*.ts', 'cache/listing.ts', 'cache/file-cache-*.ts', 'cache/lease.ts', 'cache/keyv-lease.ts',
     'identity.ts', 'debug.ts', 'events.ts', 'auth/converse.ts',
   ],
   // 3 the transport
@@ -50,7 +50,7 @@ const TIERS: readonly (readonly string[])[] = [
   // 5 the auth layer
   ['auth/driver.ts'],
   // 6 the cache layer
-  ['cache/coalesce.ts', 'cache/visit.ts', 'cache/driver.ts'],
+  ['cache/coalesce.ts', 'cache/visit.ts', 'cache/cross-flight.ts', 'cache/driver.ts'],
   // 7 the door: options resolved, request() arguments checked
   ['options.ts', 'request.ts'],
   // 8 the orchestrator

@@ -11,6 +11,7 @@ import { speakerOf, type IdentityDigests } from '../identity.js';
 import { Response } from '../response.js';
 import type { CacheStore, Exchange, HopRequest, RequestContext, Send } from '../types.js';
 import { flightKey, Flights } from './coalesce.js';
+import { acrossProcesses, type FlightHooks } from './cross-flight.js';
 import type { CacheEntry } from './entry.js';
 import {
   afterFailure, afterResponse, intake, lookup, preconditionFor, withoutStore,
@@ -148,7 +149,9 @@ class CacheLayer {
   // Identical requests in flight share one exchange: the leader carries the visit to its end (store,
   // freshen, serve stale...), and each joiner answers with that exchange under its own lines.
   async #shared(visit: Visit, ask: Ask): Promise<Exchange> {
-    const flight = this.#flights.run(flightKey(visit.key, visit.req.headers), visit.ctx.signal, () => this.#askedAndDone(visit, ask));
+    // The leader of this process's flight asks once across processes too (cross-flight.ts).
+    const hooks: FlightHooks = { ask: (asked) => this.#askedAndDone(visit, asked), resume: (entry) => this.#resume(visit, entry) };
+    const flight = this.#flights.run(flightKey(visit.key, visit.req.headers), visit.ctx.signal, () => acrossProcesses(visit, ask, hooks));
     if (!flight.joined) return flight.done;
     visit.note('coalesced: joined an identical request in flight');
     return visit.joined(await flight.done);
@@ -156,6 +159,15 @@ class CacheLayer {
 
   async #askedAndDone(visit: Visit, ask: Ask): Promise<Exchange> {
     return this.#run(visit, await this.#ask(visit, ask));
+  }
+
+  // After another process's flight: the entry it stored, looked up. If that still calls for the
+  // origin, this request asks itself (its own flight already stands: joining it would wait on itself).
+  #resume(visit: Visit, entry: CacheEntry): Promise<Exchange> {
+    const step = this.#lookup(visit, 'lookup', entry);
+    if (step.kind !== 'miss' && step.kind !== 'revalidate' && step.kind !== 'ask') return this.#run(visit, step);
+    visit.note(step.reason);
+    return this.#askedAndDone(visit, step.ask);
   }
 
   // One exchange with the origin (with the ask's validators or If-Match), and what the policy makes

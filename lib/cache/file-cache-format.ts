@@ -19,8 +19,10 @@ export const HEADER_SIZE = 20;
 
 /** Names of files being written (renamed into place when complete). */
 export const TEMP_PREFIX = '.tmp-';
-/** Names of the files a bounded FileCache keeps beside the entries (never an entry's name). */
+/** Names of the files a FileCache keeps beside the entries: bounds, leases (never an entry's name). */
 export const CONTROL_PREFIX = '.h2ts-';
+/** Names of single-flight lease files (file-cache-lease.ts): control files, never entries. */
+export const LEASE_PREFIX = `${CONTROL_PREFIX}lease-`;
 
 /** True for a name in a cache directory that is not an entry's: a temp file or a control file. */
 export function isReservedName(name: string): boolean {

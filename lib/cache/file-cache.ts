@@ -11,7 +11,8 @@ import { lstat, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { HttpLib2Error } from '../errors.js';
 import { IDENTITY_KEY_NAME } from '../identity.js';
-import { encodeHeader, isReservedName, TEMP_PREFIX } from './file-cache-format.js';
+import { encodeHeader, isReservedName, LEASE_PREFIX, TEMP_PREFIX } from './file-cache-format.js';
+import { acquireLease, releaseLease, removeIfOver } from './file-cache-lease.js';
 import { readValue, removeEntry, replaceWith } from './file-cache-io.js';
 import { isFileRef, listFiles, removeListed } from './file-cache-list.js';
 import { BoundKeeper, forgetUsage } from './file-cache-bounds.js';
@@ -218,6 +219,27 @@ export class FileCache implements CacheStore, ListableStore {
   }
 
   /**
+   * Takes the single-flight lease on `key` for `ttlMs` (a lease file made with an exclusive link,
+   * taken over once expired): the holder's token, or null while another process holds it.
+   */
+  async acquire(key: string, ttlMs: number): Promise<string | null> {
+    try {
+      return acquireLease(this.directory, key, ttlMs);
+    } catch (error) {
+      throw cacheError(`Cannot take a lease in ${this.directory}`, error);
+    }
+  }
+
+  /** Gives back the lease on `key` if `token` still holds it. */
+  async release(key: string, token: string): Promise<void> {
+    try {
+      releaseLease(this.directory, key, token);
+    } catch (error) {
+      throw cacheError(`Cannot give back a lease in ${this.directory}`, error);
+    }
+  }
+
+  /**
    * Every file in the directory but temp files, read and checked (for `inspectCache`): a damaged
    * file, a symlink or a file named for another key is listed with its problem. Subdirectories are
    * not the cache's and are left out.
@@ -240,12 +262,15 @@ export class FileCache implements CacheStore, ListableStore {
     }
   }
 
-  // Once per instance, before its first write: remove temp files of writers killed mid-write.
+  // Once per instance, before its first write: remove temp files of writers killed mid-write, and
+  // expired leases.
   // Best effort; a failure here must never fail a set.
   async #sweepOrphans(): Promise<void> {
     try {
       const now = Date.now();
       for (const name of await readdir(this.directory)) {
+        // The lease of a process that died while it held it.
+        if (name.startsWith(LEASE_PREFIX)) removeIfOver(join(this.directory, name));
         if (!name.startsWith(TEMP_PREFIX)) continue;
         const path = join(this.directory, name);
         const info = await lstat(path).catch(() => null);

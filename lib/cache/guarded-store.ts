@@ -11,6 +11,7 @@ import { untilAborted } from '../abort.js';
 import { DEBUG_NAMESPACE } from '../debug.js';
 import { HttpLib2Error } from '../errors.js';
 import { admit, afterCall, CLOSED, type Breaker } from './breaker.js';
+import { leasesOf, type LeaseStore } from './lease.js';
 import type { CacheStore } from './store.js';
 
 /**
@@ -20,8 +21,13 @@ import type { CacheStore } from './store.js';
  */
 export const DEFAULT_STORE_TIMEOUT = 250;
 
+// `then` once every write of `writing` has settled (at once when none is under way).
+function afterWrites<T>(writing: ReadonlySet<Promise<unknown>>, then: () => Promise<T>): Promise<T> {
+  return writing.size === 0 ? then() : Promise.all(writing).then(then);
+}
+
 /** The store operations the guard bounds. */
-export type StoreOperation = 'get' | 'set' | 'delete';
+export type StoreOperation = 'get' | 'set' | 'delete' | 'acquire' | 'release';
 
 /**
  * A store call the guard did not wait for: `late` (over the budget; the call goes on in the
@@ -63,6 +69,10 @@ export class GuardedStore implements CacheStore {
   readonly #deadlines: Deadlines;
   readonly #reads: Side;
   readonly #writes: Side;
+  /** The wrapped store's lease, bounded like its other calls (lease writes count as writes); null without one. */
+  readonly leases: LeaseStore | null;
+  // The writes and deletes under way in the store (for leases only: kept when the store has none).
+  readonly #writing = new Set<Promise<unknown>>();
 
   constructor(store: CacheStore, options: GuardOptions) {
     this.store = store;
@@ -71,6 +81,13 @@ export class GuardedStore implements CacheStore {
     const report = options.report ?? null;
     this.#reads = new Side('reads', report);
     this.#writes = new Side('writes', report);
+    const leases = leasesOf(store);
+    this.leases = leases === null ? null : {
+      acquire: (key, ttlMs) => Promise.resolve(this.#call('acquire', () => leases.acquire(key, ttlMs))),
+      // A lease is given back once the writes under way have landed, even those the guard stopped
+      // waiting for: a follower that takes the lease must find the leader's answer stored.
+      release: (key, token) => Promise.resolve(this.#call('release', () => afterWrites(this.#writing, () => leases.release(key, token)))),
+    };
   }
 
   get(key: string): ReturnType<CacheStore['get']> {
@@ -78,11 +95,19 @@ export class GuardedStore implements CacheStore {
   }
 
   set(key: string, value: Buffer): MaybePromise<unknown> {
-    return this.#call('set', () => this.store.set(key, value));
+    return this.#call('set', () => this.#tracked(this.store.set(key, value)));
   }
 
   delete(key: string): MaybePromise<unknown> {
-    return this.#call('delete', () => this.store.delete(key));
+    return this.#call('delete', () => this.#tracked(this.store.delete(key)));
+  }
+
+  #tracked<T>(result: MaybePromise<T>): MaybePromise<T> {
+    if (this.leases === null || !isThenable(result)) return result;
+    const landed = result.then(() => undefined, () => undefined);
+    this.#writing.add(landed);
+    void landed.then(() => this.#writing.delete(landed));
+    return result;
   }
 
   /**
@@ -189,10 +214,17 @@ class RequestStore implements CacheStore {
   readonly #signal: AbortSignal;
   /** The store this view bounds: what is kept per store (the identity key) is kept for it. */
   readonly shared: GuardedStore;
+  /** The guard's lease, also ending at the request's signal; null without one. */
+  readonly leases: LeaseStore | null;
   constructor(guard: GuardedStore, signal: AbortSignal) {
     this.#guard = guard;
     this.#signal = signal;
     this.shared = guard;
+    const leases = guard.leases;
+    this.leases = leases === null ? null : {
+      acquire: (key, ttlMs) => untilAborted(leases.acquire(key, ttlMs), signal),
+      release: (key, token) => untilAborted(leases.release(key, token), signal),
+    };
   }
   get(key: string): ReturnType<CacheStore['get']> {
     return this.#bound(this.#guard.get(key));
@@ -282,4 +314,12 @@ class Deadlines {
     this.#calls.splice(0, first);
     if (this.#timer === null) this.#arm(this.#calls[0]!.due - now);
   };
+}
+
+/**
+ * The bounded lease of a store seen through a guard (a {@link GuardedStore} or its view for one
+ * request), or null: a store without a lease, or one not behind a guard, gets no cross-process flight.
+ */
+export function guardedLeases(store: CacheStore): LeaseStore | null {
+  return store instanceof GuardedStore || store instanceof RequestStore ? store.leases : null;
 }

@@ -7,6 +7,7 @@
 import type Keyv from 'keyv';
 import { dirname, resolve } from 'node:path';
 import { HttpLib2Error } from '../errors.js';
+import { keyvLeases } from './keyv-lease.js';
 import { assertPrivateDirectory } from './private-directory.js';
 import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
 import type { CacheStore } from './store.js';
@@ -46,9 +47,22 @@ export function isKeyv(value: unknown): value is KeyvLike {
 export class KeyvStore implements CacheStore, ListableStore {
   /** The wrapped keyv instance. */
   readonly keyv: KeyvLike;
+  /**
+   * Takes the single-flight lease on `key` for `ttlMs` (a token, or null while another holds it):
+   * present when the adapter can hold one, a SQLite row with an expiry or a Redis key set with
+   * `SET NX PX` (keyv-lease.ts). Other adapters get no cross-process flight.
+   */
+  readonly acquire?: (key: string, ttlMs: number) => Promise<string | null>;
+  /** Gives back the lease on `key` if `token` still holds it (present with {@link acquire}). */
+  readonly release?: (key: string, token: string) => Promise<unknown>;
 
   constructor(keyv: KeyvLike) {
     this.keyv = keyv;
+    const leases = keyvLeases(keyv);
+    if (leases !== null) {
+      this.acquire = (key, ttlMs) => leases.acquire(key, ttlMs).catch((error: unknown) => Promise.reject(keyvError('take a lease for', error)));
+      this.release = (key, token) => leases.release(key, token).catch((error: unknown) => Promise.reject(keyvError('give back a lease for', error)));
+    }
   }
 
   async get(key: string): Promise<Buffer | null> {

@@ -4,6 +4,7 @@
  * change what another one reads, and it must never grow past its bounds.
  */
 import { HttpLib2Error } from '../errors.js';
+import { newLeaseToken } from './lease.js';
 import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
 import type { CacheStore } from './store.js';
 
@@ -30,6 +31,8 @@ export class MemoryCache implements CacheStore, ListableStore {
   // A Map iterates in insertion order: re-inserting on every hit keeps the least recent first.
   readonly #entries = new Map<string, Buffer>();
   #bytes = 0;
+  // Single-flight leases of the Http instances sharing this cache: a token and when it runs out.
+  readonly #leases = new Map<string, { readonly token: string; readonly expires: number }>();
 
   /** @throws HttpLib2Error (`ERR_INVALID_REQUEST`) naming a bound that is not a positive number. */
   constructor(options: MemoryCacheOptions = {}) {
@@ -71,6 +74,22 @@ export class MemoryCache implements CacheStore, ListableStore {
   /** Removes `key`; a missing key is not an error. */
   delete(key: string): Promise<void> {
     this.#remove(key);
+    return Promise.resolve();
+  }
+
+  /** Takes the single-flight lease on `key` for `ttlMs`: a token, or null while another holds it. */
+  acquire(key: string, ttlMs: number): Promise<string | null> {
+    const now = Date.now();
+    const held = this.#leases.get(key);
+    if (held !== undefined && held.expires > now) return Promise.resolve(null);
+    const token = newLeaseToken();
+    this.#leases.set(key, { token, expires: now + ttlMs });
+    return Promise.resolve(token);
+  }
+
+  /** Gives back the lease on `key` if `token` still holds it. */
+  release(key: string, token: string): Promise<void> {
+    if (this.#leases.get(key)?.token === token) this.#leases.delete(key);
     return Promise.resolve();
   }
 

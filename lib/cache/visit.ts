@@ -56,6 +56,11 @@ export class Visit implements VisitFacts {
     return this.ctx.clock.now();
   }
 
+  /** The entry last read from the store for this visit (null: none read). */
+  get entry(): CacheEntry | null {
+    return this.#entry;
+  }
+
   get settings(): PolicySettings {
     return this.ctx.settings;
   }

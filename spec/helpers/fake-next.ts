@@ -66,6 +66,7 @@ export function someSettings(overrides: Partial<Settings> = {}): Settings {
     maxDecompressionRatio: 100,
     goneLifetime: 86400,
     maxRetryAfter: 86400,
+    leaseTtl: 5000,
     ...overrides,
   });
 }
