@@ -47,7 +47,8 @@ describe('debug output', () => {
     }
     const trouble = lines.filter((l) => l.startsWith('httplib2-ts ! the cache cannot keep answers: '));
     expect(trouble).to.have.length(1);
-    expect(trouble[0]).to.match(/not kept: max-age=60 \(store error on set \(ERR_CACHE: /);
+    // The store's own failure, or on a machine loaded enough, the budget running out first.
+    expect(trouble[0]).to.match(/not kept: max-age=60 \(store (error on set \(ERR_CACHE: |set took longer than \d+ ms)/);
     expect(summaries().filter((l) => l.includes('not kept: '))).to.have.length(3);
   });
 
