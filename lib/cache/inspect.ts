@@ -11,7 +11,7 @@ import { IDENTITY_KEY_NAME } from '../identity.js';
 import { parseEntry } from './entry.js';
 import { FileCache } from './file-cache.js';
 import { isKeyv, KeyvStore } from './keyv-store.js';
-import { currentAge, freshnessLifetime } from './freshness.js';
+import { currentAge, freshnessLifetime, staleAt } from './freshness.js';
 import { isListable, type ListableStore, type RecordRef, type StoredRecord } from './listing.js';
 
 export { isListable, type ListableStore, type RecordRef, type StoredRecord };
@@ -209,7 +209,8 @@ export function describeRecord(record: StoredRecord, now: number): CacheItem | n
     status: entry.status,
     storedAt: new Date(entry.responseTime),
     size,
-    freshUntil: lifetime === Infinity ? null : new Date(now + (lifetime - age) * 1000),
+    // A fixed instant, as response.freshUntil gives it: not moved by when the listing runs.
+    freshUntil: lifetime === Infinity ? null : new Date(staleAt(entry, lifetime)!),
     // RFC 9111 §4.2: fresh while the freshness lifetime exceeds the current age.
     stale: !(lifetime > age),
     identified: entry.identity !== null,

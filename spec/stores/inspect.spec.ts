@@ -109,6 +109,13 @@ function inspectionContract(makeSubject: () => Promise<Subject>): void {
     expect(items.find((i) => i.uri === origin.url('/moved'))!.freshUntil, 'a permanent redirect never goes stale').to.equal(null);
   });
 
+  it('gives the same fresh-until instant whenever it lists, on a clock behind the one that stored: a time, not a countdown', async () => {
+    const at = Date.now() - 60_000;
+    const until = async (now: number) => entries(await listed(inspectCache(subject.cache as never, { now: () => now })))
+      .map((i) => i.freshUntil?.getTime() ?? null);
+    expect(await until(at + 1500)).to.deep.equal(await until(at));
+  });
+
   it('never lists the identity key, and never shows a user name, password or identity digest', async () => {
     const items = await listed(subject.inspector);
     expect(items.every((i) => i.kind === 'entry'), JSON.stringify(items)).to.equal(true);
