@@ -6,7 +6,7 @@
 //   node bench/profile-summary.js prof/<file>.cpuprofile
 //
 // --client: http (Http.request, no cache), undici (undici.request + Agent), agent (Agent#request),
-//           decode (decodeBody from dist/decode.js on the gzip body, no network),
+//           decode (decodeBody from dist/transport/decode.js on the gzip body, no network),
 //           memory / file (Http with a MemoryCache / FileCache: fresh hits on /cached)
 // --path:   /1k, /100k, /1m, /10m, /gzip-32k, /gzip-100k, /gzip-1m, /cached
 import { fork } from 'node:child_process';
@@ -59,7 +59,7 @@ switch (client) {
     };
     break;
   case 'decode': {
-    const { decodeBody } = await import('../dist/decode.js');
+    const { decodeBody } = await import('../dist/transport/decode.js');
     const { body } = await agent.request({ origin: target.origin, path: target.pathname, method: 'GET' });
     const gz = Buffer.from(await body.arrayBuffer());
     fn = async () => decodeBody(gz, ['gzip'], 2 ** 30);

@@ -73,7 +73,7 @@ const { default: KeyvSqlite } = await import('@keyv/sqlite');
 
 let decodeModule = null;
 try {
-  decodeModule = await import('../dist/decode.js');
+  decodeModule = await import('../dist/transport/decode.js');
 } catch {
   // Reported as n/a below.
 }
@@ -166,8 +166,8 @@ if (only.has('decode')) {
       { name: 'zlib.gunzipSync + maxOutputLength', fn: async () => zlib.gunzipSync(gz, { maxOutputLength: 2 ** 30 }) },
       { name: 'zlib.gunzip (async)', fn: () => gunzipAsync(gz) },
       decodeModule?.decodeBody
-        ? { name: 'decodeBody (dist/decode.js)', fn: async () => decodeModule.decodeBody(gz, ['gzip'], 2 ** 30) }
-        : { name: 'decodeBody (dist/decode.js)', fn: async () => null, before: () => 'n/a (not built yet)' },
+        ? { name: 'decodeBody (dist/transport/decode.js)', fn: async () => decodeModule.decodeBody(gz, ['gzip'], 2 ** 30) }
+        : { name: 'decodeBody (dist/transport/decode.js)', fn: async () => null, before: () => 'n/a (not built yet)' },
     ].map((r) => ({
       body: label,
       bytes: plain.length,

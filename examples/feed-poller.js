@@ -4,7 +4,10 @@
 //       while a feed is still fresh (max-age) it is not asked for at all;
 //   (b) with caller-supplied validators (feedparser's etag= / modified= pattern): new Http() with no
 //       cache; we keep each feed's ETag and Last-Modified and send them ourselves; a 304 comes back as
-//       it is, with an empty body.
+//       it is, with an empty body;
+//   (c) on the cache's schedule: instead of a fixed interval, each feed is polled again when its
+//       answer says a request can reach the server: response.freshUntil (when the stored copy goes
+//       stale) and response.retryAfter (until when a 429/503's Retry-After holds requests back).
 // The example starts its own local feed server, which counts the body bytes it sends, and uses a
 // simulated clock (shared with the server) so ten polls ten minutes apart take no time at all.
 // Run: npm run build && node examples/feed-poller.js
@@ -114,4 +117,65 @@ console.log(`entry before polls ${[...CHANGES].join(' and ')}. Bytes are counted
     await http.close();
     await server.close();
   }
+}
+
+// (c) On the cache's schedule. Each answer says when the next request for that feed can reach the
+// server: freshUntil (the stored copy is fresh until then: asking earlier gets it from the cache) and
+// retryAfter (the server asked not to be asked before then). The poller sleeps until the later of
+// the two that lie ahead, or its own interval when neither does. busy.atom is rate-limited for an
+// hour: its 429 carries Retry-After, which the cache remembers. news.atom gets a new entry at 10:00.
+{
+  const HOURS = 2;
+  const FALLBACK = 15 * 60_000; // the poller's own interval, for a feed that gives no time
+  let now = Date.UTC(2025, 5, 2, 9, 0, 0);
+  const clock = { now: () => now };
+  const start = now;
+  let refused = 0;
+  const server = await startAtomServer({ now: clock.now, onRequest: (r) => { if (r.status === 429) refused += 1; } });
+  server.addFeed('/feeds/news.atom', { title: 'News', maxAge: 900, entries: entries('news', 10) });
+  server.addFeed('/feeds/releases.atom', { title: 'Releases', maxAge: 1800, entries: entries('release', 6) });
+  server.addFeed('/feeds/busy.atom', { title: 'Busy', maxAge: 600, entries: entries('busy', 8) });
+  server.throttle('/feeds/busy.atom', { from: start + 20 * 60_000, until: start + 80 * 60_000 });
+  const dir = mkdtempSync(join(tmpdir(), 'httplib2-ts-feed-poller-'));
+  const http = new Http(dir, { clock });
+  const hhmm = (ms) => new Date(ms).toISOString().slice(11, 16);
+  console.log('\n(c) On the cache\'s schedule: each feed is polled again at the later of response.freshUntil and');
+  console.log('    response.retryAfter still ahead (else every 15 minutes); busy.atom answers 429 from 09:20 to 10:20,');
+  console.log('    news.atom changes at 10:00');
+  console.log('time   feed             answer            next   because');
+  try {
+    const next = new Map(['news.atom', 'releases.atom', 'busy.atom'].map((feed) => [feed, start]));
+    let changed = false;
+    let polls = 0;
+    for (;;) {
+      now = Math.min(...next.values()); // sleep until the earliest feed is due
+      if (now >= start + HOURS * 3600_000) break;
+      if (!changed && now >= start + 3600_000) {
+        server.updateFeed('/feeds/news.atom', { title: 'Breaking news at 10:00', summary: 'Something changed.' });
+        changed = true;
+      }
+      for (const [feed, due] of next) {
+        if (due > now) continue;
+        const [response] = await http.request(`${server.origin}/feeds/${feed}`);
+        polls += 1;
+        const ahead = [[response.freshUntil, 'fresh until'], [response.retryAfter, 'retry after']].filter(([at]) => at !== null && at.getTime() > now);
+        const [at, because] = ahead.length === 0 ? [new Date(now + FALLBACK), 'interval'] : ahead.reduce((a, b) => (b[0] > a[0] ? b : a));
+        next.set(feed, at.getTime());
+        console.log(`${hhmm(now)}  ${feed.padEnd(16)} ${describe(response).padEnd(17)} ${hhmm(at.getTime())}  ${because}`);
+      }
+    }
+    console.log(`total: ${polls} polls in ${HOURS} hours, ${server.stats.requests} requests (${refused} answered 429), ${n(server.stats.bytes)} body bytes`);
+  } finally {
+    await http.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What happened to one poll, as the cache tells it. */
+function describe(response) {
+  if (!response.fromcache) return response.status === 200 ? '200 new' : `${response.status} retry later`;
+  if (response.cacheStatus.some((line) => line.startsWith('revalidated:'))) return '200 after 304';
+  if (response.cacheStatus.some((line) => line.startsWith('retry-after:'))) return '200 held (stale)';
+  return '200 fresh';
 }

@@ -18,6 +18,7 @@ import {
   type Response,
 } from './index.js';
 import { has, parseCommandLine, toInvocation, UsageError, type Invocation } from './cli/args.js';
+import { runCacheCommand } from './cli/cache-command.js';
 import { cacheLine, cacheNotice, cachedHeadLines, receivedLines, requestedUrl, storeFailureNotice } from './cli/format.js';
 import { HELP, NAME, version } from './cli/help.js';
 import { ProgressBar } from './cli/progress.js';
@@ -150,6 +151,8 @@ function failure(error: unknown, inv: Invocation): number {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The cache verbs (#12); a host named `cache` is still reachable as http://cache/.
+  if (argv[0] === 'cache') return runCacheCommand(argv.slice(1), process.env);
   try {
     const parsed = parseCommandLine(argv);
     if (has(parsed, 'help')) {

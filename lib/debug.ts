@@ -181,7 +181,7 @@ function sentHead(req: HopRequest): SentHead {
   return { method: req.method, url: shownUrl(req.url), headers, bodyLength: req.body === null ? null : req.body.length };
 }
 
-// A snapshot taken at once: the decoding layer above rewrites the same Response afterwards.
+// The head as the transport received it: no layer above changes that Response (each answers with its own).
 function receivedHead(req: HopRequest, exchange: Exchange): ReceivedHead {
   const { response } = exchange;
   return {
@@ -212,13 +212,13 @@ export function responseHead(response: Response, bodyLength: number): string[] {
 
 /**
  * The closing line of one `request()`: what was asked, how it ended, and every cache decision of
- * every hop in order (`ctx.trace`), or that the Http has no cache.
+ * every hop in order (the lines noted through `ctx.note`), or that the Http has no cache (`null`).
  */
 export function summaryLine(
   method: string,
   uri: string | URL,
   outcome: { readonly response: Response } | { readonly error: unknown },
-  ctx: RequestContext | undefined,
+  decisions: readonly string[] | null,
 ): string {
   const url = shownUrl(uri);
   let ended: string;
@@ -231,9 +231,20 @@ export function summaryLine(
   } else {
     ended = `failed: ${describe(outcome.error)}`;
   }
-  const cache = ctx === undefined || ctx.cache === null ? 'no cache'
-    : ctx.trace.length ? `cache: ${ctx.trace.join(' | ')}` : 'cache: no decision';
+  const cache = decisions === null ? 'no cache'
+    : decisions.length ? `cache: ${decisions.join(' | ')}` : 'cache: no decision';
   return printable(`${DEBUG_NAMESPACE} * ${method} ${url} → ${ended}; ${cache}`);
+}
+
+/**
+ * The line an Http writes the first time its cache could not keep an answer (a directory it may not
+ * write, a full disk, a store that refuses): each summary line shows its own request's `not kept:`
+ * decision; this says once that the cache is not working, as the CLI does on stderr. Null when the
+ * decisions show no such failure (`not kept yet:`, a write still going on, is none).
+ */
+export function storeTroubleLine(decisions: readonly string[]): string | null {
+  const failure = decisions.find((line) => line.startsWith('not kept: '));
+  return failure === undefined ? null : printable(`${DEBUG_NAMESPACE} ! the cache cannot keep answers: ${failure}`);
 }
 
 /** A header value as debug output shows it: secrets replaced by `[redacted]`, a scheme word kept. */

@@ -3,7 +3,7 @@
  * the wire), normalisation of caller headers into a null-prototype record, and hop-by-hop rules.
  * No I/O, no clock.
  */
-import { HttpLib2Error } from './errors.js';
+import { HttpLib2Error, describeValue } from './errors.js';
 
 /** Lower-cased header name → value; null prototype so `__proto__` is plain data. */
 export type HeaderRecord = Record<string, string>;
@@ -35,18 +35,22 @@ export function assertValidMethod(method: string): void {
   if (!isToken(method)) throw invalid(`Invalid method ${JSON.stringify(method)}: not an RFC 9110 token`);
 }
 
+/** What a caller may give as headers: a record, a `Headers` or a `Map`, or `[name, value]` pairs (as fetch takes). */
+export type HeadersInput =
+  | Readonly<Record<string, string>>
+  | Headers
+  | ReadonlyMap<string, string>
+  | ReadonlyArray<readonly [string, string]>;
+
 /**
- * Copies caller headers (own enumerable properties only, so a polluted Object.prototype never
- * reaches the wire) into a lower-cased, validated, null-prototype record.
+ * Copies caller headers (a record's own enumerable properties only, so a polluted Object.prototype
+ * never reaches the wire; a `Headers` or `Map`; `[name, value]` pairs) into a lower-cased, validated,
+ * null-prototype record. Anything else is refused, naming `headers`.
  */
-export function normaliseHeaders(input: Record<string, unknown> | Headers | Map<string, string> | undefined | null): HeaderRecord {
+export function normaliseHeaders(input: unknown): HeaderRecord {
   const out: HeaderRecord = Object.create(null);
-  if (!input) return out;
-  const entries: Iterable<[string, unknown]> =
-    input instanceof Map || (typeof Headers !== 'undefined' && input instanceof Headers)
-      ? (input as Map<string, string>).entries()
-      : Object.entries(input);
-  for (const [name, raw] of entries) {
+  if (input === undefined || input === null) return out;
+  for (const [name, raw] of headerEntries(input)) {
     if (raw === undefined || raw === null) continue;
     const value = Array.isArray(raw) ? raw.map(String).join(', ') : String(raw);
     assertValidHeader(name, value);
@@ -54,6 +58,45 @@ export function normaliseHeaders(input: Record<string, unknown> | Headers | Map<
     out[key] = key in out ? `${out[key]}, ${value}` : value;
   }
   return out;
+}
+
+const HEADERS_WANTED = 'a record of names to values, a Headers or a Map, or [name, value] pairs';
+
+// Header text may hold a credential: a string or a list is described by its length, never quoted.
+function badHeaders(value: unknown): HttpLib2Error {
+  const shown = typeof value === 'string' ? `a string (${value.length} characters)`
+    : Array.isArray(value) ? `an array of ${value.length} items, not all [name, value] pairs` : describeValue(value);
+  return invalid(`Invalid option headers: expected ${HEADERS_WANTED}, received ${shown}`);
+}
+
+// A Headers (of any realm or copy of undici) or a Map: read through entries(), never as a record
+// (a Headers has no own properties: it would read as no headers at all).
+function isMapLike(input: object): input is ReadonlyMap<string, unknown> {
+  const m = input as { entries?: unknown; get?: unknown; has?: unknown };
+  return typeof m.entries === 'function' && typeof m.get === 'function' && typeof m.has === 'function';
+}
+
+function headerEntries(input: unknown): Iterable<readonly [string, unknown]> {
+  if (typeof input !== 'object' || input === null) throw badHeaders(input);
+  if (isMapLike(input)) return input.entries();
+  if (!Array.isArray(input)) return Object.entries(input);
+  // Pairs, as fetch takes them: each exactly a name and a value (a flat list would read as garbage).
+  for (const pair of input as unknown[]) {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') throw badHeaders(input);
+  }
+  return input as ReadonlyArray<readonly [string, unknown]>;
+}
+
+// RFC 9110 §9.1: method tokens are case-sensitive, so `PropFind` or `m-search` is sent as given (a
+// server may define it so; httplib2 sends every method as given). The standard methods are
+// upper-cased, as Fetch normalises its own: `get` can only mean GET, and the cache, redirect and
+// retry rules recognise them by their upper-case names.
+const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+/** A standard method upper-cased, any other token as given. */
+export function normaliseMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return STANDARD_METHODS.has(upper) ? upper : method;
 }
 
 /**

@@ -29,26 +29,32 @@ export function parseHttpDate(value: string | undefined | null, now = 0): number
   if (typeof value !== 'string') return null;
   const text = value.trim();
   let m = IMF_FIXDATE.exec(text);
-  if (m) return build(Number(m[3]), m[2]!, Number(m[1]), m[4]!, m[5]!, m[6]!);
+  if (m) return build({ year: Number(m[3]), month: m[2]!, day: Number(m[1]) }, m.slice(4, 7));
   m = ASCTIME.exec(text);
-  if (m) return build(Number(m[6]), m[1]!, Number(m[2]!.trim()), m[3]!, m[4]!, m[5]!);
+  if (m) return build({ year: Number(m[6]), month: m[1]!, day: Number(m[2]!.trim()) }, m.slice(3, 6));
   m = RFC850.exec(text);
   if (m) {
     const nowYear = new Date(now).getUTCFullYear();
     let year = Math.floor(nowYear / 100) * 100 + Number(m[3]);
     if (year > nowYear + 50) year -= 100;
     else if (year + 100 <= nowYear + 50) year += 100;
-    return build(year, m[2]!, Number(m[1]), m[4]!, m[5]!, m[6]!);
+    return build({ year, month: m[2]!, day: Number(m[1]) }, m.slice(4, 7));
   }
   return null;
 }
 
-function build(year: number, monthName: string, day: number, hh: string, mm: string, ss: string): number | null {
+/** A calendar date as the three forms write it: the month by its English name. */
+interface DateParts {
+  readonly year: number;
+  readonly month: string;
+  readonly day: number;
+}
+
+// `time`: hours, minutes, seconds, as matched.
+function build({ year, month: monthName, day }: DateParts, time: readonly (string | undefined)[]): number | null {
   const month = MONTHS.indexOf(monthName.toLowerCase());
-  const hour = Number(hh);
-  const minute = Number(mm);
+  const [hour, minute, second] = time.map(Number) as [number, number, number];
   // RFC 9110 §5.6.7 allows second 60 (a leap second); Date folds it into the next minute.
-  const second = Number(ss);
   if (month < 0 || day < 1 || hour > 23 || minute > 59 || second > 60) return null;
   // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.
   const date = new Date(0);

@@ -7,65 +7,52 @@ import { withAuth } from './auth/driver.js';
 import { CredentialStore } from './auth/credentials.js';
 import { withCache } from './cache/driver.js';
 import { IdentityDigests } from './identity.js';
-import { assertCacheStore, type CacheStore } from './cache/store.js';
-import { debugging, resolveDebug, summaryLine, type DebugSink } from './debug.js';
-import { decoding } from './decode.js';
-import { DEFAULT_MAX_DECOMPRESSION_RATIO } from './decode-limit.js';
+import type { CacheStore } from './cache/store.js';
+import { debugging, storeTroubleLine, summaryLine, type DebugSink } from './debug.js';
+import { decoding } from './transport/decode.js';
 import {
   HttpLib2Error,
   RedirectLimit,
   RedirectMissingLocation,
   RequestTimeout,
   AbortError,
-  mapError,
+  describeValue,
+  internalError,
 } from './errors.js';
-import { buildRequest, normaliseMethod } from './first-hop.js';
-import {
-  DEFAULT_MAX_BODY_SIZE,
-  validateOptions,
-  validateRedirectCodes,
-  validateRedirections,
-  validateRetries,
-  type HttpOptions,
-  type ResolvedSettings,
-} from './options.js';
+import { CallbackFailure } from './transport/classify.js';
+import type { HeadersInput } from './headers.js';
+import { checkCache, resolveOptions, resolveSettings, type HttpOptions, type ResolvedOptions } from './options.js';
+import { checkRequest, requestArguments, shownMethod, type RequestOptions } from './request.js';
 import { DEFAULT_REDIRECT_CODES, nextHop } from './redirect.js';
-import { Response } from './response.js';
-import { Transport } from './transport.js';
-import type { Clock, Exchange, HopRequest, RequestContext, Send } from './types.js';
+import { Response, reasonFor, withHead } from './response.js';
+import { Transport } from './transport/transport.js';
+import type { Exchange, HopRequest, RequestContext, Send } from './types.js';
 import { originOf, redactUserinfo } from './uri.js';
 import { openCache } from './cache/open.js';
-import { DEFAULT_STORE_TIMEOUT, GuardedStore } from './cache/guarded-store.js';
-
-/** The options-object form of {@link Http.request}. */
-export interface RequestOptions {
-  /**
-   * Any method token. The standard methods (GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE,
-   * PATCH) are upper-cased whatever their case; an extension method is sent exactly as given
-   * (method tokens are case-sensitive, RFC 9110 §9.1). @default 'GET'
-   */
-  method?: string;
-  /** The request body: text (sent as UTF-8) or bytes. @default null (no body) */
-  body?: string | Uint8Array | null;
-  /** Request headers; names are case-insensitive. @default {} */
-  headers?: Record<string, string>;
-  /** Redirects to follow before {@link RedirectLimit}. @default 5 */
-  redirections?: number;
-  /** Aborts the request (an {@link AbortError}). @default none */
-  signal?: AbortSignal;
-  /**
-   * Called as each hop's body arrives: bytes received so far (as sent, before decoding) and the
-   * Content-Length, or null when the server sent none. Not called for answers served from the cache.
-   */
-  onProgress?: (received: number, total: number | null) => void;
-}
+import { GuardedStore } from './cache/guarded-store.js';
 
 /** The merged deadline/caller signal of one request() call, and how to release its timer. */
 interface Deadline {
   readonly signal: AbortSignal | null;
   dispose(): void;
 }
-const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
+
+/** One request() under way: its first hop, its redirect budget, its context and deadline. */
+interface Call {
+  readonly req: HopRequest;
+  readonly redirections: number;
+  readonly ctx: RequestContext;
+  readonly deadline: Deadline;
+}
+
+/** What a failed request() had got to, for its report. */
+interface Failed {
+  readonly uri: unknown;
+  readonly args: RequestOptions | undefined;
+  readonly call: Call | undefined;
+  readonly decisions: readonly string[];
+}
+const ignore = (): void => undefined;
 
 /** An HTTP client with a cache, redirects, decoding and authentication. httplib2: `httplib2.Http`. */
 export class Http {
@@ -99,37 +86,35 @@ export class Http {
   readonly #identities = new IdentityDigests();
   readonly #cache: GuardedStore | null;
   readonly #send: Send;
-  readonly #clock: Clock;
-  readonly #timeout: number | undefined;
-  readonly #maxBodySize: number;
-  readonly #maxDecompressionRatio: number;
+  // The constructor's options, resolved once (options.ts).
+  readonly #options: ResolvedOptions;
   readonly #debug: DebugSink | null;
+  // Whether the debug output has said that the cache cannot keep answers (once per Http).
+  #troubleTold = false;
 
   /**
    * @param cache a directory (used as a FileCache), any object with get/set/delete (a FileCache,
    *   a MemoryCache, a keyv `Keyv`), or null/undefined for no cache.
    */
-  constructor(cache?: string | CacheStore | null, options: HttpOptions = {}) {
-    validateOptions(options);
-    if (cache !== undefined && cache !== null && typeof cache !== 'string') assertCacheStore(cache);
+  constructor(cache?: string | CacheStore | null, options?: HttpOptions) {
+    // The environment is read here, once for this Http, and nowhere else in the library (the proxy
+    // variables and DEBUG): a later change to it only affects Http instances built after.
+    this.#options = resolveOptions(options, process.env);
+    checkCache(cache);
+    this.#debug = this.#options.debug;
     // Every store call is bounded at the store boundary (DESIGN.md, Stores): one guard around any
-    // store. Its breaker reports to the debug output, resolved below.
+    // store. Its breaker reports to the debug output.
     this.#cache = cache === undefined || cache === null ? null : new GuardedStore(openCache(cache), {
-      timeout: options.storeTimeout ?? DEFAULT_STORE_TIMEOUT,
+      timeout: this.#options.storeTimeout,
       report: (line) => this.#debug?.(line),
     });
-    this.#transport = new Transport(options);
-    this.#clock = options.clock ?? SYSTEM_CLOCK;
-    this.#timeout = options.timeout;
-    this.#maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
-    this.#maxDecompressionRatio = options.maxDecompressionRatio ?? DEFAULT_MAX_DECOMPRESSION_RATIO;
-    // DEBUG is read once, here, like the proxy variables. With debug output off the layer is not
-    // in the pipeline at all; when on, it sits on the wire side of decoding, so it shows the
-    // headers every layer added (If-None-Match, Authorization, Accept-Encoding) and the raw answer.
-    this.#debug = resolveDebug(options.debug, process.env['DEBUG']);
-    const observer = options.wireObserver ?? null;
+    this.#transport = new Transport(this.#options.transport);
+    // With debug output off the layer is not in the pipeline at all; when on, it sits on the wire
+    // side of decoding, so it shows the headers every layer added (If-None-Match, Authorization,
+    // Accept-Encoding) and the raw answer.
+    const observer = this.#options.wireObserver;
     const wire = this.#debug || observer ? debugging(this.#transport.send, this.#debug, observer) : this.#transport.send;
-    this.#send = withCache(withAuth(decoding(wire)), this.#identities);
+    this.#send = withCache(withAuth(decoding(wire), { credentials: this.#credentials }), this.#identities);
   }
 
   /**
@@ -163,16 +148,20 @@ export class Http {
    *
    * @param uri An absolute `http:` or `https:` URI, as a string or a `URL`.
    * @param options `method` (any token, upper-cased; default `'GET'`), `body` (a string sent as
-   *   UTF-8, or bytes; default none), `headers` (names case-insensitive; default none),
-   *   `redirections` (hops to follow before {@link RedirectLimit}; default 5), `signal` (an
-   *   `AbortSignal`; default none) and `onProgress(received, total)` (each hop's body bytes as they
-   *   arrive; default none).
+   *   UTF-8, or bytes; default none), `headers` (a record, a `Headers`, a `Map` or `[name, value]`
+   *   pairs; names case-insensitive; default none), `redirections` (hops to follow before
+   *   {@link RedirectLimit}; default 5), `signal` (an `AbortSignal`; default none) and
+   *   `onProgress(received, total)` (each hop's body bytes as they arrive; default none).
    * @returns `[response, content]`: the final {@link Response} (its `previous` holds the redirect
    *   chain) and the decoded body. Every status resolves, 4xx and 5xx included.
    * @throws {@link RelativeURIError} when `uri` is not an absolute http(s) URI.
-   * @throws {@link HttpLib2Error} with `code` `ERR_INVALID_REQUEST` for a bad method, header, body or
-   *   `redirections` (before anything is sent), `ERR_CLOSED` after {@link Http.close}, or
-   *   `ERR_BODY_TOO_LARGE` past `maxBodySize`.
+   * @throws {@link HttpLib2Error} with `code` `ERR_INVALID_REQUEST`, before anything is sent, for a
+   *   bad method, header, body, `redirections`, `signal` or `onProgress`, an unknown key in `options`,
+   *   or an attribute of this Http set to a value of the wrong kind (each named with the value
+   *   received); `ERR_CLOSED` after {@link Http.close}; `ERR_BODY_TOO_LARGE` past `maxBodySize`;
+   *   `ERR_INTERNAL` for a failure inside the library (never reported as a network error). A
+   *   callback of the caller's that throws (`onProgress`, a `proxyInfo` function) fails the request
+   *   with its own error.
    * @throws {@link ServerNotFoundError}, {@link ConnectionError}, {@link TlsError} or {@link ProxyError}
    *   when the server cannot be reached or spoken to; {@link RequestTimeout} at the `timeout` deadline;
    *   {@link AbortError} when `signal` fires.
@@ -190,7 +179,8 @@ export class Http {
    * @param uri An absolute `http:` or `https:` URI, as a string or a `URL`.
    * @param method Any method token, upper-cased. Default `'GET'`.
    * @param body A string (sent as UTF-8) or bytes. Default none.
-   * @param headers Request headers; names are case-insensitive. Default none.
+   * @param headers Request headers (a record, a `Headers`, a `Map` or `[name, value]` pairs); names are
+   *   case-insensitive. Default none.
    * @param redirections Redirects to follow before {@link RedirectLimit}. Default 5.
    * @returns `[response, content]`, as the options form.
    * @throws The errors the options form lists.
@@ -199,80 +189,86 @@ export class Http {
     uri: string | URL,
     method?: string,
     body?: string | Uint8Array | null,
-    headers?: Record<string, string>,
+    headers?: HeadersInput,
     redirections?: number,
   ): Promise<[Response, Buffer]>;
+  // Five parameters: httplib2's public positional signature, kept as it is.
   async request(
     uri: string | URL,
     methodOrOptions?: string | RequestOptions,
     body?: string | Uint8Array | null,
-    headers?: Record<string, string>,
+    headers?: HeadersInput,
     redirections = 5,
   ): Promise<[Response, Buffer]> {
-    // Own properties only, into a null-prototype record: a polluted Object.prototype.headers (or
-    // .body, .signal...) must never become part of the request.
-    const o: RequestOptions = Object.assign(
-      Object.create(null) as RequestOptions,
-      typeof methodOrOptions === 'object' && methodOrOptions !== null
-        ? methodOrOptions
-        : { method: methodOrOptions, body, headers, redirections },
-    );
-    let deadline: Deadline | undefined;
-    let ctx: RequestContext | undefined;
-    let req: HopRequest | undefined;
+    // The cache's decisions for the debug summary; nobody reads them when debug output is off.
+    const decisions: string[] = [];
+    let args: RequestOptions | undefined;
+    let call: Call | undefined;
     try {
-      deadline = this.#deadline(o.signal);
-      req = buildRequest(uri, o);
-      const redirections = validateRedirections(o.redirections ?? 5);
-      ctx = this.#context(req.url, deadline.signal, o.onProgress);
-      const { response, content } = await this.#follow(req, ctx, redirections);
-      if (this.#debug) this.#debug(summaryLine(req.method, req.url, { response }, ctx));
+      args = requestArguments(methodOrOptions, body, headers, redirections);
+      call = this.#begin(uri, args, decisions);
+      const { response, content } = await this.#follow(call.req, call.ctx, call.redirections);
+      if (this.#debug) this.#tell(summaryLine(call.req.method, call.req.url, { response }, call.ctx.cache === null ? null : decisions), decisions);
       return [response, content];
     } catch (error) {
-      const signal = deadline?.signal;
-      // Once parsed, the URI is shown without its user info; before, with the password masked.
-      const shown = req ? req.url.href : redactUserinfo(String(uri));
-      const e = signal?.aborted && !(error instanceof HttpLib2Error && error.response)
-        ? mapError(signal.reason, shown)
-        : mapError(error, shown);
-      if (this.#debug) this.#debug(summaryLine(normaliseMethod(String(o.method ?? 'GET')), req?.url ?? uri, { error: e }, ctx));
-      if (this.forceExceptionToStatusCode) return errorAsResponse(e);
-      throw e;
+      return this.#failed(error, { uri, args, call, decisions });
     } finally {
-      deadline?.dispose();
+      call?.deadline.dispose();
     }
   }
 
-  #context(url: URL, signal: AbortSignal | null, onProgress?: RequestOptions['onProgress']): RequestContext {
-    const settings: ResolvedSettings = {
-      followRedirects: this.followRedirects,
-      followAllRedirects: this.followAllRedirects,
-      redirectCodes: validateRedirectCodes(this.redirectCodes),
-      forwardAuthorizationHeaders: this.forwardAuthorizationHeaders,
-      forceExceptionToStatusCode: this.forceExceptionToStatusCode,
-      optimisticConcurrencyMethods: this.optimisticConcurrencyMethods.map((m) => normaliseMethod(String(m))),
-      ignoreEtag: this.ignoreEtag,
-      retries: validateRetries(this.retries),
-      timeout: this.#timeout,
-      maxBodySize: this.#maxBodySize,
-      maxDecompressionRatio: this.#maxDecompressionRatio,
-    };
-    return Object.freeze({
-      settings: Object.freeze(settings),
-      clock: this.#clock,
-      signal,
-      requestedOrigins: new Set([originOf(url)]),
-      cache: this.#cache === null ? null : this.#cache.during(signal),
+  /**
+   * Everything a request needs, checked before anything is sent: the Http is open, the arguments are
+   * sound, the attributes are what they should be (each is settable, so read and checked now). Then
+   * the deadline starts.
+   */
+  #begin(uri: unknown, args: RequestOptions, decisions: string[]): Call {
+    if (this.#transport.closed) throw new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
+    const checked = checkRequest(uri, args);
+    const settings = resolveSettings(this, this.#options);
+    const deadline = this.#deadline(checked.signal);
+    const ctx: RequestContext = Object.freeze({
+      settings,
+      clock: this.#options.clock,
+      signal: deadline.signal,
+      requestedOrigins: new Set([originOf(checked.req.url)]),
+      cache: this.#cache === null ? null : this.#cache.during(deadline.signal),
       credentials: this.#credentials,
-      trace: [],
-      onProgress: onProgress ?? null,
+      note: this.#debug ? (line: string) => void decisions.push(line) : ignore,
+      onProgress: checked.onProgress,
     });
+    return { req: checked.req, redirections: checked.redirections, ctx, deadline };
+  }
+
+  // The closing line of a request() for the debug output, and, the first time a request's decisions
+  // show the cache could not keep an answer, one line saying so (each summary shows its own).
+  #tell(summary: string, decisions: readonly string[] | null): void {
+    this.#debug?.(summary);
+    if (this.#troubleTold || decisions === null) return;
+    const trouble = storeTroubleLine(decisions);
+    if (trouble === null) return;
+    this.#troubleTold = true;
+    this.#debug?.(trouble);
+  }
+
+  // How a request() ends when something failed: the error reported, or a response made of it.
+  #failed(error: unknown, at: Failed): [Response, Buffer] {
+    const { call } = at;
+    // Once parsed, the URI is shown without its user info; before, with the password masked.
+    const e = reported(error, call?.deadline.signal ?? null, call ? call.req.url.href : redactUserinfo(shownUri(at.uri)));
+    const shownError = e instanceof CallbackFailure ? e.cause : e;
+    const noted = call === undefined || call.ctx.cache === null ? null : at.decisions;
+    if (this.#debug) this.#tell(summaryLine(shownMethod(at.args), call?.req.url ?? shownUri(at.uri), { error: shownError }, noted), noted);
+    // The caller's own callback threw: its error goes back as it was thrown, whatever the settings.
+    if (e instanceof CallbackFailure) throw e.cause;
+    // Only a valid `true` turns errors into responses: a wrongly typed attribute is itself the error.
+    if (this.forceExceptionToStatusCode === true) return errorAsResponse(e);
+    throw e;
   }
 
   // One deadline for the whole call (connect, headers, body, every hop), merged with the caller's signal.
-  #deadline(callerSignal: AbortSignal | undefined): Deadline {
-    if (this.#transport.closed) throw new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
-    const timeout = this.#timeout;
+  #deadline(callerSignal: AbortSignal | null): Deadline {
+    const timeout = this.#options.timeout;
     if (timeout === undefined && !callerSignal) return { signal: null, dispose() {} };
     const controller = new AbortController();
     const abort = (reason: HttpLib2Error) => controller.abort(reason);
@@ -294,9 +290,11 @@ export class Http {
     let req = first;
     let previous: Response | null = null;
     for (let left = redirections; ; left--) {
-      const { response, content } = await this.#send(req, ctx);
-      if (!response.has('content-location')) response.set('content-location', req.url.href);
-      response.previous = previous;
+      const answer = await this.#send(req, ctx);
+      // A response of its own per hop: the chain and the URI it answers, as httplib2 shows them.
+      const located = answer.response.has('content-location') ? undefined : { 'content-location': req.url.href };
+      const response = withHead(answer.response, { previous, ...(located ? { set: located } : {}) });
+      const { content } = answer;
       const decision = nextHop(req, response, ctx.settings);
       switch (decision.kind) {
         case 'return':
@@ -321,6 +319,24 @@ function assertNever(x: never): never {
   throw new Error(`unexpected decision ${JSON.stringify(x)}`);
 }
 
+/**
+ * What request() reports for a failure: the deadline or the caller's abort when it ended the request
+ * (unless an error already carries the answer), our errors as they are, a caller's callback failure
+ * for the caller, and anything else as what it is, an internal error: never a network one.
+ */
+function reported(error: unknown, signal: AbortSignal | null, shown: string): HttpLib2Error | CallbackFailure {
+  const cause = signal?.aborted && !(error instanceof HttpLib2Error && error.response) ? signal.reason : error;
+  if (cause instanceof HttpLib2Error || cause instanceof CallbackFailure) return cause;
+  return internalError(cause, shown);
+}
+
+// The URI as given, as text, whatever it was (a caller from plain JavaScript may pass anything).
+function shownUri(uri: unknown): string {
+  if (typeof uri === 'string') return uri;
+  const href = (uri as { href?: unknown } | null)?.href;
+  return typeof href === 'string' ? href : describeValue(uri);
+}
+
 /** `forceExceptionToStatusCode`: httplib2 turns errors into responses instead of raising them. */
 function errorAsResponse(e: HttpLib2Error): [Response, Buffer] {
   if (e.response) {
@@ -328,7 +344,7 @@ function errorAsResponse(e: HttpLib2Error): [Response, Buffer] {
     return [response, e.content ?? Buffer.alloc(0)];
   }
   const status = e.statusHint;
-  const reason = status === 408 ? 'Request Timeout' : 'Bad Request';
+  const reason = reasonFor(status);
   const content = Buffer.from(status === 408 ? 'Request Timeout' : e.message, 'utf8');
   const response = new Response({
     status,

@@ -1,11 +1,13 @@
 /**
- * Who asked, for the cache key (DESIGN.md, Identity): a digest of the request's credentials and
- * cookies that keeps no secret and costs a request nothing measurable. Passwords the library holds go through scrypt once
- * per credential; high-entropy headers (tokens, signatures) through HMAC-SHA-256. Both are keyed by a
+ * Who asked: `speakerOf`, the one answer the cache and the auth layer both read, and for the cache
+ * key (DESIGN.md, Identity) a digest of the request's credentials and cookies that keeps no secret
+ * and costs a request nothing measurable. Passwords the library holds go through scrypt once per
+ * credential; high-entropy headers (tokens, signatures) through HMAC-SHA-256. Both are keyed by a
  * random key kept in the cache store itself. Memos live in an {@link IdentityDigests} owned by one
  * Http, are keyed by objects or keyed digests (never by a secret), and are emptied by `clear()`.
  */
 import { createHmac, randomBytes, scrypt } from 'node:crypto';
+import type { Credential, CredentialLookup, HopRequest } from './types.js';
 
 /** A password the library holds: a registered credential (`addCredentials`). */
 export interface PasswordCredential {
@@ -13,16 +15,39 @@ export interface PasswordCredential {
   readonly password: string;
 }
 
-/** What identifies the sender of a request. */
-export interface IdentityInput {
-  /** The caller's own Authorization header, if any (it wins over registered credentials). */
-  readonly authorization: string | undefined;
-  /** The registered credential that would answer a challenge for this URI, if any. */
-  readonly credential: PasswordCredential | null;
-  /** The caller's Cookie header, if any: a session cookie identifies a user as Authorization does. */
+/** What identifies a caller besides credentials: its Cookie and X-WSSE headers, if any. */
+export interface Tokens {
+  /** The caller's Cookie header: a session cookie identifies a user as Authorization does. */
   readonly cookie: string | undefined;
-  /** The caller's own X-WSSE header, if any (a WSSE UsernameToken signature). */
+  /** The caller's own X-WSSE header (a WSSE UsernameToken signature). */
   readonly wsse: string | undefined;
+}
+
+/**
+ * Who speaks in a request (DESIGN.md, Identity), as the cache keys it and the auth layer answers for
+ * it: `caller` — the caller's own Authorization, which wins (it is never replaced, and no challenge
+ * is answered for it); `registered` — credentials registered on the Http apply to this URI
+ * (`candidates` in the order they are tried, `key` the one the cache keys the answer by);
+ * `anonymous` — neither.
+ */
+export type Speaker = Tokens & (
+  | { readonly kind: 'anonymous' }
+  | { readonly kind: 'caller'; readonly authorization: string }
+  | { readonly kind: 'registered'; readonly candidates: readonly Credential[]; readonly key: PasswordCredential }
+);
+
+/**
+ * The speaker of `req`: the one answer the cache and the auth layer both use. Pure; the credentials
+ * are only read. (After an https → http hop the auth layer sends nothing whatever this says.)
+ */
+export function speakerOf(req: HopRequest, credentials: CredentialLookup, requestedOrigins: ReadonlySet<string>): Speaker {
+  const { authorization, cookie, 'x-wsse': wsse } = req.headers;
+  if (authorization !== undefined) return { kind: 'caller', authorization, cookie, wsse };
+  if (credentials.size > 0) {
+    const key = credentials.match(req.url, requestedOrigins);
+    if (key !== null) return { kind: 'registered', candidates: credentials.candidates(req.url, requestedOrigins), key, cookie, wsse };
+  }
+  return { kind: 'anonymous', cookie, wsse };
 }
 
 /**
@@ -72,14 +97,14 @@ export class IdentityDigests {
   #memoKey = randomBytes(32);
 
   /**
-   * The identity of a request for the cache key of `store`, or null for an anonymous request: the
+   * The identity of a speaker for the cache key of `store`, or null when nothing identifies it: the
    * caller's Authorization (scrypt for Basic, which carries a password; HMAC for any other scheme),
    * else the registered credential (its user name, with a scrypt digest of name and password); then
    * HMACs of the caller's X-WSSE and Cookie.
    */
-  identify(input: IdentityInput, store: KeyStore): Promise<string | null> | null {
-    if (input.authorization === undefined && input.credential === null && input.cookie === undefined && input.wsse === undefined) return null;
-    return this.#identify(input, this.#digests(store));
+  identify(speaker: Speaker, store: KeyStore): Promise<string | null> | null {
+    if (speaker.kind === 'anonymous' && speaker.cookie === undefined && speaker.wsse === undefined) return null;
+    return this.#identify(speaker, this.#digests(store));
   }
 
   /** Forgets the store keys and every digest computed with them. */
@@ -88,17 +113,17 @@ export class IdentityDigests {
     this.#memoKey = randomBytes(32);
   }
 
-  async #identify(input: IdentityInput, digests: StoreDigests): Promise<string> {
+  async #identify(speaker: Speaker, digests: StoreDigests): Promise<string> {
     const { key } = await digests.key;
     const parts: string[] = [];
-    if (input.authorization !== undefined) parts.push(`authorization:${await this.#authorization(input.authorization, key, digests)}`);
-    else if (input.credential !== null) {
-      const { name } = input.credential;
-      parts.push(`user:${encodeURIComponent(name)}:${await credentialDigest(input.credential, key, digests)}`);
+    if (speaker.kind === 'caller') parts.push(`authorization:${await this.#authorization(speaker.authorization, key, digests)}`);
+    else if (speaker.kind === 'registered') {
+      const { name } = speaker.key;
+      parts.push(`user:${encodeURIComponent(name)}:${await credentialDigest(speaker.key, key, digests)}`);
     }
     // Session cookies and WSSE tokens are random values, not passwords: a keyed hash, no KDF.
-    if (input.wsse !== undefined) parts.push(`x-wsse:${hmac(key, 'x-wsse', input.wsse)}`);
-    if (input.cookie !== undefined) parts.push(`cookie:${hmac(key, 'cookie', input.cookie)}`);
+    if (speaker.wsse !== undefined) parts.push(`x-wsse:${hmac(key, 'x-wsse', speaker.wsse)}`);
+    if (speaker.cookie !== undefined) parts.push(`cookie:${hmac(key, 'cookie', speaker.cookie)}`);
     return parts.join(' ');
   }
 

@@ -1,12 +1,21 @@
 /**
  * Options of `new Http(cache, options)` and the attributes settable after construction: typed once,
- * with their defaults, validated eagerly with messages that name the option and the value received.
+ * with their defaults, validated eagerly with messages that name the option and the value received,
+ * and resolved once into what each layer needs. The environment is passed in, never read here.
  */
 import type { Dispatcher } from 'undici';
-import { HttpLib2Error } from './errors.js';
-import type { ProxyInfo } from './proxy.js';
-import type { WireObserver } from './debug.js';
-import type { Clock } from './types.js';
+import { DEFAULT_GONE_LIFETIME } from './cache/freshness.js';
+import { DEFAULT_STORE_TIMEOUT } from './cache/guarded-store.js';
+import { DEFAULT_MAX_RETRY_AFTER } from './cache/retry-after.js';
+import { assertCacheStore } from './cache/store.js';
+import { resolveDebug, type DebugSink, type WireObserver } from './debug.js';
+import { HttpLib2Error, describeValue } from './errors.js';
+import { DEFAULT_MAX_DECOMPRESSION_RATIO } from './transport/decode-limit.js';
+import { ProxyInfo, readProxyEnvironment } from './transport/proxy.js';
+import type { ProxyChoice, TlsSettings, TlsVersion, TransportOptions } from './transport/transport.js';
+import { isToken, normaliseMethod } from './headers.js';
+import type { CacheStore, Clock, Settings } from './types.js';
+
 
 /** Options of `new Http(cache, options)`. */
 export interface HttpOptions {
@@ -82,27 +91,25 @@ export interface HttpOptions {
    * @default none
    */
   wireObserver?: WireObserver;
+  /**
+   * Seconds a `410 Gone` without explicit freshness (no max-age, no Expires) is kept fresh in the
+   * cache and answered from it: RFC 9110 §15.5.11 makes 410 heuristically cacheable, and a poller
+   * need not ask for a gone feed again the same day. `0` gives a 410 no heuristic lifetime of its own.
+   * @default 86400 (a day)
+   */
+  goneLifetime?: number;
+  /**
+   * The longest, in seconds, that the `Retry-After` of a 429 or 503 (RFC 9110 §10.2.3) keeps requests
+   * for its URL from reaching the server; a later time is capped to this. `0` remembers none.
+   * @default 86400 (a day)
+   */
+  maxRetryAfter?: number;
 }
 
 /** A TLS version a bound may name; older ones are refused (RFC 8996 deprecates TLS 1.0 and 1.1). */
-export type TlsVersion = NonNullable<HttpOptions['tlsMinimumVersion']>;
+export type { TlsVersion };
 
 const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
-
-/** The attributes of an Http read once per request into the context. */
-export interface ResolvedSettings {
-  readonly followRedirects: boolean;
-  readonly followAllRedirects: boolean;
-  readonly redirectCodes: ReadonlySet<number>;
-  readonly forwardAuthorizationHeaders: boolean;
-  readonly forceExceptionToStatusCode: boolean;
-  readonly optimisticConcurrencyMethods: readonly string[];
-  readonly ignoreEtag: boolean;
-  readonly retries: number;
-  readonly timeout: number | undefined;
-  readonly maxBodySize: number;
-  readonly maxDecompressionRatio: number;
-}
 
 export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024 * 1024;
 
@@ -116,57 +123,169 @@ export const DEFAULT_CONNECTIONS = 32;
 /** The longest delay a Node timer honours (2^31 - 1 ms, about 24.8 days). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function bad(option: string, value: unknown, want: string): HttpLib2Error {
-  return new HttpLib2Error(`Invalid option ${option}: expected ${want}, received ${String(value)}`, {
+/** Where environment variables come from: `process.env`, read by the orchestrator only. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The constructor's options resolved once, into what each part of the Http needs. */
+export interface ResolvedOptions {
+  readonly transport: TransportOptions;
+  readonly clock: Clock;
+  /** Where debug output goes; null when it is off. */
+  readonly debug: DebugSink | null;
+  readonly wireObserver: WireObserver | null;
+  readonly timeout: number | undefined;
+  readonly maxBodySize: number;
+  readonly maxDecompressionRatio: number;
+  readonly storeTimeout: number;
+  readonly goneLifetime: number;
+  readonly maxRetryAfter: number;
+}
+
+const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
+
+/** The refusal of a bad option or argument: ERR_INVALID_REQUEST naming it, what it wants and what it got. */
+export function bad(option: string, value: unknown, want: string, shown = describeValue(value)): HttpLib2Error {
+  return new HttpLib2Error(`Invalid option ${option}: expected ${want}, received ${shown}`, {
     code: 'ERR_INVALID_REQUEST',
   });
 }
 
-/** Validates the constructor options, naming the first bad one. */
-export function validateOptions(options: HttpOptions): void {
-  const { timeout, maxBodySize } = options;
-  // Node runs a timer longer than 2^31 - 1 ms after 1 ms instead: every request would time out at once.
-  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMER_MS)) {
-    throw bad('timeout', timeout, `a positive number of milliseconds up to ${MAX_TIMER_MS}`);
-  }
-  if (maxBodySize !== undefined && !(Number.isSafeInteger(maxBodySize) && maxBodySize >= 0)) {
-    throw bad('maxBodySize', maxBodySize, 'a non-negative integer number of bytes');
-  }
-  const { connections } = options;
-  if (connections !== undefined && !((Number.isSafeInteger(connections) && connections >= 1) || connections === Infinity)) {
-    throw bad('connections', connections, 'a whole number of at least 1, or Infinity for no limit');
-  }
-  const { maxDecompressionRatio: ratio } = options;
-  if (ratio !== undefined && !(typeof ratio === 'number' && (ratio === 0 || ratio >= 1))) {
-    throw bad('maxDecompressionRatio', ratio, 'a number of at least 1, or 0 (or Infinity) for no ratio limit');
-  }
-  const { storeTimeout } = options;
-  if (storeTimeout !== undefined && !(typeof storeTimeout === 'number' && storeTimeout > 0 && storeTimeout <= MAX_TIMER_MS)) {
-    throw bad('storeTimeout', storeTimeout, `a positive number of milliseconds up to ${MAX_TIMER_MS}`);
-  }
-  const { debug } = options;
-  if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') {
-    throw bad('debug', debug, 'a boolean or a function receiving each line');
-  }
-  validateTlsBounds(options);
-  const { wireObserver } = options;
-  if (wireObserver !== undefined && (typeof wireObserver !== 'object' || wireObserver === null ||
-    [wireObserver.sent, wireObserver.received].some((f) => f !== undefined && typeof f !== 'function'))) {
-    throw bad('wireObserver', wireObserver, 'an object with sent and/or received functions');
-  }
-  const { proxyInfo } = options;
-  if (proxyInfo !== undefined && proxyInfo !== null && typeof proxyInfo !== 'function' && typeof proxyInfo !== 'object') {
-    throw bad('proxyInfo', proxyInfo, 'a ProxyInfo, a function or null');
-  }
+/** A check of one value: null when it is fine, else what was expected instead. */
+type Rule = (value: unknown) => string | null;
+
+const TIMER = `a positive number of milliseconds up to ${MAX_TIMER_MS}`;
+// Node runs a timer longer than 2^31 - 1 ms after 1 ms instead: every request would time out at once.
+const isTimer = (v: unknown): boolean => typeof v === 'number' && v > 0 && v <= MAX_TIMER_MS;
+const isPem = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const SECONDS = 'a non-negative, finite number of seconds';
+const isSeconds = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const aBoolean: Rule = (v) => (typeof v === 'boolean' ? null : 'true or false');
+const aTlsVersion: Rule = (v) => (TLS_VERSIONS.includes(v as TlsVersion) ? null : `'TLSv1.2' or 'TLSv1.3'`);
+
+/** One rule per option: a key of HttpOptions without a rule does not compile, a key without an option is refused. */
+const OPTION_RULES: { readonly [K in keyof Required<HttpOptions>]: Rule } = {
+  timeout: (v) => (isTimer(v) ? null : TIMER),
+  proxyInfo: (v) => (v === null || typeof v === 'function' || v instanceof ProxyInfo ? null : 'a ProxyInfo, a function or null'),
+  ca: (v) => (isPem(v) || (Array.isArray(v) && v.every(isPem)) ? null : 'a PEM string or Buffer, or an array of them'),
+  disableSslCertificateValidation: aBoolean,
+  tlsMinimumVersion: aTlsVersion,
+  tlsMaximumVersion: aTlsVersion,
+  dispatcher: (v) => (isObject(v) && typeof v['request'] === 'function' ? null : 'an undici Dispatcher (an Agent, a MockAgent...)'),
+  connections: (v) => ((Number.isSafeInteger(v) && (v as number) >= 1) || v === Infinity ? null : 'a whole number of at least 1, or Infinity for no limit'),
+  maxBodySize: (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? null : 'a non-negative integer number of bytes'),
+  maxDecompressionRatio: (v) => (typeof v === 'number' && (v === 0 || v >= 1) ? null : 'a number of at least 1, or 0 (or Infinity) for no ratio limit'),
+  clock: (v) => (isObject(v) && typeof v['now'] === 'function' ? null : 'an object whose now() returns milliseconds since the epoch'),
+  debug: (v) => (typeof v === 'boolean' || typeof v === 'function' ? null : 'a boolean or a function receiving each line'),
+  storeTimeout: (v) => (isTimer(v) ? null : TIMER),
+  wireObserver: (v) => (isObject(v) && [v['sent'], v['received']].every((f) => f === undefined || typeof f === 'function')
+    ? null : 'an object with sent and/or received functions'),
+  goneLifetime: (v) => (isSeconds(v) ? null : SECONDS),
+  maxRetryAfter: (v) => (isSeconds(v) ? null : SECONDS),
+};
+
+/**
+ * The constructor's options, checked and resolved once: each option by its rule (naming the first
+ * bad one and the value received), an unknown key refused, then the defaults and the environment
+ * (`DEBUG`, the proxy variables) applied. Only `env` is read: nothing here touches `process.env`.
+ */
+export function resolveOptions(options: unknown, env: Environment): ResolvedOptions {
+  const o = checkOptions(options);
+  return {
+    transport: transportOptions(o, env),
+    clock: o.clock ?? SYSTEM_CLOCK,
+    // DEBUG is read once, here, like the proxy variables.
+    debug: resolveDebug(o.debug, env['DEBUG']),
+    wireObserver: o.wireObserver ?? null,
+    timeout: o.timeout,
+    maxBodySize: o.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
+    maxDecompressionRatio: o.maxDecompressionRatio ?? DEFAULT_MAX_DECOMPRESSION_RATIO,
+    storeTimeout: o.storeTimeout ?? DEFAULT_STORE_TIMEOUT,
+    goneLifetime: o.goneLifetime ?? DEFAULT_GONE_LIFETIME,
+    maxRetryAfter: o.maxRetryAfter ?? DEFAULT_MAX_RETRY_AFTER,
+  };
 }
 
-function validateTlsBounds({ tlsMinimumVersion: min, tlsMaximumVersion: max }: HttpOptions): void {
-  const want = `'TLSv1.2' or 'TLSv1.3'`;
-  if (min !== undefined && !TLS_VERSIONS.includes(min)) throw bad('tlsMinimumVersion', JSON.stringify(min), want);
-  if (max !== undefined && !TLS_VERSIONS.includes(max)) throw bad('tlsMaximumVersion', JSON.stringify(max), want);
-  if (min !== undefined && max !== undefined && TLS_VERSIONS.indexOf(min) > TLS_VERSIONS.indexOf(max)) {
-    throw bad('tlsMaximumVersion', max, `a version no lower than tlsMinimumVersion (${min})`);
+// The caller's own keys only (a polluted Object.prototype never sets an option), each by its rule.
+function checkOptions(options: unknown): HttpOptions {
+  const checked: Record<string, unknown> = Object.create(null);
+  if (options === undefined) return checked;
+  if (!isObject(options) || Array.isArray(options)) {
+    throw new HttpLib2Error(`Invalid options: expected an object of HttpOptions, received ${describeValue(options)}`, { code: 'ERR_INVALID_REQUEST' });
   }
+  for (const key of Object.keys(options)) {
+    const value = options[key];
+    if (!Object.hasOwn(OPTION_RULES, key)) throw unknownKey('option', key, value, Object.keys(OPTION_RULES));
+    if (value === undefined) continue;
+    const want = OPTION_RULES[key as keyof HttpOptions](value);
+    if (want !== null) throw bad(key, value, want);
+    checked[key] = value;
+  }
+  const { tlsMinimumVersion: min, tlsMaximumVersion: max } = checked as HttpOptions;
+  if (min !== undefined && max !== undefined && TLS_VERSIONS.indexOf(min) > TLS_VERSIONS.indexOf(max)) {
+    throw bad('tlsMaximumVersion', max, `a version no lower than tlsMinimumVersion (${min})`, max);
+  }
+  return checked as HttpOptions;
+}
+
+/** An unknown key of an options object: named with its value, and the key meant when one is close. */
+export function unknownKey(what: string, key: string, value: unknown, known: readonly string[]): HttpLib2Error {
+  const near = known.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+  const hint = near === undefined ? `known: ${known.join(', ')}` : `did you mean ${near}?`;
+  return new HttpLib2Error(`Unknown ${what} ${key} (received ${describeValue(value)}): ${hint}`, { code: 'ERR_INVALID_REQUEST' });
+}
+
+// Levenshtein distance, for the "did you mean" hint; keys are short.
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+function transportOptions(o: HttpOptions, env: Environment): TransportOptions {
+  const connections = o.connections ?? DEFAULT_CONNECTIONS;
+  const tls: { -readonly [K in keyof TlsSettings]: TlsSettings[K] } = {};
+  if (o.ca !== undefined) tls.ca = o.ca;
+  if (o.disableSslCertificateValidation) tls.rejectUnauthorized = false;
+  // Both bounds reach every handshake the transport makes: origins, https proxies, TLS in a tunnel.
+  if (o.tlsMinimumVersion !== undefined) tls.minVersion = o.tlsMinimumVersion;
+  if (o.tlsMaximumVersion !== undefined) tls.maxVersion = o.tlsMaximumVersion;
+  return {
+    tls,
+    dispatcher: o.dispatcher ?? null,
+    proxy: proxyChoice(o.proxyInfo, env),
+    timeout: o.timeout,
+    connections: Number.isFinite(connections) ? connections : null,
+  };
+}
+
+// The proxy variables are read once, here: no request consults the environment (the hot path).
+function proxyChoice(option: HttpOptions['proxyInfo'], env: Environment): ProxyChoice {
+  if (option === undefined) return { kind: 'environment', environment: readProxyEnvironment(env) };
+  if (option === null) return { kind: 'none' };
+  if (typeof option === 'function') return { kind: 'per-url', choose: option };
+  return { kind: 'fixed', proxy: option };
+}
+
+/**
+ * The `cache` argument of `new Http(cache)`: a directory name (a non-empty string), a store, or
+ * null/undefined for none. `''` would name the current directory by accident.
+ */
+export function checkCache(cache: unknown): asserts cache is string | CacheStore | null | undefined {
+  if (cache === undefined || cache === null) return;
+  if (typeof cache === 'string') {
+    if (cache === '') {
+      throw new HttpLib2Error('Invalid cache: expected a directory name (a non-empty string) or an object with get, set and delete, received ""', {
+        code: 'ERR_INVALID_REQUEST',
+      });
+    }
+    return;
+  }
+  assertCacheStore(cache);
 }
 
 /** Validates the `redirections` argument of a request: a count that can reach zero. */
@@ -177,6 +296,54 @@ export function validateRedirections(redirections: unknown): number {
   return redirections as number;
 }
 
+/** The attributes of an Http, settable after construction: read, and checked, at each request(). */
+export interface Attributes {
+  readonly followRedirects: boolean;
+  readonly followAllRedirects: boolean;
+  readonly redirectCodes: ReadonlySet<number> | readonly number[];
+  readonly forwardAuthorizationHeaders: boolean;
+  readonly forceExceptionToStatusCode: boolean;
+  readonly optimisticConcurrencyMethods: readonly string[];
+  readonly ignoreEtag: boolean;
+  readonly retries: number;
+}
+
+/**
+ * The settings of one request: the Http's attributes as they are now, each checked (a wrongly typed
+ * one is ERR_INVALID_REQUEST naming it, before anything is sent, instead of failing somewhere below),
+ * with the constant knobs of the resolved options.
+ */
+export function resolveSettings(a: Attributes, o: ResolvedOptions): Settings {
+  return Object.freeze({
+    followRedirects: flag('followRedirects', a.followRedirects),
+    followAllRedirects: flag('followAllRedirects', a.followAllRedirects),
+    redirectCodes: validateRedirectCodes(a.redirectCodes),
+    forwardAuthorizationHeaders: flag('forwardAuthorizationHeaders', a.forwardAuthorizationHeaders),
+    forceExceptionToStatusCode: flag('forceExceptionToStatusCode', a.forceExceptionToStatusCode),
+    optimisticConcurrencyMethods: methodList('optimisticConcurrencyMethods', a.optimisticConcurrencyMethods),
+    ignoreEtag: flag('ignoreEtag', a.ignoreEtag),
+    retries: validateRetries(a.retries),
+    timeout: o.timeout,
+    maxBodySize: o.maxBodySize,
+    maxDecompressionRatio: o.maxDecompressionRatio,
+    goneLifetime: o.goneLifetime,
+    maxRetryAfter: o.maxRetryAfter,
+  });
+}
+
+function flag(name: keyof Attributes, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw bad(name, value, 'true or false');
+  return value;
+}
+
+// Method names, matched as requests' methods are (standard ones upper-cased, others as given).
+function methodList(name: keyof Attributes, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || !value.every((m) => typeof m === 'string' && isToken(m))) {
+    throw bad(name, value, "an array of method names (['PUT', 'PATCH'])");
+  }
+  return value.map(normaliseMethod);
+}
+
 /**
  * Validates the redirectCodes attribute at request time (it is settable after construction): a Set
  * or an array of 3xx status codes.
@@ -184,8 +351,8 @@ export function validateRedirections(redirections: unknown): number {
 export function validateRedirectCodes(codes: unknown): ReadonlySet<number> {
   const list = codes instanceof Set ? [...(codes as Set<unknown>)] : Array.isArray(codes) ? codes : null;
   if (list === null || !list.every((c) => Number.isInteger(c) && (c as number) >= 300 && (c as number) <= 399)) {
-    const shown = list === null ? String(codes) : `[${list.map(String).join(', ')}]`;
-    throw bad('redirectCodes', shown, 'a Set or an array of 3xx status codes');
+    const shown = list === null ? describeValue(codes) : `[${list.map(String).join(', ')}]`;
+    throw bad('redirectCodes', codes, 'a Set or an array of 3xx status codes', shown);
   }
   return new Set(list as number[]);
 }

@@ -3,9 +3,8 @@
  * headers, one helper per rule. The orchestrator carries the decision out; nothing here does I/O.
  */
 import { withHeaders } from './headers.js';
-import type { ResolvedSettings } from './options.js';
 import type { Response } from './response.js';
-import type { HopRequest } from './types.js';
+import type { HopRequest, Settings } from './types.js';
 import { resolveLocation, sameOrigin } from './uri.js';
 
 /** The statuses followed by default (httplib2 `REDIRECT_CODES`); `Http.redirectCodes` may remove some. */
@@ -39,10 +38,10 @@ export type RedirectDecision =
   | { readonly kind: 'missing-location' }
   | { readonly kind: 'follow'; readonly request: HopRequest };
 
-type Settings = Pick<ResolvedSettings, 'followRedirects' | 'followAllRedirects' | 'forwardAuthorizationHeaders' | 'redirectCodes'>;
+type RedirectSettings = Pick<Settings, 'followRedirects' | 'followAllRedirects' | 'forwardAuthorizationHeaders' | 'redirectCodes'>;
 
 /** What to do with `response` to `req`: return it, follow it, or fail for want of a Location. */
-export function nextHop(req: HopRequest, response: Response, settings: Settings): RedirectDecision {
+export function nextHop(req: HopRequest, response: Response, settings: RedirectSettings): RedirectDecision {
   if (!shouldFollow(req.method, response.status, settings)) return { kind: 'return' };
   const location = response.get('location');
   if (location === undefined) {
@@ -70,7 +69,7 @@ export function nextHop(req: HopRequest, response: Response, settings: Settings)
 }
 
 /** Whether a status is followed for this method (httplib2: after the method check, `redirect_codes`). */
-export function shouldFollow(method: string, status: number, settings: Settings): boolean {
+export function shouldFollow(method: string, status: number, settings: RedirectSettings): boolean {
   if (!settings.followRedirects || !settings.redirectCodes.has(status)) return false;
   if (FOLLOWED_FOR_EVERY_METHOD.has(status)) return true;
   return settings.followAllRedirects || SAFE_TO_FOLLOW.has(method);

@@ -46,6 +46,10 @@ export interface ResponseInit {
   previous?: Response | null;
   /** The cache's decisions for this hop. @default [] */
   cacheStatus?: readonly string[];
+  /** When the stored entry for this answer goes stale. @default null */
+  freshUntil?: Date | null;
+  /** Until when the cache does not ask the origin for this URL (its Retry-After). @default null */
+  retryAfter?: Date | null;
 }
 
 /**
@@ -68,6 +72,22 @@ export class Response extends Map<string, string> {
    * `stored: max-age=60`, `revalidated: 304 via If-None-Match`...). Empty when the Http has no cache.
    */
   cacheStatus: string[];
+  /**
+   * When the entry the cache holds for this request goes stale (RFC 9111 §4.2): until then it is
+   * answered from the cache with no request. A time already past for an entry that is stale (the
+   * next request revalidates it); null when nothing is stored for it, for an entry that never goes
+   * stale (a permanent redirect), and on an Http without a cache.
+   */
+  freshUntil: Date | null;
+  /**
+   * Until when the cache does not ask the origin for this URL, because a 429 or 503 said so with
+   * `Retry-After` (RFC 9110 §10.2.3; capped by the `maxRetryAfter` option): requests before then are
+   * answered from the cache. Null when no such time holds.
+   *
+   * A poller sleeps until the later of this and {@link freshUntil} (the first moment a request can
+   * reach the server), or its own interval when neither lies ahead.
+   */
+  retryAfter: Date | null;
 
   constructor(init: ResponseInit) {
     super();
@@ -77,6 +97,8 @@ export class Response extends Map<string, string> {
     this.fromcache = init.fromcache ?? false;
     this.previous = init.previous ?? null;
     this.cacheStatus = init.cacheStatus ? [...init.cacheStatus] : [];
+    this.freshUntil = copyDate(init.freshUntil);
+    this.retryAfter = copyDate(init.retryAfter);
     if (init.headers) addHeaders(this, init.headers);
   }
 
@@ -128,9 +150,46 @@ export class Response extends Map<string, string> {
       fromcache: overrides.fromcache ?? this.fromcache,
       previous: overrides.previous === undefined ? this.previous : overrides.previous,
       cacheStatus: overrides.cacheStatus ?? this.cacheStatus,
+      freshUntil: overrides.freshUntil === undefined ? this.freshUntil : overrides.freshUntil,
+      retryAfter: overrides.retryAfter === undefined ? this.retryAfter : overrides.retryAfter,
       headers: overrides.headers ?? this,
     });
   }
+}
+
+// Each response gets Dates of its own: a caller who changes one must not change another's.
+function copyDate(date: Date | null | undefined): Date | null {
+  return date === undefined || date === null ? null : new Date(date.getTime());
+}
+
+/** What {@link withHead} changes: fields of the head, header fields set (lower-case names) and removed. */
+export interface HeadChange extends Partial<Pick<ResponseInit, 'status' | 'reason' | 'fromcache' | 'previous' | 'cacheStatus' | 'freshUntil' | 'retryAfter'>> {
+  /** Header fields set, replacing any of the same name; names lower-case. */
+  readonly set?: Readonly<Record<string, string>>;
+  /** Header fields removed (lower-case names), before `set` applies. */
+  readonly remove?: readonly string[];
+}
+
+/**
+ * A new response with `response`'s head changed as `change` says; `response` itself is never
+ * changed. Layers answer with a response of their own rather than writing into one they received.
+ */
+export function withHead(response: Response, change: HeadChange): Response {
+  const out = new Response({
+    status: change.status ?? response.status,
+    reason: change.reason ?? response.reason,
+    version: response.version,
+    fromcache: change.fromcache ?? response.fromcache,
+    previous: change.previous === undefined ? response.previous : change.previous,
+    cacheStatus: change.cacheStatus ?? response.cacheStatus,
+    freshUntil: change.freshUntil === undefined ? response.freshUntil : change.freshUntil,
+    retryAfter: change.retryAfter === undefined ? response.retryAfter : change.retryAfter,
+  });
+  const { set, remove } = change;
+  // The names are lower-case already: copied as they are, without addHeaders' joining.
+  for (const [name, value] of response) if (remove === undefined || !remove.includes(name)) Map.prototype.set.call(out, name, value);
+  if (set !== undefined) for (const name of Object.keys(set)) out.set(name, set[name]!);
+  return out;
 }
 
 function addHeaders(

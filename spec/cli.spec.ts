@@ -8,6 +8,7 @@ import { Response } from '../lib/index.js';
 import { cacheNotice, responseHead, statusLine } from '../lib/cli/format.js';
 import { formatBytes, formatDuration, ProgressBar, renderProgress } from '../lib/cli/progress.js';
 import { testCertificates } from './helpers/certs.js';
+import { ensureBuilt } from './helpers/build.js';
 import { runCli, runCliInTty } from './helpers/cli.js';
 import { startRawServer, startServer, type TestServer } from './helpers/server.js';
 
@@ -18,7 +19,10 @@ describe('httplib2-ts CLI', () => {
   let dir: string;
   let releaseSlow: () => void = () => undefined;
 
-  before(async () => {
+  before(async function () {
+    // The CLI runs from dist/: built here, on its own time, when the sources are newer.
+    this.timeout(120_000);
+    await ensureBuilt();
     dir = await mkdtemp(join(tmpdir(), 'httplib2-ts-cli-'));
     server = await startServer((req, res, body) => route(req.url ?? '/', req.method ?? '', req.headers, res, body));
   });

@@ -108,12 +108,12 @@ describe('examples', function () {
 
     const files = section(out, '7. The cache directory');
     // Sizes hold the URL, whose port has 4 or 5 digits.
-    expect(files).to.match(/holds 3 files:\n +\d{3} B {2}127\.0\.0\.1,\d+,blog,entries,1,user,joe,[0-9a-f]{32},[0-9a-f]{64}\n +4,5\d\d B {2}127\.0\.0\.1,\d+,feed\.atom,[0-9a-f]{64}\n +\d+ B {2}httplib2-ts,identity-key,[0-9a-f]{64}\n/);
+    expect(files).to.match(/holds 3 files:\n +\d{3} B {2}127\.0\.0\.1,\d+,blog,entries,1,[0-9a-f]{64}\n +4,5\d\d B {2}127\.0\.0\.1,\d+,feed\.atom,[0-9a-f]{64}\n +\d+ B {2}httplib2-ts,identity-key,[0-9a-f]{64}\n/);
 
     expect(out).to.match(/Done: 14 requests reached the server, 6,657 body bytes sent\.\n$/);
   });
 
-  it('feed-poller.js polls three feeds ten times both ways and prints the bytes of each poll', async () => {
+  it('feed-poller.js polls three feeds ten times both ways, then on the cache\'s schedule (freshUntil, retryAfter)', async () => {
     const out = await example('feed-poller.js');
     interface Row { poll: number; cells: string[]; requests: number; bytes: number }
     const table = (from: string): { rows: Row[]; totals: string } => {
@@ -164,6 +164,30 @@ describe('examples', function () {
     }
     expect(b.totals).to.include(`total: 30 requests, ${total.toLocaleString('en-US')} body bytes`);
     expect(b.totals).to.include(`without validators: ${full.toLocaleString('en-US')} body bytes`);
+
+    // (c) On the cache's schedule (#11): each feed is polled again when freshUntil / retryAfter say a
+    // request can reach the server, so every poll is a request, none is answered from the cache, and
+    // the rate-limited feed is not asked during its Retry-After.
+    const c = section(out, '(c) On the cache');
+    const polls = [...c.matchAll(/^(\d\d:\d\d) {2}(\S+) +(.{17}) (\d\d:\d\d) {2}(.+)$/gm)].map((m) => ({
+      time: m[1]!, feed: m[2]!, answer: m[3]!.trim(), next: m[4]!, because: m[5]!,
+    }));
+    expect(polls.filter((p) => p.feed === 'busy.atom').map((p) => `${p.time} ${p.answer} → ${p.next} (${p.because})`)).to.deep.equal([
+      '09:00 200 new → 09:10 (fresh until)',
+      '09:10 200 after 304 → 09:20 (fresh until)',
+      '09:20 429 retry later → 10:20 (retry after)',
+      '10:20 200 after 304 → 10:30 (fresh until)',
+      '10:30 200 after 304 → 10:40 (fresh until)',
+      '10:40 200 after 304 → 10:50 (fresh until)',
+      '10:50 200 after 304 → 11:00 (fresh until)',
+    ]);
+    expect(polls.filter((p) => p.feed === 'news.atom').map((p) => `${p.time} ${p.answer}`)).to.deep.equal([
+      '09:00 200 new', '09:15 200 after 304', '09:30 200 after 304', '09:45 200 after 304', '10:00 200 new',
+      '10:15 200 after 304', '10:30 200 after 304', '10:45 200 after 304',
+    ]);
+    expect(polls.filter((p) => p.feed === 'releases.atom').map((p) => p.time)).to.deep.equal(['09:00', '09:30', '10:00', '10:30']);
+    expect(polls.filter((p) => p.answer.includes('fresh') || p.answer.includes('held'))).to.deep.equal([]);
+    expect(c).to.include(`total: ${polls.length} polls in 2 hours, ${polls.length} requests (1 answered 429)`);
   });
 
   it('atompub-client.js walks service document → collection → POST → PUT with If-Match → DELETE', async () => {

@@ -33,7 +33,7 @@ const weakEqual = (a, b) => a.replace(/^W\//, '') === b.replace(/^W\//, '');
  *   digest       { user, password, realm } to protect the AtomPub part with Digest
  *   onRequest    (record) => void, called after each answer with
  *                { method, path, status, bytes, ifNoneMatch, ifModifiedSince, ifMatch, user }
- * Returns { origin, stats: { requests, bytes }, addFeed, updateFeed, addMember, editMember, close }.
+ * Returns { origin, stats: { requests, bytes }, addFeed, updateFeed, throttle, addMember, editMember, close }.
  */
 export async function startAtomServer(options = {}) {
   const now = options.now ?? (() => Date.now());
@@ -54,6 +54,14 @@ export async function startAtomServer(options = {}) {
     feed.entries.unshift(entry);
     feed.version += 1;
     feed.modified = now();
+  }
+
+  /**
+   * Rate-limits a feed: from `from` until `until` (ms, on the server's clock) every request for it is
+   * answered `429 Too Many Requests` with `Retry-After` = the seconds left (RFC 6585 §4).
+   */
+  function throttle(path, { from, until }) {
+    feeds.get(path).throttle = { from, until };
   }
 
   /** Adds a member to the collection directly (an entry that was there before the client came). */
@@ -157,6 +165,11 @@ ${list}</feed>\n`;
     const feed = feeds.get(path);
     if (feed) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return { status: 405, headers: head({ allow: 'GET, HEAD' }) };
+      const limit = feed.throttle;
+      if (limit && now() >= limit.from && now() < limit.until) {
+        const retryAfter = String(Math.ceil((limit.until - now()) / 1000));
+        return { status: 429, headers: head({ 'retry-after': retryAfter, 'content-type': 'text/plain' }), body: 'Too Many Requests\n' };
+      }
       const etag = feed.useEtag ? `"${path.split('/').pop().replace(/\.\w+$/, '')}-v${feed.version}"` : null;
       const validators = {
         'cache-control': `max-age=${feed.maxAge}`,
@@ -261,6 +274,7 @@ ${list}</feed>\n`;
     stats,
     addFeed,
     updateFeed,
+    throttle,
     addMember,
     editMember,
     close: () => new Promise((resolve) => {

@@ -7,19 +7,10 @@
  */
 import { HttpLib2Error } from '../errors.js';
 import { originOf } from '../uri.js';
-import type { AuthSession } from './scheme.js';
+import type { Credential, CredentialLookup } from '../types.js';
+import type { AuthSession } from './session.js';
 
-export interface Credential {
-  readonly name: string;
-  readonly password: string;
-  /** `host` or `host:port`, lower-cased; '' answers any origin the caller asked for. */
-  readonly domain: string;
-  /**
-   * For a domain given in origin form (`https://host[:port]`), that origin (`originOf`): the
-   * credential answers it only, never another scheme or port.
-   */
-  readonly origin?: string;
-}
+export type { Credential };
 
 /** One protection space that accepted an answer: later requests under `path` on `origin` reuse it. */
 interface Space {
@@ -93,14 +84,11 @@ function directoryOf(url: URL): string {
 }
 
 /** Registered credentials and the protection spaces they have opened. */
-export class CredentialStore {
+export class CredentialStore implements CredentialLookup {
   #items: readonly Credential[] = [];
   #spaces: Space[] = [];
   // The identity standing for several candidates ({@link match}), by their registration indexes.
   #together = new Map<string, Credential>();
-  // What each session was advanced to (Digest: the next nonce count). A request answered after a
-  // faster concurrent one remembers the newest successor of what it sent, never what it sent.
-  readonly #successors = new WeakMap<AuthSession, AuthSession>();
 
   add(name: string, password: string, domain = ''): void {
     for (const [what, v] of [['name', name], ['password', password], ['domain', domain]] as const) {
@@ -180,10 +168,14 @@ export class CredentialStore {
     return best ? best.session : null;
   }
 
-  /** Records `session` for the space of `url` (the directory of its path), replacing an earlier one. */
-  remember(url: URL, session: AuthSession): void {
+  /**
+   * Records `session` for the space of `url` (the directory of its path), replacing an earlier one;
+   * wherever a session of `replaces` is remembered (the one `session` succeeds: a Digest nonce renewed
+   * by stale=true or replaced by a nextnonce), `session` takes its place too.
+   */
+  remember(url: URL, session: AuthSession, replaces: readonly AuthSession[] = []): void {
     if (!this.#items.includes(session.credential)) return; // cleared meanwhile
-    session = this.#latest(session);
+    for (const s of this.#spaces) if (replaces.includes(s.session)) s.session = session;
     const origin = originOf(url);
     const path = directoryOf(url);
     const existing = this.#spaces.find((s) => s.origin === origin && s.path === path);
@@ -192,24 +184,6 @@ export class CredentialStore {
       this.#spaces.push({ origin, path, session });
       if (this.#spaces.length > MAX_SPACES) this.#spaces.shift();
     }
-  }
-
-  /**
-   * Replaces `previous` wherever it is remembered (Digest counts nonces up); a later answer from the
-   * same session never rewinds a newer one.
-   */
-  advance(previous: AuthSession, next: AuthSession): void {
-    if (next !== previous) this.#successors.set(previous, next);
-    for (const s of this.#spaces) if (s.session === previous) s.session = next;
-  }
-
-  // The newest session `session` was advanced to (RFC 7616 §3.4: a nonce count is never sent twice).
-  #latest(session: AuthSession): AuthSession {
-    let current = session;
-    for (let next = this.#successors.get(current); next !== undefined && next !== session; next = this.#successors.get(current)) {
-      current = next;
-    }
-    return current;
   }
 
   /** Forgets every space using `session` (its credentials were refused). */

@@ -1,16 +1,18 @@
 /**
  * Digest access authentication (RFC 7616): chooses the strongest algorithm offered, computes the
  * `response` for a request (qop auth or auth-int, -sess variants, userhash, RFC 2069 without qop) and
- * counts nonces up across requests. Pure: the cnonce is injected, and nothing here sends, reads the
- * clock or draws random numbers. It must never fall back to a weaker scheme on its own.
+ * counts nonces up, one counter per session, to an origin or a proxy alike. Pure: the cnonce is
+ * injected, and nothing here sends, reads the clock or draws random numbers. It must never fall back
+ * to a weaker scheme on its own.
  */
 import { createHash } from 'node:crypto';
 import { UnimplementedDigestAuthOptionError } from '../errors.js';
-import type { Response } from '../response.js';
-import { requestTarget } from '../uri.js';
+import type { HeaderRecord } from '../headers.js';
+import type { Credential } from '../types.js';
 import { parseAuthParams, parseChallenges, quote, type Challenge } from './challenge.js';
-import { assertSafeCredential, type Credential } from './credentials.js';
-import type { AfterResponse, Authorization, AuthScheme, AuthSession, Entropy, SignedRequest } from './scheme.js';
+import { assertSafeCredential } from './credentials.js';
+import type { Realm } from './realm.js';
+import type { AfterResponse, AnswerHead, AuthScheme, AuthSession, Entropy, Opened, SignedRequest } from './session.js';
 
 /** A Digest algorithm: its hash and whether it is a session (-sess) variant. */
 export interface DigestAlgorithm {
@@ -165,43 +167,54 @@ function encodeRfc8187(text: string): string {
   return encodeURIComponent(text).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/**
+ * The nonce count of one Digest session (RFC 7616 §3.4): each request sent on a nonce takes the next
+ * count, once, whether it goes out alone or beside concurrent ones. A new nonce (stale=true,
+ * nextnonce) starts a counter of its own.
+ */
+export class NonceCount {
+  #sent = 0;
+
+  /** The count for the next request: 1 first. */
+  next(): number {
+    return ++this.#sent;
+  }
+}
+
 class DigestSession implements AuthSession {
   readonly scheme = 'digest';
+  // One nonce, one counter: a session is the pair, and a new nonce makes a new session.
+  readonly #count = new NonceCount();
 
-  constructor(
-    readonly credential: Credential,
-    readonly challenge: DigestChallenge,
-    /** Requests already answered on this nonce. */
-    readonly nc: number,
-  ) {}
+  constructor(readonly credential: Credential, readonly challenge: DigestChallenge, readonly realm: Realm) {}
 
-  authorize(req: SignedRequest, entropy: Entropy): Authorization {
-    const nc = this.nc + 1;
+  authorize(req: SignedRequest, entropy: Entropy): Readonly<HeaderRecord> {
     const value = digestAuthorization(this.challenge, {
       name: this.credential.name,
       password: this.credential.password,
       method: req.method,
-      uri: requestTarget(req.url),
+      uri: req.target,
       body: req.body,
       cnonce: entropy.cnonce,
-      nc,
+      // Taken at once, before anything is sent: a concurrent request never repeats a count.
+      nc: this.#count.next(),
     });
-    return { headers: { authorization: value }, next: new DigestSession(this.credential, this.challenge, nc) };
+    return { [this.realm.credentialsField]: value };
   }
 
-  afterResponse(response: Response): AfterResponse {
-    if (response.status === 401) {
+  afterResponse(answer: AnswerHead): AfterResponse {
+    if (answer.status === this.realm.status) {
       // §3.3 stale=true: the credentials were right, the nonce had expired; answer the new one.
-      const stale = parseChallenges(response.get('www-authenticate')).filter(
+      const stale = parseChallenges(answer.get(this.realm.challengeField)).filter(
         (c) => c.scheme === 'digest' && (c.params.get('stale') ?? '').toLowerCase() === 'true',
       );
       const fresh = chooseDigest(stale);
-      return fresh ? { kind: 'renew', session: new DigestSession(this.credential, fresh, 0) } : { kind: 'rejected' };
+      return fresh ? { kind: 'renew', session: new DigestSession(this.credential, fresh, this.realm) } : { kind: 'rejected' };
     }
-    // §3.5 Authentication-Info: nextnonce is the nonce to use from now on, counted from 1 again.
-    const nextnonce = parseAuthParams(response.get('authentication-info')).get('nextnonce');
+    // §3.5 (Proxy-)Authentication-Info: nextnonce is the nonce to use from now on, counted from 1 again.
+    const nextnonce = parseAuthParams(answer.get(this.realm.infoField)).get('nextnonce');
     if (nextnonce && nextnonce !== this.challenge.nonce) {
-      return { kind: 'keep', session: new DigestSession(this.credential, { ...this.challenge, nonce: nextnonce }, 0) };
+      return { kind: 'keep', session: new DigestSession(this.credential, { ...this.challenge, nonce: nextnonce }, this.realm) };
     }
     return { kind: 'keep', session: this };
   }
@@ -210,9 +223,9 @@ class DigestSession implements AuthSession {
 /** The Digest scheme. */
 export const digest: AuthScheme = {
   name: 'digest',
-  open(challenges: readonly Challenge[], credential: Credential): AuthSession | null {
+  open(challenges: readonly Challenge[], credential: Credential, realm: Realm): Opened {
     assertSafeCredential(credential);
     const chosen = chooseDigest(challenges);
-    return chosen ? new DigestSession(credential, chosen, 0) : null;
+    return chosen ? { kind: 'session', session: new DigestSession(credential, chosen, realm) } : { kind: 'cannot', why: 'no-nonce' };
   },
 };

@@ -1,103 +1,83 @@
 /**
- * The authentication layer, `withAuth(next)`: sends an earlier answer pre-emptively inside its
- * protection space, answers a 401 with each credential that applies in turn (the strongest scheme
- * offered), follows a stale nonce once, and records what worked. It carries out what the pure schemes
- * return; it must never try a credential twice on one request (no loop on a wrong password), never
- * answer for an origin the credentials do not apply to, and never replace an Authorization header
- * the caller set.
+ * The authentication layer, `withAuth(next)`: runs the auth dialogue (dialogue.ts) with the origin's
+ * realm over `next`, and keeps what it learned in the credential store: an accepted session for its
+ * protection space (sent pre-emptively there next time), refused ones forgotten. It must never answer
+ * for an origin the credentials do not apply to, never send a credential after an https → http hop,
+ * and never replace an Authorization header the caller set.
  */
 import { randomBytes } from 'node:crypto';
 import { UnimplementedDigestAuthOptionError, UnimplementedHmacDigestAuthOptionError } from '../errors.js';
-import { withHeaders } from '../headers.js';
+import { withHeaders, type HeaderRecord } from '../headers.js';
+import { speakerOf } from '../identity.js';
 import type { Exchange, HopRequest, RequestContext, Send } from '../types.js';
-import { parseChallenges } from './challenge.js';
-import type { Credential, CredentialStore } from './credentials.js';
-import { strongestOffered, type AuthSession, type Entropy } from './scheme.js';
+import { requestTarget } from '../uri.js';
+import { colonInUserError } from './basic.js';
+import { converse } from './converse.js';
+import type { CredentialStore } from './credentials.js';
+import { dialogue, type Ending, type Refusal } from './dialogue.js';
+import { ORIGIN_REALM } from './realm.js';
 
-/** Options of {@link withAuth}; tests inject the client nonce. */
+/** Options of {@link withAuth}: the credentials it answers with; tests inject the client nonce. */
 export interface AuthLayerOptions {
+  /** The Http's registered credentials and the protection spaces they opened. */
+  readonly credentials: CredentialStore;
   /** A fresh client nonce per authorization. @default 32 hex characters from crypto.randomBytes */
-  cnonce?: () => string;
+  readonly cnonce?: () => string;
 }
 
 // 128 bits from the CSPRNG: never repeated across requests or Http instances (RFC 7616 §5.12).
 const randomCnonce = (): string => randomBytes(16).toString('hex');
 
-/** Wraps `next` with authentication from `ctx.credentials`. */
-export function withAuth(next: Send, options: AuthLayerOptions = {}): Send {
+/** Wraps `next` with authentication from `options.credentials`. */
+export function withAuth(next: Send, options: AuthLayerOptions): Send {
   const cnonce = options.cnonce ?? randomCnonce;
+  const store = options.credentials;
   return async (req: HopRequest, ctx: RequestContext): Promise<Exchange> => {
-    // The caller's own Authorization wins: we neither replace it nor answer challenges for it.
     // After an https → http hop nothing credential-like goes out, whatever the domain (#18).
-    if ('authorization' in req.headers || ctx.credentials.size === 0 || req.downgraded) return next(req, ctx);
-    const store = ctx.credentials;
-    const entropy = (): Entropy => ({ cnonce: cnonce(), now: ctx.clock.now() });
-    let session = store.sessionFor(req.url, ctx.requestedOrigins);
-    // Credentials already answered from a challenge on this request: each is tried once (httplib2).
-    const tried = new Set<Credential>();
-    let renewed = false; // a stale nonce was followed once
-    for (;;) {
-      let sent: AuthSession | null = null;
-      let hop = req;
-      if (session) {
-        const auth = session.authorize(req, entropy());
-        // Synchronously, before any await: a concurrent request takes the next nonce count.
-        store.advance(session, auth.next);
-        sent = auth.next;
-        hop = { ...req, headers: withHeaders(req.headers, auth.headers) };
-      }
-      const exchange = await next(hop, ctx);
-      if (sent) {
-        const after = withResponse(exchange, () => sent!.afterResponse(exchange.response));
-        if (after.kind === 'keep') {
-          store.advance(sent, after.session);
-          store.remember(req.url, after.session);
-          return exchange;
-        }
-        if (after.kind === 'renew' && !renewed) {
-          // RFC 7616 §3.3 stale=true: the credentials were right; answer the new nonce, once.
-          renewed = true;
-          store.advance(sent, after.session);
-          session = after.session;
-          continue;
-        }
-        store.forget(sent);
-      }
-      if (exchange.response.status !== 401) return exchange;
-      session = openFromChallenge(exchange, req, ctx, store, tried);
-      if (!session) return exchange;
-      tried.add(session.credential);
-    }
+    if (store.size === 0 || req.downgraded) return next(req, ctx);
+    // The caller's own Authorization wins: we neither replace it nor answer challenges for it.
+    const speaker = speakerOf(req, store, ctx.requestedOrigins);
+    if (speaker.kind !== 'registered') return next(req, ctx);
+    const talk = dialogue({
+      realm: ORIGIN_REALM,
+      target: { method: req.method, target: requestTarget(req.url), headers: req.headers, body: req.body },
+      upfront: store.sessionFor(req.url, ctx.requestedOrigins),
+      candidates: speaker.candidates,
+      entropy: () => ({ cnonce: cnonce(), now: ctx.clock.now() }),
+    });
+    const { ending, last } = await converse(talk, {
+      send: async (move) => {
+        const exchange = await next(withFields(req, move.fields), ctx);
+        return { head: exchange.response, value: exchange };
+      },
+      // The exchange is read whole by the layers below: nothing to release.
+      discard: () => undefined,
+    });
+    keep(store, ending, req.url);
+    if (ending.kind === 'unanswered') raise(ending.why, last);
+    return last;
   };
 }
 
-// The session answering a 401 with the next credential not yet tried (registration order, as
-// httplib2's `_auth_from_challenge` walks `credentials.iter(host)`), through the strongest scheme
-// offered; null when every applicable credential was tried, nothing offered is implemented, or the
-// challenge cannot be answered (then no weaker scheme is tried). Each 401 is read anew: a Digest
-// server sends a fresh nonce with each refusal.
-function openFromChallenge(
-  exchange: Exchange, req: HopRequest, ctx: RequestContext, store: CredentialStore, tried: ReadonlySet<Credential>,
-): AuthSession | null {
-  const credential = store.candidates(req.url, ctx.requestedOrigins).find((c) => !tried.has(c));
-  if (!credential) return null;
-  const offered = strongestOffered(parseChallenges(exchange.response.get('www-authenticate')));
-  if (!offered) return null;
-  return withResponse(exchange, () => offered.scheme.open(offered.challenges, credential));
+function withFields(req: HopRequest, fields: Readonly<HeaderRecord>): HopRequest {
+  return Object.keys(fields).length === 0 ? req : { ...req, headers: withHeaders(req.headers, fields) };
 }
 
-// Schemes raise their Unimplemented errors without a response; the caller gets the 401 with them.
-function withResponse<T>(exchange: Exchange, f: () => T): T {
-  try {
-    return f();
-  } catch (error) {
-    const details = { response: exchange.response, content: exchange.content, cause: error };
-    if (error instanceof UnimplementedDigestAuthOptionError && !error.response) {
-      throw new UnimplementedDigestAuthOptionError(error.message, details);
-    }
-    if (error instanceof UnimplementedHmacDigestAuthOptionError && !error.response) {
-      throw new UnimplementedHmacDigestAuthOptionError(error.message, details);
-    }
-    throw error;
-  }
+// What the dialogue learned: the accepted session for the space of `url` (in place of the stale or
+// used-up nonces it succeeds), and refused sessions forgotten wherever they are remembered.
+function keep(store: CredentialStore, ending: Ending, url: URL): void {
+  for (const refused of ending.refused) store.forget(refused);
+  if (ending.kind === 'accepted' && ending.session) store.remember(url, ending.session, ending.replaces);
+}
+
+// An unanswered 401 goes back to the caller as it is, except for what is the caller's to fix: a
+// scheme option this library does not implement (the error carries the 401, as httplib2's does) and a
+// Basic user name containing ":".
+function raise(why: Refusal, last: Exchange): void {
+  if (why.kind === 'cannot' && why.why === 'colon-in-user') throw colonInUserError();
+  if (why.kind !== 'unimplemented') return;
+  if (why.error.response) throw why.error;
+  const details = { response: last.response, content: last.content, cause: why.error };
+  if (why.error instanceof UnimplementedDigestAuthOptionError) throw new UnimplementedDigestAuthOptionError(why.error.message, details);
+  throw new UnimplementedHmacDigestAuthOptionError(why.error.message, details);
 }

@@ -7,11 +7,11 @@
 import { createHash, createHmac } from 'node:crypto';
 import { UnimplementedHmacDigestAuthOptionError } from '../errors.js';
 import { hopByHopNames, type HeaderRecord } from '../headers.js';
-import type { Response } from '../response.js';
-import { requestTarget } from '../uri.js';
+import type { Credential } from '../types.js';
 import { parseChallenges, quote, utf8Bytes, type Challenge } from './challenge.js';
-import { assertSafeCredential, type Credential } from './credentials.js';
-import type { AfterResponse, Authorization, AuthScheme, AuthSession, Entropy, SignedRequest } from './scheme.js';
+import { assertSafeCredential } from './credentials.js';
+import type { Realm } from './realm.js';
+import type { AfterResponse, AnswerHead, AuthScheme, AuthSession, Entropy, Opened, SignedRequest } from './session.js';
 import { isoSeconds } from './wsse.js';
 
 /** An HMACDigest challenge reduced to what the answer needs. */
@@ -67,7 +67,7 @@ export function hmacDigestAuthorization(
   req: SignedRequest,
   entropy: Entropy,
 ): string {
-  const uri = requestTarget(req.url);
+  const uri = req.target;
   const created = isoSeconds(entropy.now);
   const names = signedHeaderNames(req.headers);
   // httplib2: the names each followed by a space, the values concatenated with no separator.
@@ -86,28 +86,28 @@ export function hmacDigestAuthorization(
 class HmacDigestSession implements AuthSession {
   readonly scheme = 'hmacdigest';
 
-  constructor(readonly credential: Credential, readonly challenge: HmacDigestChallenge) {
+  constructor(readonly credential: Credential, readonly challenge: HmacDigestChallenge, readonly realm: Realm) {
     assertSafeCredential(credential);
   }
 
-  authorize(req: SignedRequest, entropy: Entropy): Authorization {
-    return { headers: { authorization: hmacDigestAuthorization(this.challenge, this.credential, req, entropy) }, next: this };
+  authorize(req: SignedRequest, entropy: Entropy): Readonly<HeaderRecord> {
+    return { [this.realm.credentialsField]: hmacDigestAuthorization(this.challenge, this.credential, req, entropy) };
   }
 
-  afterResponse(response: Response): AfterResponse {
-    if (response.status !== 401) return { kind: 'keep', session: this };
+  afterResponse(answer: AnswerHead): AfterResponse {
+    if (answer.status !== this.realm.status) return { kind: 'keep', session: this };
     // httplib2 retries when the server says reason="integrity" or "stale"; we answer the new snonce.
-    const c = parseChallenges(response.get('www-authenticate')).find((x) => x.scheme === 'hmacdigest');
+    const c = parseChallenges(answer.get(this.realm.challengeField)).find((x) => x.scheme === 'hmacdigest');
     const reason = c?.params.get('reason');
     if (!c || (reason !== 'integrity' && reason !== 'stale')) return { kind: 'rejected' };
-    return { kind: 'renew', session: new HmacDigestSession(this.credential, readHmacDigestChallenge(c)) };
+    return { kind: 'renew', session: new HmacDigestSession(this.credential, readHmacDigestChallenge(c), this.realm) };
   }
 }
 
 /** The HMACDigest scheme. */
 export const hmacDigest: AuthScheme = {
   name: 'hmacdigest',
-  open(challenges: readonly Challenge[], credential: Credential): AuthSession {
-    return new HmacDigestSession(credential, readHmacDigestChallenge(challenges[0]!));
+  open(challenges: readonly Challenge[], credential: Credential, realm: Realm): Opened {
+    return { kind: 'session', session: new HmacDigestSession(credential, readHmacDigestChallenge(challenges[0]!), realm) };
   },
 };

@@ -5,10 +5,12 @@
  * the password itself.
  */
 import { createHash } from 'node:crypto';
-import type { Response } from '../response.js';
+import type { HeaderRecord } from '../headers.js';
+import type { Credential } from '../types.js';
 import { quote, utf8Bytes, type Challenge } from './challenge.js';
-import { assertSafeCredential, type Credential } from './credentials.js';
-import type { AfterResponse, Authorization, AuthScheme, AuthSession, Entropy } from './scheme.js';
+import { assertSafeCredential } from './credentials.js';
+import type { Realm } from './realm.js';
+import type { AfterResponse, AnswerHead, AuthScheme, AuthSession, Entropy, Opened } from './session.js';
 
 /** `YYYY-MM-DDTHH:MM:SSZ` (the WSSE and HMACDigest `Created` form) for `now` in milliseconds. */
 export function isoSeconds(now: number): string {
@@ -29,31 +31,28 @@ export function wsseToken(name: string, password: string, nonce: string, created
 class WsseSession implements AuthSession {
   readonly scheme = 'wsse';
 
-  constructor(readonly credential: Credential) {
+  constructor(readonly credential: Credential, readonly realm: Realm) {
     assertSafeCredential(credential);
   }
 
-  authorize(_req: unknown, entropy: Entropy): Authorization {
+  authorize(_req: unknown, entropy: Entropy): Readonly<HeaderRecord> {
     const created = isoSeconds(entropy.now);
     return {
-      headers: {
-        authorization: 'WSSE profile="UsernameToken"',
-        'x-wsse': wsseToken(this.credential.name, this.credential.password, entropy.cnonce, created),
-      },
-      next: this,
+      [this.realm.credentialsField]: 'WSSE profile="UsernameToken"',
+      'x-wsse': wsseToken(this.credential.name, this.credential.password, entropy.cnonce, created),
     };
   }
 
-  afterResponse(response: Response): AfterResponse {
-    return response.status === 401 ? { kind: 'rejected' } : { kind: 'keep', session: this };
+  afterResponse(answer: AnswerHead): AfterResponse {
+    return answer.status === this.realm.status ? { kind: 'rejected' } : { kind: 'keep', session: this };
   }
 }
 
 /** The WSSE scheme; it answers the UsernameToken profile only (the one httplib2 implements). */
 export const wsse: AuthScheme = {
   name: 'wsse',
-  open(challenges: readonly Challenge[], credential: Credential): AuthSession | null {
+  open(challenges: readonly Challenge[], credential: Credential, realm: Realm): Opened {
     const usable = challenges.some((c) => (c.params.get('profile') ?? 'UsernameToken').toLowerCase() === 'usernametoken');
-    return usable ? new WsseSession(credential) : null;
+    return usable ? { kind: 'session', session: new WsseSession(credential, realm) } : { kind: 'cannot', why: 'profile' };
   },
 };

@@ -78,15 +78,21 @@ export function afterCall(state: Breaker, call: { ok: boolean; probe: boolean },
   if (state.kind === 'closed') {
     const failures = state.failures + 1;
     if (failures < settings.threshold) return { next: { kind: 'closed', failures }, change: null, skipFor: 0 };
-    return opened(failures, 0, 0, now, settings, 'opened');
+    return opened({ failures, skipped: 0, round: 0 }, now, settings, 'opened');
   }
-  if (state.kind === 'probing' && call.probe) return opened(state.failures + 1, state.skipped, state.round + 1, now, settings, 'reopened');
+  if (state.kind === 'probing' && call.probe) {
+    return opened({ failures: state.failures + 1, skipped: state.skipped, round: state.round + 1 }, now, settings, 'reopened');
+  }
   return { next: state, change: null, skipFor: 0 };
 }
 
-function opened(failures: number, skipped: number, round: number, now: number, settings: BreakerSettings, change: 'opened' | 'reopened'): Outcome {
-  const skipFor = Math.min(settings.backoff * 2 ** Math.min(round, 30), settings.maxBackoff);
-  return { next: { kind: 'open', failures, skipped, round, until: now + skipFor }, change, skipFor };
+/** What an open breaker counts: failures in a row, calls skipped since it opened, failed probes. */
+type Count = Pick<Extract<Breaker, { kind: 'open' }>, 'failures' | 'skipped' | 'round'>;
+
+// The back-off doubles with each failed probe (`round`), up to settings.maxBackoff.
+function opened(count: Count, now: number, settings: BreakerSettings, change: 'opened' | 'reopened'): Outcome {
+  const skipFor = Math.min(settings.backoff * 2 ** Math.min(count.round, 30), settings.maxBackoff);
+  return { next: { kind: 'open', ...count, until: now + skipFor }, change, skipFor };
 }
 
 function assertNever(x: never): never {

@@ -1,11 +1,12 @@
 /**
  * The stored form of a cache entry: one Buffer holding a magic tag, a format version, the response
- * head with its Vary-selected request headers, identity and times (JSON), the body bytes as they are,
- * and a CRC-32 over all of it. Anything that does not parse and verify reads as null, a miss; this
- * module never throws on stored bytes and never decides anything about HTTP.
+ * head with its Vary-selected request headers, identity, times and the origin's not-before time if
+ * it gave one (JSON), the body bytes as they are, and a CRC-32 over all of it. Anything that does
+ * not parse and verify reads as null, a miss; this module never throws on stored bytes and never
+ * decides anything about HTTP.
  */
 import { crc32 } from 'node:zlib';
-import type { StoredResponse } from './policy.js';
+import type { StoredResponse } from './freshness.js';
 
 /** A stored response with its decoded body. */
 export interface CacheEntry extends StoredResponse {
@@ -34,6 +35,8 @@ interface Head {
   identity: string | null;
   requestTime: number;
   responseTime: number;
+  // Added within version 2: entries without it read as before, and older readers ignore it.
+  notBefore?: number;
 }
 
 /** Serialises an entry: `HL2C`, version, head length (uint32 BE), JSON head, body, CRC-32 (uint32 BE). */
@@ -49,6 +52,7 @@ export function serialiseEntry(entry: CacheEntry): Buffer {
     identity: entry.identity,
     requestTime: entry.requestTime,
     responseTime: entry.responseTime,
+    ...(entry.notBefore === undefined ? {} : { notBefore: entry.notBefore }),
   };
   const json = Buffer.from(JSON.stringify(head), 'utf8');
   const prefix = Buffer.alloc(PREFIX_BYTES);
@@ -91,6 +95,7 @@ export function parseEntry(value: unknown): CacheEntry | null {
     identity: head.identity,
     requestTime: head.requestTime,
     responseTime: head.responseTime,
+    ...(head.notBefore === undefined ? {} : { notBefore: head.notBefore }),
     // A view, not a copy: the entry is read-only, and the driver copies the body for each caller.
     body: bytes.subarray(bodyStart, digestStart),
   };
@@ -128,5 +133,6 @@ function isHead(x: unknown): x is Head {
     && isPairs(h.headers, false)
     && isPairs(h.vary, true)
     && (h.identity === null || typeof h.identity === 'string')
-    && Number.isFinite(h.requestTime) && Number.isFinite(h.responseTime);
+    && Number.isFinite(h.requestTime) && Number.isFinite(h.responseTime)
+    && (h.notBefore === undefined || Number.isFinite(h.notBefore));
 }

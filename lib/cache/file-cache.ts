@@ -6,56 +6,33 @@
  * and never interpret the bytes it stores (they are the entry codec's business).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, openSync, read, readSync, type Stats } from 'node:fs';
-import { lstat, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { crc32 } from 'node:zlib';
-import { constants as bufferConstants } from 'node:buffer';
+import { closeSync, constants, fstatSync, futimesSync, lstatSync, openSync, utimesSync, type Stats } from 'node:fs';
+import { lstat, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { HttpLib2Error } from '../errors.js';
+import { IDENTITY_KEY_NAME } from '../identity.js';
+import { encodeHeader, isReservedName, TEMP_PREFIX } from './file-cache-format.js';
+import { readValue, removeEntry, replaceWith } from './file-cache-io.js';
+import { isFileRef, listFiles, removeListed } from './file-cache-list.js';
+import { BoundKeeper, forgetUsage } from './file-cache-bounds.js';
+import { isSameFile, RecentNames, RecentValues, type Remembered } from './file-cache-memo.js';
 import { assertPrivateDirectory, makeDirectory } from './private-directory.js';
 import { safename } from './safename.js';
+import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
 import type { CacheStore } from './store.js';
 
-// File layout, all integers big-endian:
-//   0  4  magic "h2tc"          8  4  value length in bytes
-//   4  1  format version (1)    12 4  key length in bytes
-//   5  3  reserved (0)          16 4  CRC-32 of key bytes then value bytes
-//   20 …  key (UTF-8), then the value; the file size must be exactly 20 + key + value.
-// CRC-32 rather than SHA-256: it catches truncation and bit flips (every burst up to 32 bits) at a
-// fifth of the cost, and the stored key, not the checksum, is what tells a foreign file apart.
-const MAGIC = 0x68327463; // "h2tc"
-const VERSION = 1;
-const HEADER_SIZE = 20;
-
-// Measured on a fresh hit of a 2 KB entry: a synchronous open/read/close costs ~10 µs, the
-// fs/promises equivalent ~250 µs (four thread-pool round trips), slower than a loopback GET. Small
-// files are therefore read synchronously; larger ones asynchronously so the event loop never stalls.
-const SYNC_READ_LIMIT = 128 * 1024;
 // O_NOFOLLOW: a symlink planted at an entry's path is a miss, never read through.
 // O_NONBLOCK: a FIFO planted there must not block the process in open().
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
-const TEMP_PREFIX = '.tmp-';
 const FILE_MODE = 0o600;
 // A temp file older than this was left by a writer that died (no write takes an hour).
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
-// Recently read values are kept while their file is unchanged (same inode, size, mtime and ctime):
-// a fresh hit then costs one lstat instead of open/fstat/read/close and a checksum. A writer in any
-// process renames a new inode into place, so a change is always seen.
-const RECENT_ENTRIES = 256;
-const RECENT_BYTES = 16 * 1024 * 1024;
-const NAME_MEMO_ENTRIES = 1024;
-
-interface Recent {
-  readonly ino: number;
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly ctimeMs: number;
-  readonly value: Buffer;
-}
-
-function sameFile(a: Recent, b: Stats): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
-}
+// Often read values are kept while their file is unchanged: a hit then costs one lstat instead of
+// open/read/close, a checksum and the cache layer's parse (#15). 64 MiB, as a MemoryCache's default,
+// holds ~37,000 entries of 512-byte bodies (each costs ~1.7 KiB with what it keeps alive).
+const DEFAULT_MEMO_BYTES = 64 * 1024 * 1024;
+const NAME_MEMO_ENTRIES = 32 * 1024;
+const NAME_MEMO_CHARS = 8 * 1024 * 1024;
 
 /** Turns a cache key into a file name; it must return a single, non-empty path segment. */
 export type SafeName = (key: string) => string;
@@ -70,6 +47,20 @@ export interface FileCacheOptions {
    * @default false
    */
   allowSharedDirectory?: boolean;
+  /**
+   * Most bytes the entry files may take (temp files of writes in progress aside): past it, the least
+   * recently used entries are removed, whichever process wrote them. Give every process on the
+   * directory the same bounds. @default Infinity
+   */
+  maxBytes?: number;
+  /** Most entry files the directory may hold, as `maxBytes`. @default Infinity */
+  maxEntries?: number;
+  /**
+   * Bytes of often read values kept in memory (counting ~1 KiB per value for what it keeps alive),
+   * served after one lstat shows their file unchanged; 0 keeps none. A working set larger than this
+   * keeps its most read part. @default 64 MiB
+   */
+  memoBytes?: number;
 }
 
 /**
@@ -79,25 +70,37 @@ export interface FileCacheOptions {
  * `get` resolves to `null` for a missing, damaged or foreign entry; `set` and `delete` reject with an
  * `HttpLib2Error` (code `ERR_CACHE`) when the file system refuses.
  */
-export class FileCache implements CacheStore {
+export class FileCache implements CacheStore, ListableStore {
   /** Absolute path of the cache directory. */
   readonly directory: string;
   readonly #safe: SafeName;
   #swept: Promise<void> | null = null;
-  readonly #recent = new Map<string, Recent>();
-  #recentBytes = 0;
-  readonly #names = new Map<string, string | null>();
+  readonly #recent: RecentValues;
+  readonly #names = new RecentNames(NAME_MEMO_ENTRIES, NAME_MEMO_CHARS);
+  readonly #bounds: BoundKeeper | null;
 
   /**
    * @param dir the cache directory, created (with its parents, mode 0700) if missing.
-   * @param options `{ safe, allowSharedDirectory }`, or (httplib2's form) the `safe` function alone.
-   * @throws HttpLib2Error (`ERR_CACHE`) when the directory cannot be created or is not a directory;
-   *   (`ERR_CACHE_UNSAFE`) when others can write it, naming it and the fix (`chmod 700 <dir>`).
+   * @param options `{ safe, allowSharedDirectory, maxBytes, maxEntries, memoBytes }`, or (httplib2's
+   *   form) the `safe` function alone.
+   * @throws HttpLib2Error (`ERR_INVALID_REQUEST`) naming a bound or memoBytes that is not a number;
+   *   (`ERR_CACHE`) when the directory cannot be created or is not a directory; (`ERR_CACHE_UNSAFE`)
+   *   when others can write it, naming it and the fix (`chmod 700 <dir>`).
    */
   constructor(dir: string, options: SafeName | FileCacheOptions = {}) {
-    const { safe = safename, allowSharedDirectory = false } = typeof options === 'function' ? { safe: options } : options;
+    const { safe = safename, allowSharedDirectory = false, maxBytes = Infinity, maxEntries = Infinity, memoBytes = DEFAULT_MEMO_BYTES } =
+      typeof options === 'function' ? { safe: options } : options;
+    checkBound('maxBytes', maxBytes);
+    checkBound('maxEntries', maxEntries);
+    if (typeof memoBytes !== 'number' || !(memoBytes >= 0) || memoBytes === Infinity) {
+      throw new HttpLib2Error(`FileCache option memoBytes must be a number of bytes (0 or more); received ${String(memoBytes)}`, { code: 'ERR_INVALID_REQUEST' });
+    }
+    this.#recent = new RecentValues(Math.ceil(memoBytes / 1024), memoBytes);
     this.directory = resolve(dir);
     this.#safe = safe;
+    const bounded = maxBytes !== Infinity || maxEntries !== Infinity;
+    // The identity key is never evicted: every process on the directory derives its digests from it.
+    this.#bounds = bounded ? new BoundKeeper(this.directory, { maxBytes, maxEntries }, pinnedNames(safe)) : null;
     try {
       makeDirectory(this.directory);
     } catch (error) {
@@ -112,35 +115,51 @@ export class FileCache implements CacheStore {
    * The same Buffer may be returned again while the file is unchanged: callers must not modify it.
    */
   async get(key: string): Promise<Buffer | null> {
-    const path = this.#pathOf(key);
-    if (path === null) return null;
-    let stat: Stats | undefined;
-    try {
-      stat = lstatSync(path, { throwIfNoEntry: false });
-    } catch {
-      return null;
+    const known = this.#recent.get(key);
+    if (known !== undefined) {
+      // The one stat a remembered value needs: is it still the file at that path?
+      let stat: Stats | undefined;
+      try {
+        stat = lstatSync(known.path, { throwIfNoEntry: false });
+      } catch {
+        stat = undefined;
+      }
+      if (stat !== undefined && stat.isFile() && isSameFile(known, stat)) {
+        if (this.#bounds !== null && isDue(stat)) this.#touchRemembered(key, known);
+        return known.value;
+      }
+      this.#recent.forget(key);
+      return stat === undefined ? null : this.#read(key, known.path);
     }
-    if (stat === undefined || !stat.isFile()) return this.#forget(path);
-    const recent = this.#recent.get(path);
-    if (recent !== undefined && sameFile(recent, stat)) return recent.value;
+    const path = this.#pathOf(key);
+    return path === null ? null : this.#read(key, path);
+  }
+
+  // One open, one read for most entries (the header says how long the file is), no stat unless the
+  // value is to be remembered (which needs to know which file it came from), one copy out of the
+  // shared first-read buffer for a small file, none for a large one (#15).
+  async #read(key: string, path: string): Promise<Buffer | null> {
     let fd: number;
     try {
       fd = openSync(path, READ_FLAGS);
     } catch {
-      return this.#forget(path); // vanished, a symlink planted since, unreadable
+      return null; // missing, a symlink planted there, unreadable
     }
     try {
-      const opened = fstatSync(fd);
-      if (!opened.isFile() || opened.size < HEADER_SIZE || opened.size > bufferConstants.MAX_LENGTH) return this.#forget(path);
-      // allocUnsafeSlow: the returned value is a view of this buffer, which must not share a pool slab.
-      const buf = Buffer.allocUnsafeSlow(opened.size);
-      const filled = opened.size <= SYNC_READ_LIMIT ? readFullSync(fd, buf) : await readFull(fd, buf);
-      const value = filled === buf.length ? decodeFile(buf, key) : null;
-      if (value === null) return this.#forget(path);
-      this.#remember(path, opened, value);
-      return value;
+      // A value to remember gets a buffer of its own, so the memo's byte count is what it holds.
+      let keep = false;
+      const owned = await readValue(fd, key, (length) => (keep = this.#recent.wants(key, length)));
+      if (owned === null) return null;
+      // A bounded cache learns when the file was last used, to mark this use (LRU across processes).
+      let stat = keep || this.#bounds !== null ? fstatSync(fd) : null;
+      if (this.#bounds !== null && stat !== null && isDue(stat)) stat = touched(fd, stat);
+      if (keep && stat !== null) {
+        const { ino, size: fileSize, mtimeMs, ctimeMs } = stat;
+        this.#recent.remember(key, { path, ino, size: fileSize, mtimeMs, ctimeMs, value: owned });
+      }
+      return owned;
     } catch {
-      return this.#forget(path);
+      return null; // a directory or FIFO planted there, an I/O error
     } finally {
       try {
         closeSync(fd);
@@ -150,37 +169,36 @@ export class FileCache implements CacheStore {
     }
   }
 
-  #remember(path: string, stat: Stats, value: Buffer): void {
-    this.#forget(path);
-    if (value.length > RECENT_BYTES / 4) return;
-    this.#recent.set(path, { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, value });
-    this.#recentBytes += value.length;
-    for (const [oldest, r] of this.#recent) {
-      if (this.#recent.size <= RECENT_ENTRIES && this.#recentBytes <= RECENT_BYTES) break;
-      this.#recent.delete(oldest);
-      this.#recentBytes -= r.value.length;
+  // Marks a remembered file used now, and remembers the file as it is after the touch, unless
+  // another file took its place meanwhile (then its value is read next time).
+  #touchRemembered(key: string, known: Remembered): void {
+    try {
+      utimesSync(known.path, new Date(), new Date());
+      const { ino, size, mtimeMs, ctimeMs } = lstatSync(known.path);
+      if (ino === known.ino && size === known.size) this.#recent.remember(key, { ...known, ino, size, mtimeMs, ctimeMs });
+      else this.#recent.forget(key);
+    } catch {
+      this.#recent.forget(key); // gone or replaced meanwhile: read again next time
     }
   }
 
-  #forget(path: string): null {
-    const r = this.#recent.get(path);
-    if (r !== undefined) {
-      this.#recent.delete(path);
-      this.#recentBytes -= r.value.length;
-    }
-    return null;
-  }
-
-  /** Stores `value` under `key`, replacing any previous file (or planted directory) at its path. */
+  /**
+   * Stores `value` under `key`, replacing any previous file (or planted directory) at its path. With
+   * bounds, the least recently used entries are removed first to make room, and a value that alone
+   * exceeds `maxBytes` is not kept (the older value under its key is removed).
+   */
   async set(key: string, value: Uint8Array): Promise<void> {
     const target = this.#requirePath(key);
-    this.#forget(target);
+    this.#recent.forget(key);
     this.#swept ??= this.#sweepOrphans();
     await this.#swept;
+    const head = encodeHeader(key, value);
+    if (this.#bounds?.tooLarge(head.length + value.length)) return this.delete(key);
     const temp = join(this.directory, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
-      await this.#writeNew(temp, [encodeHeader(key, value), value]);
-      await replaceWith(temp, target);
+      await this.#writeNew(temp, [head, value]);
+      if (this.#bounds === null) await replaceWith(temp, target);
+      else await this.#bounds.place(temp, basename(target), head.length + value.length, replaceWith);
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
       throw cacheError(`Cannot store the cache entry ${target}`, error);
@@ -190,11 +208,35 @@ export class FileCache implements CacheStore {
   /** Removes the entry for `key`; a missing entry is not an error. */
   async delete(key: string): Promise<void> {
     const target = this.#requirePath(key);
-    this.#forget(target);
+    this.#recent.forget(key);
     try {
-      await removeEntry(target);
+      if (this.#bounds === null) await removeEntry(target);
+      else await this.#bounds.remove(basename(target), removeEntry);
     } catch (error) {
       throw cacheError(`Cannot delete the cache entry ${target}`, error);
+    }
+  }
+
+  /**
+   * Every file in the directory but temp files, read and checked (for `inspectCache`): a damaged
+   * file, a symlink or a file named for another key is listed with its problem. Subdirectories are
+   * not the cache's and are left out.
+   */
+  records(): AsyncIterable<StoredRecord> {
+    return listFiles(this.directory, this.#safe);
+  }
+
+  /** Removes a listed file, unless another file took its name since it was listed. */
+  async removeRecord(ref: RecordRef): Promise<boolean> {
+    if (!isFileRef(ref)) return false;
+    if (ref.key !== null) this.#recent.forget(ref.key);
+    try {
+      const removed = await removeListed(this.directory, ref);
+      // Whoever keeps bounds on this directory counts it again at its next write.
+      if (removed) forgetUsage(this.directory);
+      return removed;
+    } catch (error) {
+      throw cacheError(`Cannot remove the cache file ${join(this.directory, ref.location)}`, error);
     }
   }
 
@@ -237,8 +279,7 @@ export class FileCache implements CacheStore {
     } catch {
       return null;
     }
-    // Hashing the key is a third of a fresh hit's cost; the mapping never changes for an instance.
-    if (this.#names.size >= NAME_MEMO_ENTRIES) this.#names.clear();
+    // Hashing the key is a good part of a read's cost; the mapping never changes for an instance.
     this.#names.set(key, path);
     return path;
   }
@@ -259,89 +300,42 @@ function isSafeSegment(name: unknown): name is string {
     name.length > 0 &&
     name !== '.' &&
     name !== '..' &&
-    !name.startsWith(TEMP_PREFIX) &&
+    !isReservedName(name) &&
     !/[/\\\0]/.test(name) &&
     Buffer.byteLength(name) <= 255
   );
 }
 
-function encodeHeader(key: string, value: Uint8Array): Buffer {
-  const keyBytes = Buffer.from(key, 'utf8');
-  if (value.length > 0xffffffff) throw new RangeError('A cache value is limited to 4 GiB');
-  const head = Buffer.alloc(HEADER_SIZE + keyBytes.length);
-  head.writeUInt32BE(MAGIC, 0);
-  head.writeUInt8(VERSION, 4);
-  head.writeUInt32BE(value.length, 8);
-  head.writeUInt32BE(keyBytes.length, 12);
-  head.writeUInt32BE(crc32(value, crc32(keyBytes)), 16);
-  keyBytes.copy(head, HEADER_SIZE);
-  return head;
+// A bounded cache marks a file used when it was last marked over a second ago: enough to order
+// entries for eviction, and a hot entry costs at most one touch a second per process.
+const TOUCH_MS = 1000;
+
+function isDue(stat: Stats): boolean {
+  return Date.now() - stat.mtimeMs > TOUCH_MS;
 }
 
-/** The value in a file's bytes, or null unless magic, version, size, key and checksum all agree. */
-function decodeFile(buf: Buffer, key: string): Buffer | null {
-  if (buf.readUInt32BE(0) !== MAGIC || buf[4] !== VERSION) return null;
-  const keyEnd = HEADER_SIZE + buf.readUInt32BE(12);
-  if (keyEnd + buf.readUInt32BE(8) !== buf.length) return null; // truncated or padded
-  const keyBytes = buf.subarray(HEADER_SIZE, keyEnd);
-  // Compared as text: a key that is not well-formed UTF-16 never matches, so it is never served.
-  if (keyBytes.toString('utf8') !== key) return null;
-  const value = buf.subarray(keyEnd);
-  return crc32(value, crc32(keyBytes)) === buf.readUInt32BE(16) ? value : null;
-}
-
-// rename(2) replaces a file or a symlink atomically (the link itself, never its target). Only a
-// directory planted at the path refuses; it sits at a name derived from our key in our private
-// directory, so it is removed and the rename retried once.
-async function replaceWith(temp: string, target: string): Promise<void> {
+// The file's mtime becomes now (its last use); returns its stat after the touch.
+function touched(fd: number, stat: Stats): Stats {
   try {
-    await rename(temp, target);
-  } catch (error) {
-    if (!(await isDirectory(target))) throw error;
-    await rm(target, { recursive: true, force: true });
-    await rename(temp, target);
-  }
-}
-
-async function removeEntry(target: string): Promise<void> {
-  try {
-    await unlink(target);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (!(await isDirectory(target))) throw error;
-    await rm(target, { recursive: true, force: true });
-  }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isDirectory();
+    futimesSync(fd, stat.atime, new Date());
+    return fstatSync(fd);
   } catch {
-    return false;
+    return stat;
   }
 }
 
-function readFullSync(fd: number, buf: Buffer): number {
-  let filled = 0;
-  while (filled < buf.length) {
-    const n = readSync(fd, buf, filled, buf.length - filled, filled);
-    if (n === 0) break;
-    filled += n;
+function pinnedNames(safe: SafeName): string[] {
+  try {
+    return [safe(IDENTITY_KEY_NAME)];
+  } catch {
+    return [];
   }
-  return filled;
 }
 
-async function readFull(fd: number, buf: Buffer): Promise<number> {
-  let filled = 0;
-  while (filled < buf.length) {
-    const n = await new Promise<number>((done, fail) => {
-      read(fd, buf, filled, buf.length - filled, filled, (error, bytes) => (error ? fail(error) : done(bytes)));
-    });
-    if (n === 0) break;
-    filled += n;
+function checkBound(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new HttpLib2Error(`FileCache option ${name} must be a positive number (or Infinity); received ${String(value)}`, { code: 'ERR_INVALID_REQUEST' });
   }
-  return filled;
 }
 
 function cacheError(message: string, cause: unknown): HttpLib2Error {

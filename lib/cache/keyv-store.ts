@@ -8,6 +8,7 @@ import type Keyv from 'keyv';
 import { dirname, resolve } from 'node:path';
 import { HttpLib2Error } from '../errors.js';
 import { assertPrivateDirectory } from './private-directory.js';
+import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
 import type { CacheStore } from './store.js';
 
 /** The part of keyv's `Keyv` this adapter uses. */
@@ -15,6 +16,8 @@ export interface KeyvLike {
   get(key: string): Promise<unknown>;
   set(key: string, value: string): Promise<unknown>;
   delete(key: string): Promise<unknown>;
+  /** Every key and value; keyv defines it when its adapter can iterate (SQLite, Redis, a Map). */
+  iterator?: ((namespace: undefined) => AsyncIterable<[string, unknown]>) | undefined;
 }
 
 // Marks values written by this adapter; anything else found under a key is a miss, not garbage.
@@ -40,7 +43,7 @@ export function isKeyv(value: unknown): value is KeyvLike {
  * itself reports a failed `set` as `false`), so the store guard counts the failure; through an
  * `Http`, a failed `get` is a miss.
  */
-export class KeyvStore implements CacheStore {
+export class KeyvStore implements CacheStore, ListableStore {
   /** The wrapped keyv instance. */
   readonly keyv: KeyvLike;
 
@@ -75,6 +78,36 @@ export class KeyvStore implements CacheStore {
   async delete(key: string): Promise<void> {
     try {
       await this.keyv.delete(key);
+    } catch (error) {
+      throw keyvError('delete', error);
+    }
+  }
+
+  /**
+   * Every value this adapter wrote (for `inspectCache`); values of other programs sharing the keyv
+   * namespace are left out.
+   * @throws HttpLib2Error (`ERR_CACHE`) when the keyv adapter cannot iterate.
+   */
+  async *records(): AsyncGenerator<StoredRecord> {
+    const iterator = this.keyv.iterator;
+    if (typeof iterator !== 'function') {
+      throw new HttpLib2Error('This keyv store cannot list its entries: its adapter has no iterator (keyv iterates SQLite, Redis, Postgres, MySQL, Mongo and Map stores)', { code: 'ERR_CACHE' });
+    }
+    try {
+      for await (const [key, stored] of iterator.call(this.keyv, undefined)) {
+        if (typeof stored !== 'string' || !stored.startsWith(TAG)) continue;
+        yield { ref: { location: null, key }, value: Buffer.from(stored.slice(TAG.length), 'base64'), problem: null, size: key.length + stored.length };
+      }
+    } catch (error) {
+      throw keyvError('list', error);
+    }
+  }
+
+  /** Removes a listed value. */
+  async removeRecord(ref: RecordRef): Promise<boolean> {
+    if (ref.key === null) return false;
+    try {
+      return (await this.keyv.delete(ref.key)) !== false;
     } catch (error) {
       throw keyvError('delete', error);
     }
@@ -143,6 +176,9 @@ export async function openSqliteCache(path: string, options: SqliteCacheOptions 
   ]);
   const store = new KeyvSqlite({
     uri: `sqlite://${path}`,
+    // The adapter lists rows a page at a time with OFFSET, each page a scan from the start: its
+    // default of 10 rows made listing 100,000 entries (inspectCache) take 10,000 queries.
+    iterationLimit: 1000,
     ...(options.table !== undefined ? { table: options.table } : {}),
   });
   try {

@@ -4,6 +4,7 @@
  * change what another one reads, and it must never grow past its bounds.
  */
 import { HttpLib2Error } from '../errors.js';
+import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
 import type { CacheStore } from './store.js';
 
 /** Bounds of a {@link MemoryCache}. */
@@ -21,7 +22,7 @@ const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
  * An in-memory LRU store. `get` resolves to `null` for a missing key. A value larger than `maxBytes`
  * is not kept (and removes any older value under its key).
  */
-export class MemoryCache implements CacheStore {
+export class MemoryCache implements CacheStore, ListableStore {
   /** Most entries kept. */
   readonly maxEntries: number;
   /** Most bytes kept. */
@@ -73,6 +74,25 @@ export class MemoryCache implements CacheStore {
     return Promise.resolve();
   }
 
+  /**
+   * Every entry as it is now (for `inspectCache`), without marking any as used. The values are the
+   * stored ones, not copies: read them, never change them.
+   */
+  async *records(): AsyncGenerator<StoredRecord> {
+    for (const [key, value] of [...this.#entries]) {
+      const ref: MemoryRef = { location: null, key, value };
+      yield { ref, value, problem: null, size: costOf(key, value) };
+    }
+  }
+
+  /** Removes a listed entry unless it was replaced since it was listed. */
+  async removeRecord(ref: RecordRef): Promise<boolean> {
+    const { key, value } = ref as MemoryRef;
+    if (key === null || this.#entries.get(key) !== value) return false;
+    this.#remove(key);
+    return true;
+  }
+
   /** Removes every entry. */
   clear(): void {
     this.#entries.clear();
@@ -92,6 +112,10 @@ export class MemoryCache implements CacheStore {
       this.#remove(key);
     }
   }
+}
+
+interface MemoryRef extends RecordRef {
+  readonly value: Buffer;
 }
 
 function costOf(key: string, value: Uint8Array): number {

@@ -1,48 +1,25 @@
 /**
  * The private cache's decisions (RFC 9111, RFC 5861, RFC 8246) as pure functions of the request, the
- * stored response and `now`: whether a stored response may be used, how to revalidate it, what to
- * store, freshen or invalidate after an answer, and when to add If-Match. Each decision is a tagged
- * union with a `reason` for the trace. Never performs I/O, never reads the clock, never mutates input.
+ * stored response and `now`: the whole plan of a visit, step by step — what a request needs from the
+ * store, whether a stored response may answer it and which part of it, how to revalidate it or add
+ * If-Match, what to store, freshen or invalidate after an answer, and when a stale answer replaces an
+ * error. Each step is a tagged union with a `reason` for the trace. Never performs I/O, never reads
+ * the clock, never mutates input.
  */
 import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
 import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
-import { rangeNeedsOrigin } from './range.js';
-import type { ResolvedSettings } from '../options.js';
-import type { HopRequest } from '../types.js';
-import { resolveLocation, sameOrigin } from '../uri.js';
-
-/** The head of a stored response with what the policy needs about how it was obtained. */
-export interface StoredResponse {
-  /** The cache key of the request it answered. */
-  readonly key: string;
-  readonly status: number;
-  readonly reason: string;
-  readonly version: number;
-  /** Lower-cased names, as the Response map holds them. */
-  readonly headers: Readonly<HeaderRecord>;
-  /** The request headers its Vary names, as they were sent (null: absent). RFC 9111 §4.1. */
-  readonly vary: Readonly<Record<string, string | null>>;
-  /** Who asked (DESIGN.md, Identity): null for anonymous requests. */
-  readonly identity: string | null;
-  /** When the request that obtained it was sent, ms since the epoch (RFC 9111 §4.2.3 request_time). */
-  readonly requestTime: number;
-  /** When its head arrived, ms since the epoch (RFC 9111 §4.2.3 response_time). */
-  readonly responseTime: number;
-}
+import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, staleAt, type Lifetime, type StoredResponse } from './freshness.js';
+import { rangeNeedsOrigin, selectRange, type RangeSelection } from './range.js';
+import { heldUntil, instant, isStandIn, notBeforeOf, type NotBefore } from './retry-after.js';
+import type { ErrorCode } from '../errors.js';
+import type { HopRequest, Settings } from '../types.js';
+import { cacheKey, resolveLocation, sameOrigin } from '../uri.js';
 
 /** Settings the policy reads. */
-export type PolicySettings = Pick<ResolvedSettings, 'ignoreEtag' | 'optimisticConcurrencyMethods'>;
+export type PolicySettings = Pick<Settings, 'ignoreEtag' | 'optimisticConcurrencyMethods' | 'goneLifetime' | 'maxRetryAfter'>;
 
-/** Heuristic freshness is 10% of the time since Last-Modified (RFC 9111 §4.2.2), at most one day. */
-export const HEURISTIC_FRACTION = 0.1;
-export const HEURISTIC_CAP_SECONDS = 24 * 60 * 60;
-
-// RFC 9110 §15.1: statuses "heuristically cacheable" (RFC 9111 §4.2.2).
-const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
-// DESIGN.md: 301/308 answers to GET are permanent redirects (httplib2 keeps them for good).
-const PERMANENT_REDIRECTS = new Set([301, 308]);
 // RFC 9110 §9.2.1: every other method is unsafe and invalidates (RFC 9111 §4.4).
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 // RFC 9111 §3.2: a 304 never replaces what describes the stored body itself.
@@ -52,76 +29,12 @@ const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', '-cont
 export const NEVER_STORED: readonly string[] = ['set-cookie', 'set-cookie2'];
 // RFC 5861 §4: "an error is any situation that would result in a 500, 502, 503 or 504".
 const ERROR_STATUSES = new Set([500, 502, 503, 504]);
-
-// ---------------------------------------------------------------------------------------------
-// Freshness (RFC 9111 §4.2)
-
-/** A freshness lifetime in seconds with the rule that produced it. */
-export interface Lifetime {
-  readonly seconds: number;
-  readonly source: string;
-}
-
-/** RFC 9111 §4.2.1, for a private cache (s-maxage is ignored: §5.2.2.10 is for shared caches). */
-export function freshnessLifetime(stored: StoredResponse): Lifetime {
-  const h = stored.headers;
-  const cc = parseDirectives(h['cache-control']);
-  if (cc.maxAge !== undefined) {
-    // §4.2.1: invalid or conflicting freshness information makes the response stale.
-    return cc.maxAge === 'invalid' ? { seconds: 0, source: 'invalid max-age' } : { seconds: cc.maxAge, source: `max-age=${cc.maxAge}` };
-  }
-  const expiresHeader = h['expires'];
-  if (expiresHeader !== undefined) {
-    const expires = parseHttpDate(expiresHeader, stored.responseTime);
-    // §5.3: an invalid Expires, such as "0", means already expired.
-    if (expires === null) return { seconds: 0, source: 'invalid Expires' };
-    const seconds = Math.max(0, Math.floor((expires - dateValue(stored)) / 1000));
-    return { seconds, source: `Expires (${seconds}s after Date)` };
-  }
-  if (PERMANENT_REDIRECTS.has(stored.status)) return { seconds: Infinity, source: `permanent redirect ${stored.status}` };
-  const lastModified = parseHttpDate(h['last-modified'], stored.responseTime);
-  if (lastModified !== null && HEURISTIC_STATUSES.has(stored.status)) {
-    const since = Math.max(0, (dateValue(stored) - lastModified) / 1000);
-    const seconds = Math.floor(Math.min(since * HEURISTIC_FRACTION, HEURISTIC_CAP_SECONDS));
-    return { seconds, source: `heuristic ${seconds}s (10% of Date - Last-Modified)` };
-  }
-  return { seconds: 0, source: 'no explicit freshness' };
-}
-
-// RFC 9110 §6.6.1: a response without a valid Date is dated when it was received.
-function dateValue(stored: StoredResponse): number {
-  return parseHttpDate(stored.headers['date'], stored.responseTime) ?? stored.responseTime;
-}
-
-/**
- * RFC 9111 §5.1: the first member of a list-valued Age is used; a value that is not a non-negative
- * integer (a float, a sign, a trailing word) is ignored, as if absent. Values past 2^31 are clamped.
- */
-export function parseAge(value: string | undefined): number | null {
-  if (value === undefined) return null;
-  const first = value.split(',')[0]!.trim();
-  if (!/^[0-9]+$/.test(first)) return null;
-  return Math.min(Number(first), 2147483648);
-}
-
-/** RFC 9111 §4.2.3 current_age, in seconds. */
-export function currentAge(stored: StoredResponse, now: number): number {
-  const ageValue = parseAge(stored.headers['age']) ?? 0;
-  const apparentAge = Math.max(0, (stored.responseTime - dateValue(stored)) / 1000);
-  const responseDelay = Math.max(0, (stored.responseTime - stored.requestTime) / 1000);
-  const correctedAgeValue = ageValue + responseDelay;
-  const correctedInitialAge = Math.max(apparentAge, correctedAgeValue);
-  const residentTime = Math.max(0, (now - stored.responseTime) / 1000);
-  return correctedInitialAge + residentTime;
-}
-
-/**
- * RFC 9111 §5.1, §4.2.3: the Age a response served from the cache carries, its current age in whole
- * seconds (delta-seconds, clamped to 2^31 as §1.2.2 asks).
- */
-export function ageValue(currentAgeSeconds: number): string {
-  return String(Math.min(Math.max(0, Math.floor(currentAgeSeconds)), 2147483648));
-}
+// Failures a gateway would answer with one of those: the origin, or the path to it, did not answer.
+// Never a bug (ERR_INTERNAL), the caller's abort, a closed Http, a refused request, a body past its
+// limit or a broken coding: an answer arrived, or the request never should have left.
+const ORIGIN_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_CONNECTION', 'ERR_SERVER_NOT_FOUND', 'ERR_REQUEST_TIMEOUT', 'ERR_PROXY', 'ERR_TLS',
+]);
 
 /**
  * The head a stored response keeps: its end-to-end fields (RFC 9111 §3.1) without Set-Cookie and
@@ -219,12 +132,21 @@ export function codingVariantBase(headers: Readonly<HeaderRecord>): string | nul
   return `${etag.slice(0, -suffix.length)}"`;
 }
 
+// A field value without the whitespace around it; an empty one is no validator at all.
+function fieldValue(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
 /** The conditional headers that revalidate `stored` (RFC 9111 §4.3.1) and how they are named in the trace. */
 export function validatorsFor(stored: StoredResponse, req: HopRequest, settings: PolicySettings): { headers: HeaderRecord; via: string } {
   const headers: HeaderRecord = Object.create(null);
   const via: string[] = [];
-  const etag = stored.headers['etag'];
-  const lastModified = stored.headers['last-modified'];
+  // Sent exactly as received (W/, quotes, obs-text and all): an origin compares them byte for byte,
+  // and feed publishers count a validator they never sent as misbehaviour. Only the whitespace
+  // around a field value goes, which is no part of it (RFC 9110 §5.5) and which the parser may keep.
+  const etag = fieldValue(stored.headers['etag']);
+  const lastModified = fieldValue(stored.headers['last-modified']);
   // DESIGN.md, Apache's -gzip ETags: a tag Apache never matches is left out when Last-Modified can
   // validate instead (If-None-Match would make the server ignore If-Modified-Since, RFC 9110
   // §13.1.3), and the unsuffixed tag is not sent either: the server never sent it for this variant.
@@ -242,35 +164,154 @@ export function validatorsFor(stored: StoredResponse, req: HopRequest, settings:
 }
 
 // ---------------------------------------------------------------------------------------------
+// The plan of a visit. The driver carries out one step after another: what the request needs from
+// the store (intake), what the stored response allows (lookup, preconditionFor), and what the
+// origin's answer or failure leaves to do (afterResponse, afterFailure). Every step has a `reason`
+// for the trace (null: nothing worth a line).
+
+/** The store key of a URI for an identity: the normalised URI, then the identity if any. */
+export function storeKey(url: URL, identity: string | null): string {
+  const base = cacheKey(url);
+  return identity === null ? base : `${base} ${identity}`;
+}
+
+/** What an answer is decided with besides itself: the request, its store key, its identity and the settings. */
+export interface VisitFacts {
+  readonly req: HopRequest;
+  readonly key: string;
+  readonly identity: string | null;
+  readonly settings: PolicySettings;
+}
+
+/**
+ * How the origin is asked, and what may stand in for its answer: one record from the first decision
+ * to the one after the answer.
+ */
+export interface Ask {
+  /** Fields added to the request: validators (RFC 9111 §4.3.1) or If-Match; never one the caller set. */
+  readonly add: Readonly<HeaderRecord>;
+  /** The stored response a 304 freshens, or that may replace an error (null: none). */
+  readonly stored: StoredResponse | null;
+  /** Its body length in bytes (the Range selection of a freshened or stale answer counts on it). */
+  readonly storedLength: number;
+  /** How `add` is named in the trace (`If-None-Match and If-Modified-Since`). */
+  readonly via: string;
+  /** RFC 5861 §4: `stored` may replace an error answer (decided when it was looked up). */
+  readonly staleIfError: boolean;
+  /** A request no-cache passed over a stored response: the answer replaces it, stored or not. */
+  readonly replaces: boolean;
+  /**
+   * The stored response an error answer leaves in place (revalidated, or passed over by a reload):
+   * it is kept for the next revalidation rather than dropped (null: none).
+   */
+  readonly kept: StoredResponse | null;
+  /** Identical asks in flight share one exchange (a GET without a body). */
+  readonly shared: boolean;
+}
+
+/** The step that asks the origin (every method but GET and HEAD comes to it from intake or If-Match). */
+export interface AskStep {
+  readonly kind: 'ask';
+  readonly reason: string | null;
+  readonly ask: Ask;
+}
+
+/**
+ * How a stored response answers this request: whole, its head only (HEAD), or what a Range selects
+ * of it (range.ts: a slice, a 416, or the whole answer with the reason the Range was ignored).
+ */
+export type Part = RangeSelection | { readonly kind: 'whole' | 'none'; readonly reason: null };
+
+/** A stored response served: its current age in seconds (RFC 9111 §4.2.3) and the part served. */
+export interface Serving {
+  readonly stored: StoredResponse;
+  readonly age: number;
+  readonly part: Part;
+}
+
+const NO_FIELDS: Readonly<HeaderRecord> = Object.freeze(Object.create(null) as HeaderRecord);
+const WHOLE: Part = Object.freeze({ kind: 'whole', reason: null });
+const NONE: Part = Object.freeze({ kind: 'none', reason: null });
+
+/** The origin asked as the caller asked it: nothing added, nothing to stand in for its answer. */
+export const AS_ASKED: Ask = Object.freeze({
+  add: NO_FIELDS, stored: null, storedLength: 0, via: '', staleIfError: false, replaces: false, kept: null, shared: false,
+});
+
+// Nothing stored can answer: the origin is asked as asked; GETs in flight share the answer. A
+// reload passes over `kept`, which an error answer leaves in place.
+function anew(req: HopRequest, kept: StoredResponse | null): Ask {
+  const shared = req.method === 'GET' && req.body === null;
+  const replaces = kept !== null;
+  return shared || replaces ? { ...AS_ASKED, replaces, kept, shared } : AS_ASKED;
+}
+
+/**
+ * The part of `stored` (whose body is `bodyLength` bytes) that answers `req`: its head only for
+ * HEAD (RFC 9110 §9.3.2), a Range selection of a stored 200 (RFC 9110 §14; `now` places the
+ * two-digit years of an If-Range date), else the whole.
+ */
+export function partFor(req: HopRequest, stored: StoredResponse, bodyLength: number, now: number): Part {
+  if (req.method === 'HEAD') return NONE;
+  if (stored.status !== 200 || req.headers['range'] === undefined) return WHOLE;
+  return selectRange(req.headers, stored.headers, bodyLength, now);
+}
+
+// `stored` (with `bodyLength` bytes of body) served to `req` at `now`.
+function serving(req: HopRequest, stored: StoredResponse, bodyLength: number, now: number): Serving {
+  return { stored, age: currentAge(stored, now), part: partFor(req, stored, bodyLength, now) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Before the store is read (RFC 9111 §4, §4.4; httplib2's optimistic concurrency)
+
+/** What a request needs from the store: its stored response looked up or read for its ETag, or nothing. */
+export type Intake = { readonly kind: 'read'; readonly reason: null; readonly then: 'lookup' | 'precondition' } | AskStep;
+
+const READ_FOR_LOOKUP: Intake = Object.freeze({ kind: 'read', reason: null, then: 'lookup' });
+const READ_FOR_PRECONDITION: Intake = Object.freeze({ kind: 'read', reason: null, then: 'precondition' });
+const ASK_AS_ASKED: AskStep = Object.freeze({ kind: 'ask', reason: null, ask: AS_ASKED });
+
+/**
+ * The first decision of a visit. GET and HEAD look the stored response up; a method in
+ * `optimisticConcurrencyMethods` reads it for its ETag (If-Match); every other method goes to the
+ * origin as it is, and its answer may invalidate.
+ */
+export function intake(req: HopRequest, settings: PolicySettings): Intake {
+  if (req.method === 'GET' || req.method === 'HEAD') return READ_FOR_LOOKUP;
+  return settings.optimisticConcurrencyMethods.includes(req.method) ? READ_FOR_PRECONDITION : ASK_AS_ASKED;
+}
+
+/**
+ * A request on an Http without a cache (RFC 9111 §5.2.1.7, as httplib2 answers it): only-if-cached
+ * has nothing to be served from, so it is a 504 and no request.
+ */
+export function withoutStore(req: HopRequest): 'unsatisfiable' | 'forward' {
+  return parseDirectives(req.headers['cache-control']).onlyIfCached ? 'unsatisfiable' : 'forward';
+}
+
+// ---------------------------------------------------------------------------------------------
 // Lookup (RFC 9111 §4)
 
-/** What to do with a request before it reaches the network. */
-export type LookupDecision =
-  /** Leave the cache out of it on the way in (unsafe methods, Range). */
+/** How a GET or HEAD is answered once its stored response (if any) was read. */
+export type Lookup =
+  /** Serve the stored response without contacting the origin (fresh, or stale within max-stale). */
+  | ({ readonly kind: 'fresh'; readonly reason: string } & Serving)
+  /** RFC 5861 §3: serve the stale stored response now, and revalidate it behind the answer with `ask`. */
+  | ({ readonly kind: 'stale-while-revalidate'; readonly reason: string; readonly ask: Ask } & Serving)
+  /** Ask the origin with the stored response's validators (RFC 9111 §4.3.1). */
+  | { readonly kind: 'revalidate'; readonly reason: string; readonly ask: Ask }
+  /**
+   * RFC 9110 §10.2.3: the origin asked not to be asked before the stored not-before time, so it is
+   * not: serve the stored response (stale, or the stored 429/503 itself), or, for one that may never
+   * be served stale (must-revalidate, no-cache), answer 504 as a cache that cannot reach the origin
+   * does (RFC 9111 §5.2.2.2).
+   */
+  | ({ readonly kind: 'retry-after'; readonly reason: string; readonly serve: boolean } & Serving)
+  /** Nothing usable: ask the origin as asked (`ask.replaces` when a request no-cache passed over one). */
+  | { readonly kind: 'miss'; readonly reason: string; readonly ask: Ask }
+  /** Leave the cache out of it on the way in (unsafe methods, ranges the origin answers). */
   | { readonly kind: 'bypass'; readonly reason: string }
-  /**
-   * Nothing usable: ask the origin without validators. `reload`: a stored response exists and the
-   * request's no-cache passed it over, so the answer replaces it even when it may not be stored.
-   */
-  | { readonly kind: 'miss'; readonly reason: string; readonly reload?: boolean }
-  /** Serve the stored response without contacting the origin; `age` is its current age in seconds. */
-  | { readonly kind: 'fresh'; readonly reason: string; readonly stored: StoredResponse; readonly age: number }
-  /**
-   * Ask the origin with `headers` added. With `background`, serve the stored response now and
-   * revalidate behind it (RFC 5861 §3). With `staleIfError`, an error answer may be replaced by the
-   * stored one (RFC 5861 §4).
-   */
-  | {
-      readonly kind: 'revalidate';
-      readonly reason: string;
-      readonly stored: StoredResponse;
-      /** Its current age in seconds (the Age of a stale answer served in the background case). */
-      readonly age: number;
-      readonly headers: HeaderRecord;
-      readonly via: string;
-      readonly background: boolean;
-      readonly staleIfError: boolean;
-    }
   /** only-if-cached with nothing usable: answer 504 (RFC 9111 §5.2.1.7). */
   | { readonly kind: 'unsatisfiable'; readonly reason: string };
 
@@ -278,6 +319,8 @@ export interface LookupInput {
   readonly req: HopRequest;
   /** The entry stored under the request's key, if any (already parsed and verified). */
   readonly stored: StoredResponse | null;
+  /** Its body length in bytes (what a Range selects from). */
+  readonly bodyLength: number;
   /** The request's identity (DESIGN.md, Identity); null for anonymous. */
   readonly identity: string | null;
   readonly now: number;
@@ -285,57 +328,101 @@ export interface LookupInput {
 }
 
 /** RFC 9111 §4: may `stored` answer `req` at `now`, and if not, how should the origin be asked? */
-export function lookup(input: LookupInput): LookupDecision {
-  const { req, stored, identity, now, settings } = input;
+export function lookup(input: LookupInput): Lookup {
+  const { req, stored } = input;
   if (req.method !== 'GET' && req.method !== 'HEAD') return { kind: 'bypass', reason: `bypass: ${req.method} is not served from the cache` };
-  // RFC 9110 §14: a single range is answered from a complete stored 200 (the driver slices it);
+  // RFC 9110 §14: a single range is answered from a complete stored 200 (partFor slices it);
   // entries are never partial (RFC 9111 §3.3 is not implemented), so a miss asks the origin as is.
   const range = req.method === 'GET' ? req.headers['range'] : undefined;
   const rangeBypass = range === undefined || stored === null ? null : rangeNeedsOrigin(range, stored.headers);
   if (rangeBypass !== null) return { kind: 'bypass', reason: `bypass: Range request: ${rangeBypass}` };
   const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
-  const unusable = unusableReason(stored, req, identity);
+  const unusable = unusableReason(stored, req, input.identity);
   if (unusable !== null || stored === null) {
     const reason = unusable ?? 'miss: nothing stored';
-    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason };
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, null) };
   }
+  return lookupStored(input, stored, reqCc);
+}
+
+/** Where a stored response stands for a request: its lifetime and age, and what each side's directives say. */
+interface Standing {
+  readonly reqCc: Directives;
+  readonly resCc: Directives;
+  readonly lifetime: Lifetime;
+  /** Current age in seconds. */
+  readonly age: number;
+  readonly fresh: boolean;
+  /** Why the request's directives refuse it (RFC 9111 §5.2.1), or null. */
+  readonly refusal: string | null;
+}
+
+// A usable stored response: fresh, reloaded past, or stale.
+function lookupStored(input: LookupInput, stored: StoredResponse, reqCc: Directives): Lookup {
+  const { req, now } = input;
   const resCc = parseDirectives(stored.headers['cache-control']);
-  const lifetime = freshnessLifetime(stored);
+  const lifetime = freshnessLifetime(stored, input.settings.goneLifetime);
   const age = currentAge(stored, now);
   const fresh = lifetime.seconds > age; // §4.2: response_is_fresh = (freshness_lifetime > current_age)
-  const ageText = `age ${Math.floor(age)}s`;
   // RFC 8246 §2: an immutable response is not revalidated on reload while it is fresh.
   const immutableFresh = resCc.immutable && fresh && !resCc.noCache;
   const refusal = immutableFresh ? null : requestRefusal(reqCc, lifetime.seconds, age);
+  // The caller insists (request no-cache): the request goes out, a not-before time notwithstanding.
   if (refusal === 'reload') {
-    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' } : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', reload: true };
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: 'miss: request no-cache; only-if-cached → 504' }
+      : { kind: 'miss', reason: 'miss: request no-cache (end-to-end reload)', ask: anew(req, isStandIn(stored) ? null : stored) };
   }
   if (fresh && !resCc.noCache && refusal === null) {
-    return { kind: 'fresh', reason: `fresh: ${lifetime.source}, ${ageText}${resCc.immutable ? ', immutable' : ''}`, stored, age };
+    const reason = `fresh: ${lifetime.source}, age ${Math.floor(age)}s${resCc.immutable ? ', immutable' : ''}`;
+    return { kind: 'fresh', reason, stored, age, part: partFor(req, stored, input.bodyLength, now) };
   }
-  const staleness = age - lifetime.seconds;
+  const until = heldUntil(stored, now);
+  if (until !== null) return retryLater(input, stored, { resCc, age }, until);
+  // A stored 429/503 stands in for the answer only until its time: then there is nothing to revalidate.
+  if (isStandIn(stored)) {
+    const reason = `miss: the stored ${stored.status} held requests back until ${instant(stored.notBefore!)}`;
+    return reqCc.onlyIfCached ? { kind: 'unsatisfiable', reason: `${reason}; only-if-cached → 504` } : { kind: 'miss', reason, ask: anew(req, null) };
+  }
+  return lookupStale(input, stored, { reqCc, resCc, lifetime, age, fresh, refusal });
+}
+
+// RFC 9110 §10.2.3: until `until` the origin is not asked for this resource (a request no-cache
+// aside). The stored response answers, stale (the origin said it will not give a fresher one before
+// then), or the stored 429/503 itself; one that may never be served stale gets the 504 of a cache
+// that cannot reach the origin (RFC 9111 §4.2.4, §5.2.2.2) rather than a request the origin refused.
+function retryLater(input: LookupInput, stored: StoredResponse, s: Pick<Standing, 'resCc' | 'age'>, until: number): Lookup {
+  const serving: Serving = { stored, age: s.age, part: partFor(input.req, stored, input.bodyLength, input.now) };
+  const held = `retry-after: not asking the origin before ${instant(until)}`;
+  if (isStandIn(stored)) return { kind: 'retry-after', reason: `${held}; answered with the stored ${stored.status}`, serve: true, ...serving };
+  const never = s.resCc.noCache ? 'no-cache' : s.resCc.mustRevalidate ? 'must-revalidate' : s.resCc.proxyRevalidate ? 'proxy-revalidate' : null;
+  if (never !== null) return { kind: 'retry-after', reason: `${held}; the stored response is ${never}, never served stale → 504`, serve: false, ...serving };
+  return { kind: 'retry-after', reason: `${held}; served stale (age ${Math.floor(s.age)}s)`, serve: true, ...serving };
+}
+
+// A stored response that may not be served as it is: served stale if a directive allows it,
+// revalidated otherwise.
+function lookupStale(input: LookupInput, stored: StoredResponse, s: Standing): Lookup {
+  const { req, now } = input;
+  const staleness = s.age - s.lifetime.seconds;
+  const ageText = `age ${Math.floor(s.age)}s`;
   // §4.2.4 and §5.2.2.2: must-revalidate and no-cache forbid every kind of stale answer.
-  const staleAllowed = !resCc.noCache && !resCc.mustRevalidate && !resCc.proxyRevalidate;
-  const why = resCc.noCache ? 'response no-cache' : refusal ?? `stale: ${lifetime.source}, ${ageText}`;
-  if (!fresh && staleAllowed && refusal === null && withinDelta(reqCc.maxStale, staleness)) {
-    return { kind: 'fresh', reason: `stale but acceptable: request max-stale${reqCc.maxStale === 'any' ? '' : `=${String(reqCc.maxStale)}`}, ${ageText}`, stored, age };
+  const staleAllowed = !s.resCc.noCache && !s.resCc.mustRevalidate && !s.resCc.proxyRevalidate;
+  const why = s.resCc.noCache ? 'response no-cache' : s.refusal ?? `stale: ${s.lifetime.source}, ${ageText}`;
+  if (!s.fresh && staleAllowed && s.refusal === null && withinDelta(s.reqCc.maxStale, staleness)) {
+    const reason = `stale but acceptable: request max-stale${s.reqCc.maxStale === 'any' ? '' : `=${String(s.reqCc.maxStale)}`}, ${ageText}`;
+    return { kind: 'fresh', reason, stored, age: s.age, part: partFor(req, stored, input.bodyLength, now) };
   }
-  if (reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
+  if (s.reqCc.onlyIfCached) return { kind: 'unsatisfiable', reason: `${why}; only-if-cached → 504` };
   // HEAD only reads what a fresh GET entry says; a stale one is asked for again as it is.
-  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})` };
-  const { headers, via } = validatorsFor(stored, req, settings);
-  const background = staleAllowed && refusal === null && !fresh && withinDelta(resCc.staleWhileRevalidate, staleness);
-  const staleIfError = staleAllowed && !fresh && (withinDelta(resCc.staleIfError, staleness) || withinDelta(reqCc.staleIfError, staleness));
-  return {
-    kind: 'revalidate',
-    reason: background ? `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}` : `revalidate: ${why}, with ${via}`,
-    stored,
-    age,
-    headers,
-    via,
-    background,
-    staleIfError,
-  };
+  if (req.method === 'HEAD') return { kind: 'miss', reason: `miss: HEAD with a stored GET that needs revalidation (${why})`, ask: anew(req, null) };
+  const { headers, via } = validatorsFor(stored, req, input.settings);
+  const staleIfError = staleAllowed && !s.fresh && (withinDelta(s.resCc.staleIfError, staleness) || withinDelta(s.reqCc.staleIfError, staleness));
+  const ask: Ask = { add: headers, stored, storedLength: input.bodyLength, via, staleIfError, replaces: false, kept: stored, shared: req.body === null };
+  if (staleAllowed && s.refusal === null && !s.fresh && withinDelta(s.resCc.staleWhileRevalidate, staleness)) {
+    const reason = `stale-while-revalidate: served stale (${ageText}), revalidating with ${via}`;
+    return { kind: 'stale-while-revalidate', reason, stored, age: s.age, part: partFor(req, stored, input.bodyLength, now), ask };
+  }
+  return { kind: 'revalidate', reason: `revalidate: ${why}, with ${via}`, ask };
 }
 
 function withinDelta(limit: DeltaSeconds | 'any' | undefined, staleness: number): boolean {
@@ -364,62 +451,137 @@ function requestRefusal(cc: Directives, lifetime: number, age: number): string |
   return null;
 }
 
+/**
+ * The If-Match a request in `optimisticConcurrencyMethods` carries, from the ETag stored for its URI
+ * (lost-update protection, httplib2's optimistic concurrency): the ask with it, or as asked.
+ */
+export function preconditionFor(req: HopRequest, stored: StoredResponse | null, settings: PolicySettings): AskStep {
+  if (!settings.optimisticConcurrencyMethods.includes(req.method)) return ASK_AS_ASKED;
+  if (settings.ignoreEtag) return { kind: 'ask', reason: 'no If-Match: ignoreEtag', ask: AS_ASKED };
+  if ('if-match' in req.headers) return { kind: 'ask', reason: 'no If-Match added: the caller set one', ask: AS_ASKED };
+  const storedTag = fieldValue(stored?.headers['etag']);
+  if (stored === null || storedTag === undefined) return { kind: 'ask', reason: 'no If-Match: no stored ETag', ask: AS_ASKED };
+  // DESIGN.md, Apache's -gzip ETags: the PUT replaces the resource, whose own tag is the one Apache
+  // compares; the coding variant's tag would fail every PUT with 412.
+  const base = codingVariantBase(stored.headers);
+  const etag = base ?? storedTag;
+  // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag could never match.
+  if (isWeakEtag(etag)) return { kind: 'ask', reason: `no If-Match: stored ETag ${etag} is weak`, ask: AS_ASKED };
+  const why = base === null ? '' : `, the resource's tag under the coding variant's ${storedTag}`;
+  return { kind: 'ask', reason: `If-Match: ${etag} (lost-update protection${why})`, ask: { ...AS_ASKED, add: { 'if-match': etag } } };
+}
+
 // ---------------------------------------------------------------------------------------------
-// After the answer (RFC 9111 §3, §4.3.3, §4.3.4, §4.4)
+// After the answer (RFC 9111 §3, §4.3.3, §4.3.4, §4.4) or the failure (RFC 5861 §4)
 
-/** What to do with the cache once the origin answered. */
-export type AfterDecision =
-  /** Store `stored` (with the body) under its key. */
-  | { readonly kind: 'store'; readonly reason: string; readonly stored: StoredResponse }
-  /** A 304 validated the stored response: keep its body, replace its head with `stored`. */
-  | { readonly kind: 'freshen'; readonly reason: string; readonly stored: StoredResponse }
-  /** Remove what is stored for these URIs (their keys for this identity and the anonymous one). */
-  | { readonly kind: 'invalidate'; readonly reason: string; readonly urls: readonly URL[] }
-  /** Leave the cache as it is. */
-  | { readonly kind: 'pass'; readonly reason: string }
-  /** A 304 whose validator does not match the stored response: ask again without validators. */
-  | { readonly kind: 'refetch'; readonly reason: string };
-
-export interface AfterInput {
-  readonly req: HopRequest;
-  readonly key: string;
-  readonly identity: string | null;
+/** The origin's answer, as the policy reads it. */
+export interface Answer {
   readonly status: number;
   readonly reasonPhrase: string;
   readonly version: number;
   readonly headers: Readonly<HeaderRecord>;
   /** Length of the decoded body as received. */
   readonly bodyLength: number;
-  /** The stored response that was revalidated, if any. */
-  readonly stored: StoredResponse | null;
-  /** A reload passed over a stored response (lookup's `reload`): the answer replaces it. */
-  readonly replaces?: boolean;
-  /** The validators sent, for the trace (`If-None-Match`...). */
-  readonly via: string;
   readonly requestTime: number;
   readonly responseTime: number;
 }
 
-/** RFC 9111 §3 (storing), §4.3.4 (freshening with a 304) and §4.4 (invalidation). */
-export function afterResponse(input: AfterInput): AfterDecision {
-  const { req, status } = input;
-  if (!SAFE_METHODS.has(req.method)) return afterUnsafe(input);
+/** What to do with the cache, and what to answer, once the origin answered. */
+export type After =
+  /** Store `stored` (with the answer's body) under its key, and answer with the answer. */
+  | { readonly kind: 'store'; readonly reason: string; readonly stored: StoredResponse }
+  /**
+   * A 304 validated the stored response: keep its body, write `stored` as its head, and serve it,
+   * with the 304's own `cookies` (this caller's, never stored).
+   */
+  | ({ readonly kind: 'freshen'; readonly reason: string; readonly cookies: Readonly<HeaderRecord> } & Serving)
+  /** Remove what is stored under these keys (for this identity and the anonymous one); answer with the answer. */
+  | { readonly kind: 'invalidate'; readonly reason: string; readonly keys: readonly string[] }
+  /** Leave the cache as it is; answer with the answer. */
+  | { readonly kind: 'pass'; readonly reason: string }
+  /** A 304 whose validator does not match the stored response: remove it, ask again without validators. */
+  | { readonly kind: 'refetch'; readonly reason: string; readonly ask: Ask }
+  /** An error answer to a revalidation or a reload: leave the stored response (`stored`) as it is; answer with the answer. */
+  | { readonly kind: 'keep'; readonly reason: string; readonly stored: StoredResponse }
+  /**
+   * A 429/503 with a Retry-After (RFC 9110 §10.2.3) to a revalidation or a reload: write the stored
+   * response back as `stored`, which carries the not-before time, and answer with the answer as it
+   * is, or with `stored` served stale (`answer: 'stale'`, RFC 5861 §4 stale-if-error).
+   */
+  | ({ readonly kind: 'hold'; readonly reason: string; readonly answer: 'as-is' | 'stale' } & Serving)
+  /** RFC 5861 §4: an error answer replaced by the stored response. */
+  | ({ readonly kind: 'serve-stale'; readonly reason: string } & Serving);
+
+/** RFC 9111 §3 (storing), §4.3.4 (freshening with a 304), §4.4 (invalidation), RFC 5861 §4 (errors). */
+export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): After {
+  const { req } = visit;
+  const { stored } = ask;
+  const notBefore = req.method === 'GET' ? notBeforeOf(answer, visit.settings.maxRetryAfter) : null;
+  if (stored !== null && ask.staleIfError && isOriginError(answer)) {
+    const reason = `stale-if-error: served stale after ${answer.status}`;
+    if (notBefore !== null) return held(visit, ask, answer, { ...stored, notBefore: notBefore.at }, { reason: `${reason}; ${notBeforeText(notBefore)}`, answer: 'stale' });
+    return { kind: 'serve-stale', reason, ...serving(req, stored, ask.storedLength, answer.responseTime) };
+  }
+  if (!SAFE_METHODS.has(req.method)) return afterUnsafe(visit, answer);
   if (req.method !== 'GET') return { kind: 'pass', reason: `not stored: ${req.method} responses are not stored` };
-  if (status === 304) return afterNotModified(input);
-  const refusal = storageRefusal(input);
+  if (answer.status === 304) return afterNotModified(visit, ask, answer);
+  // An error says nothing about the stored response (RFC 9111 does not ask for it to be dropped):
+  // it is what the next revalidation needs, and dropping it made every later poll unconditional and
+  // the first 200 after an outage a full download. A stored 429/503 is no such response.
+  const kept = ask.kept !== null && !isStandIn(ask.kept) ? ask.kept : null;
+  if (kept !== null && isErrorStatus(answer.status)) {
+    const reason = `kept: stored entry kept through ${answer.status}`;
+    if (notBefore !== null) return held(visit, ask, answer, { ...kept, notBefore: notBefore.at }, { reason: `${reason}; ${notBeforeText(notBefore)}`, answer: 'as-is' });
+    return { kind: 'keep', reason: `${reason} for the next revalidation`, stored: kept };
+  }
+  if (notBefore !== null) {
+    const standIn = standInFor(visit, answer, notBefore);
+    if (standIn !== null) return standIn;
+  }
+  const refusal = storageRefusal(visit, answer);
   if (refusal !== null) {
     // httplib2 drops a stored entry whose new answer may not be stored (no-store, Vary: *...); after
     // a reload too, or the older answer would be served again once the newer one was seen.
-    if (input.stored !== null || input.replaces === true) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, urls: [req.url] };
+    if (stored !== null || ask.replaces) return { kind: 'invalidate', reason: `not stored: ${refusal}; stored entry dropped`, keys: keysOf([req.url], visit.identity) };
     return { kind: 'pass', reason: `not stored: ${refusal}` };
   }
   // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
-  const stored = storedFrom(input, storableHeaders(input.headers));
-  return { kind: 'store', reason: `stored: ${freshnessLifetime(stored).source}`, stored };
+  const fresh = storedFrom(visit, answer, storableHeaders(answer.headers));
+  return { kind: 'store', reason: `stored: ${freshnessLifetime(fresh, visit.settings.goneLifetime).source}`, stored: fresh };
 }
 
-function afterUnsafe(input: AfterInput): AfterDecision {
-  const { req, status, headers } = input;
+// The stored response given the origin's not-before time (RFC 9110 §10.2.3), written back.
+function held(visit: VisitFacts, ask: Ask, answer: Answer, stored: StoredResponse, hold: { reason: string; answer: 'as-is' | 'stale' }): After {
+  return { kind: 'hold', reason: hold.reason, answer: hold.answer, ...serving(visit.req, stored, ask.storedLength, answer.responseTime) };
+}
+
+function notBeforeText(notBefore: NotBefore): string {
+  return `not asking the origin before ${instant(notBefore.at)} (${notBefore.source})`;
+}
+
+// With nothing stored, the 429/503 itself is kept until its Retry-After, to answer in the origin's
+// place (its status, Retry-After and body); not when it may not be stored at all (no-store...).
+function standInFor(visit: VisitFacts, answer: Answer, notBefore: NotBefore): After | null {
+  if (keepingRefusal(visit, answer, parseDirectives(answer.headers['cache-control'])) !== null) return null;
+  const stored: StoredResponse = { ...storedFrom(visit, answer, storableHeaders(answer.headers)), notBefore: notBefore.at };
+  return { kind: 'store', reason: `stored: ${answer.status} until ${instant(notBefore.at)} (${notBefore.source}), answered from the cache until then`, stored };
+}
+
+// A refusal to answer now (429, RFC 6585 §4) or a server error (5xx, RFC 9110 §15.6).
+function isErrorStatus(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599);
+}
+
+// The store keys of these URIs: the anonymous one and this identity's (DESIGN.md, Identity).
+function keysOf(urls: readonly URL[], identity: string | null): string[] {
+  const keys = new Set<string>();
+  for (const url of urls) keys.add(storeKey(url, null)).add(storeKey(url, identity));
+  return [...keys];
+}
+
+function afterUnsafe(visit: VisitFacts, answer: Answer): After {
+  const { req } = visit;
+  const { status, headers } = answer;
   // §4.4: only a non-error status (2xx, 3xx) shows the state may have changed.
   if (status < 200 || status >= 400) return { kind: 'pass', reason: `pass: ${req.method} answered ${status}, nothing invalidated` };
   const urls: URL[] = [req.url];
@@ -429,7 +591,7 @@ function afterUnsafe(input: AfterInput): AfterDecision {
     // §4.4: only same-origin targets, so one origin cannot evict another's entries.
     if (target !== null && sameOrigin(target, req.url)) urls.push(target);
   }
-  return { kind: 'invalidate', reason: `invalidated: ${req.method} answered ${status}`, urls };
+  return { kind: 'invalidate', reason: `invalidated: ${req.method} answered ${status}`, keys: keysOf(urls, visit.identity) };
 }
 
 function lastModifiedDiffers(fresh: string | undefined, stored: string | undefined, now: number): boolean {
@@ -439,8 +601,9 @@ function lastModifiedDiffers(fresh: string | undefined, stored: string | undefin
   return a !== null && b !== null && a !== b;
 }
 
-function afterNotModified(input: AfterInput): AfterDecision {
-  const { stored, headers } = input;
+function afterNotModified(visit: VisitFacts, ask: Ask, answer: Answer): After {
+  const { stored } = ask;
+  const { headers } = answer;
   // The caller's own conditional request (feedparser's etag/modified): the 304 is theirs.
   if (stored === null) return { kind: 'pass', reason: 'pass: 304 with no stored entry goes back as is' };
   const newTag = headers['etag'];
@@ -449,13 +612,24 @@ function afterNotModified(input: AfterInput): AfterDecision {
   // answers for its coding variant with the tag it compared, the stored one without its suffix.
   const base = codingVariantBase(stored.headers);
   if (newTag !== undefined && oldTag !== undefined && !weakEtagMatch(newTag, oldTag) && !(base !== null && weakEtagMatch(newTag, base))) {
-    return { kind: 'refetch', reason: `refetch: 304 ETag ${newTag} does not match stored ${oldTag}` };
+    return { kind: 'refetch', reason: `refetch: 304 ETag ${newTag} does not match stored ${oldTag}`, ask: AS_ASKED };
   }
   // Without an ETag, Last-Modified is the validator that selects (§4.3.4): another date names
   // another representation than the one stored.
-  if (newTag === undefined && lastModifiedDiffers(headers['last-modified'], stored.headers['last-modified'], input.responseTime)) {
-    return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}` };
+  if (newTag === undefined && lastModifiedDiffers(headers['last-modified'], stored.headers['last-modified'], answer.responseTime)) {
+    return { kind: 'refetch', reason: `refetch: 304 Last-Modified ${headers['last-modified']} does not match stored ${stored.headers['last-modified']}`, ask: AS_ASKED };
   }
+  // The origin answered: whatever it asked to wait for is over.
+  const freshened: StoredResponse = {
+    ...stored, headers: merged304(stored, headers), requestTime: answer.requestTime, responseTime: answer.responseTime, notBefore: undefined,
+  };
+  const reason = `revalidated: 304 via ${ask.via}`;
+  // The 304 answered this request: its cookies are this caller's, though never stored.
+  return { kind: 'freshen', reason, cookies: unstored(headers), ...serving(visit.req, freshened, ask.storedLength, answer.responseTime) };
+}
+
+// §4.3.4: the stored head with the 304's end-to-end fields, but those describing the stored body.
+function merged304(stored: StoredResponse, headers: Readonly<HeaderRecord>): HeaderRecord {
   const hop = hopByHopNames(headers['connection']);
   const merged: HeaderRecord = storableHeaders(stored.headers);
   // The stored Age and Date describe the old response at its old response_time, which the freshened
@@ -468,20 +642,40 @@ function afterNotModified(input: AfterInput): AfterDecision {
   for (const [name, value] of Object.entries(headers)) {
     if (!hop.has(name) && !NOT_UPDATED_BY_304.has(name) && !NEVER_STORED.includes(name)) merged[name] = value;
   }
-  const freshened: StoredResponse = {
-    ...stored,
-    headers: merged,
-    requestTime: input.requestTime,
-    responseTime: input.responseTime,
-  };
-  return { kind: 'freshen', reason: `revalidated: 304 via ${input.via}`, stored: freshened };
+  return merged;
+}
+
+// The fields of an answer a stored response never keeps (Set-Cookie), as they came.
+function unstored(headers: Readonly<HeaderRecord>): Readonly<HeaderRecord> {
+  let out: HeaderRecord | null = null;
+  for (const name of NEVER_STORED) {
+    const value = headers[name];
+    if (value !== undefined) (out ??= Object.create(null) as HeaderRecord)[name] = value;
+  }
+  return out ?? NO_FIELDS;
 }
 
 // Why a GET answer may not be stored (RFC 9111 §3), or null.
-function storageRefusal(input: AfterInput): string | null {
-  const { req, status, headers, bodyLength } = input;
+function storageRefusal(visit: VisitFacts, answer: Answer): string | null {
+  const { status, headers } = answer;
+  const cc = parseDirectives(headers['cache-control']);
+  const refusal = keepingRefusal(visit, answer, cc);
+  if (refusal !== null) return refusal;
+  const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
+  // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
+  if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
+  const lifetime = freshnessLifetime(storedFrom(visit, answer, headers), visit.settings.goneLifetime);
+  const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
+  // An entry that is stale at once and cannot be revalidated would never be used.
+  if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;
+  return null;
+}
+
+// Why an answer may not be kept at all, whatever its freshness (RFC 9111 §3), or null.
+function keepingRefusal(visit: VisitFacts, answer: Answer, resCc: Directives): string | null {
+  const { req } = visit;
+  const { status, headers, bodyLength } = answer;
   const reqCc = parseDirectives(req.headers['cache-control'], req.headers['pragma']);
-  const resCc = parseDirectives(headers['cache-control']);
   if (reqCc.noStore) return 'request no-store';
   if (resCc.noStore) return 'no-store';
   if (status < 200) return `status ${status} is not final`;
@@ -492,57 +686,68 @@ function storageRefusal(input: AfterInput): string | null {
   if (declared !== undefined && /^[0-9]+$/.test(declared.trim()) && Number(declared) !== bodyLength) {
     return `truncated body (${bodyLength} of ${declared} bytes)`;
   }
-  const cc = resCc;
-  const explicit = (cc.maxAge !== undefined && cc.maxAge !== 'invalid') || headers['expires'] !== undefined;
-  // §3: storable when it has explicit freshness, or its status is heuristically cacheable.
-  if (!explicit && !HEURISTIC_STATUSES.has(status)) return `status ${status} without explicit freshness`;
-  const lifetime = freshnessLifetime(storedFrom(input, headers));
-  const validator = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
-  // An entry that is stale at once and cannot be revalidated would never be used.
-  if (lifetime.seconds <= 0 && !validator && cc.staleIfError === undefined) return `${lifetime.source} and no validator`;
   return null;
 }
 
-function storedFrom(input: AfterInput, headers: Readonly<HeaderRecord>): StoredResponse {
+function storedFrom(visit: VisitFacts, answer: Answer, headers: Readonly<HeaderRecord>): StoredResponse {
   return {
-    key: input.key,
-    status: input.status,
-    reason: input.reasonPhrase,
-    version: input.version,
+    key: visit.key,
+    status: answer.status,
+    reason: answer.reasonPhrase,
+    version: answer.version,
     headers,
-    vary: selectVaryHeaders(headers, input.req.headers) ?? Object.create(null),
-    identity: input.identity,
-    requestTime: input.requestTime,
-    responseTime: input.responseTime,
+    vary: selectVaryHeaders(headers, visit.req.headers) ?? Object.create(null),
+    identity: visit.identity,
+    requestTime: answer.requestTime,
+    responseTime: answer.responseTime,
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Errors and lost updates
-
-/** RFC 5861 §4: may an answer with this status be replaced by a stale stored response? */
-export function isErrorStatus(status: number): boolean {
-  return ERROR_STATUSES.has(status);
+/** When to come back for what the store holds: ms since the epoch, null for none. */
+export interface Schedule {
+  /** When the stored response goes stale (null: nothing stored, a stand-in, or never). */
+  readonly freshUntil: number | null;
+  /** Until when the origin is not asked (a Retry-After still holding), or null. */
+  readonly retryAfter: number | null;
 }
 
-/** Whether to add `If-Match` to an unsafe request (lost-update protection, httplib2's optimistic concurrency). */
-export type Precondition =
-  | { readonly kind: 'if-match'; readonly etag: string; readonly reason: string }
-  | { readonly kind: 'none'; readonly reason: string | null };
+const NO_SCHEDULE: Schedule = Object.freeze({ freshUntil: null, retryAfter: null });
 
-/** The If-Match a request in `optimisticConcurrencyMethods` carries, from the ETag stored for its URI. */
-export function preconditionFor(req: HopRequest, stored: StoredResponse | null, settings: PolicySettings): Precondition {
-  if (!settings.optimisticConcurrencyMethods.includes(req.method)) return { kind: 'none', reason: null };
-  if (settings.ignoreEtag) return { kind: 'none', reason: 'no If-Match: ignoreEtag' };
-  if ('if-match' in req.headers) return { kind: 'none', reason: 'no If-Match added: the caller set one' };
-  const storedTag = stored?.headers['etag'];
-  if (stored === null || storedTag === undefined) return { kind: 'none', reason: 'no If-Match: no stored ETag' };
-  // DESIGN.md, Apache's -gzip ETags: the PUT replaces the resource, whose own tag is the one Apache
-  // compares; the coding variant's tag would fail every PUT with 412.
-  const base = codingVariantBase(stored.headers);
-  const etag = base ?? storedTag;
-  // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag could never match.
-  if (isWeakEtag(etag)) return { kind: 'none', reason: `no If-Match: stored ETag ${etag} is weak` };
-  const why = base === null ? '' : `, the resource's tag under the coding variant's ${storedTag}`;
-  return { kind: 'if-match', etag, reason: `If-Match: ${etag} (lost-update protection${why})` };
+/**
+ * The schedule an answer carries (`response.freshUntil`, `response.retryAfter`) for `stored`, the
+ * response the store holds for the request once the visit is done (null: none), at `now`. A stored
+ * 429/503 standing in for the answer is no representation: it has a retry time, no freshness.
+ */
+export function scheduleOf(stored: StoredResponse | null, now: number, settings: PolicySettings): Schedule {
+  if (stored === null) return NO_SCHEDULE;
+  const freshUntil = isStandIn(stored) ? null : staleAt(stored, freshnessLifetime(stored, settings.goneLifetime).seconds);
+  return { freshUntil, retryAfter: heldUntil(stored, now) };
+}
+
+/**
+ * RFC 5861 §4, the one rule: "an error is any situation that would result in a 500, 502, 503, or
+ * 504". An answer with one of those statuses, or a failure a gateway would answer so: the origin or
+ * the path to it could not be reached or did not answer in time (ERR_CONNECTION,
+ * ERR_SERVER_NOT_FOUND, ERR_REQUEST_TIMEOUT, ERR_PROXY, ERR_TLS). Never ERR_INTERNAL: a bug is no
+ * reason to serve a stale answer.
+ */
+export function isOriginError(outcome: { readonly status: number } | { readonly code: ErrorCode }): boolean {
+  return 'status' in outcome ? ERROR_STATUSES.has(outcome.status) : ORIGIN_FAILURES.has(outcome.code);
+}
+
+/** After a failure to get any answer: serve the stored response (RFC 5861 §4), or throw the error. */
+export type FailureAfter =
+  | ({ readonly kind: 'serve-stale'; readonly reason: string } & Serving)
+  | { readonly kind: 'rethrow'; readonly reason: null };
+
+const RETHROW: FailureAfter = Object.freeze({ kind: 'rethrow', reason: null });
+
+/**
+ * RFC 5861 §4 for a failure with `code` at `now`: the stored response the ask may fall back on is
+ * served when the failure is the origin's ({@link isOriginError}); anything else is thrown as it was.
+ */
+export function afterFailure(visit: VisitFacts, ask: Ask, code: ErrorCode, now: number): FailureAfter {
+  const { stored } = ask;
+  if (stored === null || !ask.staleIfError || !isOriginError({ code })) return RETHROW;
+  return { kind: 'serve-stale', reason: `stale-if-error: served stale after ${code}`, ...serving(visit.req, stored, ask.storedLength, now) };
 }

@@ -3,18 +3,10 @@
  * at the door. Stores move bytes and know nothing of HTTP.
  */
 import { HttpLib2Error } from '../errors.js';
+import type { CacheStore } from '../types.js';
 
-type MaybePromise<T> = T | Promise<T>;
-
-/** httplib2's cache interface; a keyv `Keyv` instance fits it as is. */
-export interface CacheStore {
-  /** The bytes stored under `key`, or null/undefined for none; may return a Promise. */
-  get(key: string): MaybePromise<Buffer | Uint8Array | string | null | undefined>;
-  /** Stores `value` under `key`, replacing what was there; may return a Promise. */
-  set(key: string, value: Buffer): MaybePromise<unknown>;
-  /** Removes `key`; a missing key is not an error; may return a Promise. */
-  delete(key: string): MaybePromise<unknown>;
-}
+// The shape lives with the other shared shapes; stores and callers still import it from here.
+export type { CacheStore };
 
 /** Throws unless `store` has get, set and delete functions. */
 export function assertCacheStore(store: unknown): asserts store is CacheStore {

@@ -33,6 +33,24 @@ describe('debug output', () => {
   const received = () => lines.filter((l) => l.startsWith('httplib2-ts < '));
   const summaries = () => lines.filter((l) => l.startsWith('httplib2-ts * '));
 
+  it('says once per Http that its cache cannot keep answers, while each summary shows its own request', async () => {
+    // /proc/self is a directory no file can be created in, even by root.
+    const broken = new Http('/proc/self', { clock, proxyInfo: null, debug: (line) => lines.push(line) });
+    try {
+      for (const name of ['kept-a', 'kept-b', 'kept-c']) {
+        const url = server.route(path(name), (_req, res) => reply(res, clock, 200, { 'cache-control': 'max-age=60' }, name));
+        const [response] = await broken.request(url);
+        expect(response.status).to.equal(200);
+      }
+    } finally {
+      await broken.close();
+    }
+    const trouble = lines.filter((l) => l.startsWith('httplib2-ts ! the cache cannot keep answers: '));
+    expect(trouble).to.have.length(1);
+    expect(trouble[0]).to.match(/not kept: max-age=60 \(store error on set \(ERR_CACHE: /);
+    expect(summaries().filter((l) => l.includes('not kept: '))).to.have.length(3);
+  });
+
   it('shows the request head with the Authorization the auth layer added, redacted, and the response head', async () => {
     const p = path('basic');
     const url = server.route(p, (req, res) => {

@@ -10,6 +10,8 @@ import {
   RelativeURIError,
   ServerNotFoundError,
 } from '../../lib/index.js';
+import { Agent, type Dispatcher } from 'undici';
+import { MemoryCache, ProxyInfo } from '../../lib/index.js';
 import { startServer, track, type TestServer } from '../helpers/server.js';
 import { rejection as rejectionOf } from '../helpers/rejection.js';
 
@@ -318,6 +320,89 @@ describe('errors (DESIGN.md, Errors)', () => {
         expect(names).to.not.include('x-polluted');
         expect(names).to.not.include('x-polluted-headers');
         expect(names).to.not.include('upgrade');
+      }
+    });
+  });
+
+  describe('a failure inside the library is ERR_INTERNAL, never a network error (#10)', () => {
+    // A dispatcher of the caller's that fails, from the next request on, with `failure()`.
+    function failingDispatcher(failure: () => unknown): { dispatcher: Dispatcher; breakNow(): void; close(): Promise<void> } {
+      const agent = new Agent();
+      let broken = false;
+      const dispatcher = {
+        request: (options: Dispatcher.RequestOptions) => (broken ? Promise.reject(failure()) : agent.request(options)),
+      } as unknown as Dispatcher;
+      return { dispatcher, breakNow: () => void (broken = true), close: () => agent.close() };
+    }
+
+    it('reports a TypeError below the transport as ERR_INTERNAL with the cause attached, not as a failed connection', async () => {
+      const bug = new TypeError('Cannot read properties of undefined');
+      const failing = failingDispatcher(() => bug);
+      const http = new Http(null, { dispatcher: failing.dispatcher });
+      try {
+        failing.breakNow();
+        const e = await rejection(http.request(server.url('/x')));
+        expect(e).to.be.instanceOf(HttpLib2Error);
+        expect(e).not.to.be.instanceOf(ConnectionError);
+        expect([e.code, e.cause]).to.deep.equal(['ERR_INTERNAL', bug]);
+        expect(e.message).to.contain('Internal error').and.contain('Cannot read properties of undefined');
+      } finally {
+        await http.close();
+        await failing.close();
+      }
+    });
+
+    it('never serves a stale answer for it (RFC 5861 §4 is for the origin failing), while a reset connection does', async () => {
+      const stale = await startServer((_req, res) => {
+        res.writeHead(200, { 'cache-control': 'max-age=0, stale-if-error=600', etag: '"v1"' });
+        res.end('v1');
+      });
+      for (const [failure, served] of [[() => new TypeError('bug'), false], [() => Object.assign(new Error('reset'), { code: 'ECONNRESET' }), true]] as const) {
+        const failing = failingDispatcher(failure);
+        const http = new Http(new MemoryCache(), { dispatcher: failing.dispatcher });
+        try {
+          await http.request(stale.url('/doc'));
+          failing.breakNow();
+          const outcome = await http.request(stale.url('/doc')).then(([r, c]) => `${r.status} ${r.fromcache} ${c.toString()}`, (e: HttpLib2Error) => e.code);
+          expect(outcome).to.equal(served ? '200 true v1' : 'ERR_INTERNAL');
+        } finally {
+          await http.close();
+          await failing.close();
+        }
+      }
+    });
+
+    it('turns ERR_INTERNAL into 500 Internal Server Error under forceExceptionToStatusCode', async () => {
+      const failing = failingDispatcher(() => new TypeError('bug'));
+      const http = new Http(null, { dispatcher: failing.dispatcher });
+      http.forceExceptionToStatusCode = true;
+      try {
+        failing.breakNow();
+        const [response, content] = await http.request(server.url('/x'));
+        expect([response.status, response.reason]).to.deep.equal([500, 'Internal Server Error']);
+        expect(content.toString()).to.contain('Internal error').and.contain('bug');
+      } finally {
+        await http.close();
+        await failing.close();
+      }
+    });
+
+    it("hands back the caller's own error when its onProgress callback throws, whatever forceExceptionToStatusCode says", async () => {
+      const mine = new RangeError('stop here');
+      for (const force of [false, true]) {
+        client.forceExceptionToStatusCode = force;
+        const e = await rejection(client.request(server.url('/x'), { onProgress: () => { throw mine; } }));
+        expect(e, `forceExceptionToStatusCode ${force}`).to.equal(mine);
+      }
+    });
+
+    it("hands back the caller's own error when its proxyInfo function throws", async () => {
+      const mine = new Error('no proxy for you');
+      const http = new Http(null, { proxyInfo: (): ProxyInfo | null => { throw mine; } });
+      try {
+        expect(await rejection(http.request(server.url('/x')))).to.equal(mine);
+      } finally {
+        await http.close();
       }
     });
   });

@@ -9,8 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { lstat } from 'node:fs/promises';
 import { FileCache } from '../../lib/cache/file-cache.js';
+import { inspectCache } from '../../lib/cache/inspect.js';
 import { safename } from '../../lib/cache/safename.js';
+import { startServer } from '../helpers/server.js';
 import { isIntact, selfCheckingValue } from './fixtures/self-checking.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -106,5 +109,63 @@ describe('FileCache shared by processes', function () {
       expect(r['writes'], 'writes').to.be.greaterThan(0);
     }
     for (const key of keys) expect(isIntact((await cache.get(key))!)).to.equal(true);
+  });
+
+  it('keeps a 1 MiB FileCache under 1 MiB plus one entry while four processes feed it 10 MiB, never serving a damaged body (#12)', async function () {
+    this.timeout(90_000);
+    const dir = join(root, 'bounded');
+    const MAX = 1024 * 1024;
+    const BODY = 10 * 1024;
+    const PER_WORKER = 256; // 4 × 256 × 10 KiB = 10 MiB
+    const origin = await startServer((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=3600' });
+      res.end(selfCheckingValue(BODY - 32));
+    });
+    new FileCache(dir); // made before the workers, so none of them races to create it
+    let largestEntry = 0;
+    let most = 0;
+    let mostWithTemp = 0;
+    let sampling = true;
+    const sample = async () => {
+      while (sampling) {
+        let entries = 0;
+        let all = 0;
+        for (const name of await readdir(dir)) {
+          const size = (await lstat(join(dir, name)).catch(() => null))?.size ?? 0;
+          if (name.startsWith('.h2ts-')) continue;
+          all += size;
+          if (name.startsWith('.tmp-')) continue;
+          entries += size;
+          largestEntry = Math.max(largestEntry, size);
+        }
+        most = Math.max(most, entries);
+        mostWithTemp = Math.max(mostWithTemp, all);
+        await delay(2);
+      }
+    };
+    const sampler = sample();
+    const workers = Array.from({ length: 4 }, (_, w) => startWorker(['feed', dir, String(MAX), origin.url(`/w${w}`), String(PER_WORKER)]));
+    const results = await Promise.all(
+      workers.map(async (w) => {
+        expect(await w.exit, 'worker exit code').to.equal(0);
+        return JSON.parse((await w.output).trim()) as Record<string, number>;
+      }),
+    );
+    sampling = false;
+    await sampler;
+    for (const r of results) {
+      expect(r, JSON.stringify(r)).to.include({ requests: PER_WORKER * 2, damaged: 0 });
+      expect(r['hits'], 'some earlier answers were still there').to.be.greaterThan(0);
+    }
+    expect(origin.count(), 'every distinct answer was fetched').to.be.at.least(4 * PER_WORKER);
+    expect(largestEntry).to.be.within(BODY, BODY + 1024);
+    expect(most, `entries at their largest: ${most} bytes`).to.be.at.most(MAX + largestEntry);
+    // Each writer has at most one temp file of its own on top.
+    expect(mostWithTemp, `with temp files: ${mostWithTemp} bytes`).to.be.at.most(MAX + 5 * largestEntry);
+    const names = (await readdir(dir)).filter((n) => !n.startsWith('.'));
+    let bytes = 0;
+    for (const name of names) bytes += (await lstat(join(dir, name))).size;
+    expect(bytes, 'after the writes').to.be.at.most(MAX);
+    expect((await inspectCache(dir).verify()).damaged).to.deep.equal([]);
   });
 });

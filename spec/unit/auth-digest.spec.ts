@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { parseChallenges } from '../../lib/auth/challenge.js';
 import { chooseDigest, digest, digestAuthorization, digestResponse, type DigestChallenge } from '../../lib/auth/digest.js';
+import { ORIGIN_REALM } from '../../lib/auth/realm.js';
+import type { Opened } from '../../lib/auth/session.js';
 import { UnimplementedDigestAuthOptionError } from '../../lib/errors.js';
 import { Response } from '../../lib/response.js';
 
@@ -18,6 +20,10 @@ const rfcAuthorization = (algorithm: string, response: string) =>
 
 const H = (alg: string, s: string | Buffer) => createHash(alg).update(s).digest('hex');
 const credential = { name: 'Mufasa', password: 'Circle of Life', domain: '' };
+const sessionOf = (opened: Opened) => {
+  if (opened.kind !== 'session') throw new Error(`expected a session, got: ${opened.why}`);
+  return opened.session;
+};
 
 function challenge(overrides: Partial<DigestChallenge> = {}): DigestChallenge {
   return {
@@ -73,7 +79,7 @@ describe('auth/digest (RFC 7616)', () => {
 
     it('cannot answer a challenge without a nonce', () => {
       expect(chooseDigest(parseChallenges('Digest realm="r", qop="auth"'))).to.equal(null);
-      expect(digest.open(parseChallenges('Digest realm="r"'), credential)).to.equal(null);
+      expect(digest.open(parseChallenges('Digest realm="r"'), credential, ORIGIN_REALM)).to.deep.equal({ kind: 'cannot', why: 'no-nonce' });
     });
   });
 
@@ -140,24 +146,27 @@ describe('auth/digest (RFC 7616)', () => {
   });
 
   describe('sessions', () => {
-    const req = { method: 'GET', url: new URL('http://h.test/dir/x?y'), headers: {}, body: null };
-    const open = (value: string) => digest.open(parseChallenges(value), credential)!;
+    // The request-target of http://h.test/dir/x?y, as sent to the origin.
+    const req = { method: 'GET', target: '/dir/x?y', headers: {}, body: null };
+    const open = (value: string) => sessionOf(digest.open(parseChallenges(value), credential, ORIGIN_REALM));
     const ncOf = (header: string | undefined) => /nc=([0-9a-f]{8})/.exec(header ?? '')![1];
 
     it('counts nonces up with each authorization and signs the request-target', () => {
-      const first = open('Digest realm="r", nonce="n", qop="auth"').authorize(req, { cnonce: 'c1', now: 0 });
-      const second = first.next.authorize(req, { cnonce: 'c2', now: 0 });
-      expect(ncOf(first.headers['authorization'])).to.equal('00000001');
-      expect(ncOf(second.headers['authorization'])).to.equal('00000002');
-      expect(second.headers['authorization']).to.contain('uri="/dir/x?y"');
+      const session = open('Digest realm="r", nonce="n", qop="auth"');
+      const first = session.authorize(req, { cnonce: 'c1', now: 0 });
+      const second = session.authorize(req, { cnonce: 'c2', now: 0 });
+      expect(ncOf(first['authorization'])).to.equal('00000001');
+      expect(ncOf(second['authorization'])).to.equal('00000002');
+      expect(second['authorization']).to.contain('uri="/dir/x?y"');
     });
 
     it('stale=true renews on the new nonce, counting from 1 again (§3.3)', () => {
-      const used = open('Digest realm="r", nonce="old", qop="auth"').authorize(req, { cnonce: 'c', now: 0 }).next;
+      const used = open('Digest realm="r", nonce="old", qop="auth"');
+      used.authorize(req, { cnonce: 'c', now: 0 });
       const stale = new Response({ status: 401, headers: { 'www-authenticate': 'Digest realm="r", nonce="new", qop="auth", stale=TRUE' } });
       const after = used.afterResponse(stale);
       expect(after.kind).to.equal('renew');
-      const header = (after as { session: typeof used }).session.authorize(req, { cnonce: 'c', now: 0 }).headers['authorization'];
+      const header = (after as { session: typeof used }).session.authorize(req, { cnonce: 'c', now: 0 })['authorization'];
       expect(header).to.contain('nonce="new"');
       expect(ncOf(header)).to.equal('00000001');
     });
@@ -173,15 +182,15 @@ describe('auth/digest (RFC 7616)', () => {
       const ok = new Response({ status: 200, headers: { 'authentication-info': 'nextnonce="n2", qop=auth' } });
       const after = s.afterResponse(ok);
       expect(after.kind).to.equal('keep');
-      const header = (after as { session: typeof s }).session.authorize(req, { cnonce: 'c', now: 0 }).headers['authorization'];
+      const header = (after as { session: typeof s }).session.authorize(req, { cnonce: 'c', now: 0 })['authorization'];
       expect(header).to.contain('nonce="n2"');
       expect(ncOf(header)).to.equal('00000001');
     });
 
     it('refuses credentials with CR, LF or NUL', () => {
       for (const bad of ['a\rb', 'a\nb', 'a\0b']) {
-        expect(() => digest.open(parseChallenges('Digest nonce="n"'), { name: bad, password: 'p', domain: '' })).to.throw(/CR, LF or NUL/);
-        expect(() => digest.open(parseChallenges('Digest nonce="n"'), { name: 'u', password: bad, domain: '' })).to.throw(/CR, LF or NUL/);
+        expect(() => digest.open(parseChallenges('Digest nonce="n"'), { name: bad, password: 'p', domain: '' }, ORIGIN_REALM)).to.throw(/CR, LF or NUL/);
+        expect(() => digest.open(parseChallenges('Digest nonce="n"'), { name: 'u', password: bad, domain: '' }, ORIGIN_REALM)).to.throw(/CR, LF or NUL/);
       }
     });
   });

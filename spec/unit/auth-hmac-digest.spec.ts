@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { createHash, createHmac } from 'node:crypto';
 import { parseChallenges } from '../../lib/auth/challenge.js';
 import { hmacDigest, hmacDigestAuthorization, readHmacDigestChallenge } from '../../lib/auth/hmac-digest.js';
+import { ORIGIN_REALM } from '../../lib/auth/realm.js';
 import { UnimplementedHmacDigestAuthOptionError } from '../../lib/errors.js';
 import { Response } from '../../lib/response.js';
 
@@ -12,7 +13,7 @@ const credential = { name: 'joe', password: 'secret', domain: '' };
 describe('auth/hmac-digest (httplib2 HMACDigest)', () => {
   const req = {
     method: 'GET',
-    url: new URL('http://h.test/x?y=1'),
+    target: '/x?y=1', // the request-target of http://h.test/x?y=1
     headers: { 'user-agent': 'ua', accept: 'text/plain', connection: 'keep-alive' },
     body: null,
   };
@@ -42,16 +43,18 @@ describe('auth/hmac-digest (httplib2 HMACDigest)', () => {
     ['an unknown pw-algorithm', 'HMACDigest realm="r", snonce="s", pw-algorithm="SHA-256"'],
   ]) {
     it(`throws UnimplementedHmacDigestAuthOptionError for ${what}`, () => {
-      expect(() => hmacDigest.open(parseChallenges(value!), credential)).to.throw(UnimplementedHmacDigestAuthOptionError);
+      expect(() => hmacDigest.open(parseChallenges(value!), credential, ORIGIN_REALM)).to.throw(UnimplementedHmacDigestAuthOptionError);
     });
   }
 
   it('renews on reason="stale" or "integrity" and is rejected otherwise', () => {
-    const s = hmacDigest.open(parseChallenges('HMACDigest realm="r", snonce="s1"'), credential)!;
+    const opened = hmacDigest.open(parseChallenges('HMACDigest realm="r", snonce="s1"'), credential, ORIGIN_REALM);
+    if (opened.kind !== 'session') throw new Error('expected a session');
+    const s = opened.session;
     const stale = new Response({ status: 401, headers: { 'www-authenticate': 'HMACDigest realm="r", snonce="s2", reason="stale"' } });
     const after = s.afterResponse(stale);
     expect(after.kind).to.equal('renew');
-    const header = (after as { session: typeof s }).session.authorize(req, entropy).headers['authorization'];
+    const header = (after as { session: typeof s }).session.authorize(req, entropy)['authorization'];
     expect(header).to.contain('snonce="s2"');
     const denied = new Response({ status: 401, headers: { 'www-authenticate': 'HMACDigest realm="r", snonce="s3"' } });
     expect(s.afterResponse(denied).kind).to.equal('rejected');

@@ -33,6 +33,14 @@ describe('cache entry serialisation', () => {
     expect(Object.getPrototypeOf(back!.headers)).to.equal(null);
   });
 
+  it("round-trips the origin's not-before time, and reads an entry without one as before (#11)", () => {
+    expect(parseEntry(serialiseEntry(anEntry({ notBefore: 1_700_000_360_250 })))!.notBefore).to.equal(1_700_000_360_250);
+    const without = parseEntry(serialiseEntry(anEntry()))!;
+    expect('notBefore' in without).to.equal(false);
+    // Written without the field, an entry is byte for byte what it was before the field existed.
+    expect(serialiseEntry(anEntry({ notBefore: undefined })).equals(serialiseEntry(anEntry()))).to.equal(true);
+  });
+
   it('round-trips an empty body and a large one', () => {
     expect(parseEntry(serialiseEntry(anEntry({ body: Buffer.alloc(0) })))!.body.length).to.equal(0);
     const big = Buffer.alloc(1 << 20, 7);

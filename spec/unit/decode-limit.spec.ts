@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DEFAULT_MAX_DECOMPRESSION_RATIO, RATIO_FLOOR, outputLimit } from '../../lib/decode-limit.js';
+import { DEFAULT_MAX_DECOMPRESSION_RATIO, RATIO_FLOOR, outputLimit } from '../../lib/transport/decode-limit.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as zlib from 'node:zlib';
-import { ACCEPT_ENCODING, decodeBody, decoding, parseCodings } from '../../lib/decode.js';
+import { ACCEPT_ENCODING, decodeBody, decoding, parseCodings } from '../../lib/transport/decode.js';
 import { FailedToDecompressContent } from '../../lib/errors.js';
 import { Response } from '../../lib/response.js';
 import type { Exchange, HopRequest, RequestContext } from '../../lib/types.js';
@@ -122,6 +122,21 @@ describe('content codings (RFC 9110 §8.4)', () => {
       expect(response.has('content-encoding')).to.equal(false);
       expect(response.get('-content-encoding')).to.equal('gzip');
       expect(response.get('content-length')).to.equal(String(TEXT.length));
+    });
+
+    it('answers with a response of its own: the one it received stays as the transport read it (#10)', async () => {
+      const gz = zlib.gzipSync(TEXT);
+      const received = new Response({ status: 200, headers: { 'content-encoding': 'gzip', 'content-length': String(gz.length) } });
+      const redirect = new Response({ status: 302, headers: { location: '/next', 'content-encoding': 'gzip' } });
+      const follow = { settings: { maxBodySize: MAX, maxDecompressionRatio: 100, followRedirects: true, followAllRedirects: false, redirectCodes: new Set([302]) } } as unknown as RequestContext;
+      for (const original of [received, redirect]) {
+        const before = [...original];
+        const send = decoding(async () => ({ response: original, content: gz }));
+        const { response } = await send(req(), follow);
+        expect(response).not.to.equal(original);
+        expect([...original]).to.deep.equal(before);
+        expect(response.has('content-encoding')).to.equal(false);
+      }
     });
 
     it('decodes nothing for HEAD, 204 and 304', async () => {

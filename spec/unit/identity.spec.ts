@@ -3,7 +3,7 @@
  * tolerated) and the identity strings (which inputs are anonymous, which get which digest).
  */
 import { expect } from 'chai';
-import { IDENTITY_KEY_NAME, IdentityDigests, loadIdentityKey } from '../../lib/identity.js';
+import { IDENTITY_KEY_NAME, IdentityDigests, loadIdentityKey, type Speaker } from '../../lib/identity.js';
 
 class Store {
   readonly map = new Map<string, unknown>();
@@ -17,7 +17,9 @@ class Store {
   }
 }
 
-const anonymous = { authorization: undefined, credential: null, cookie: undefined, wsse: undefined };
+const anonymous: Speaker = { kind: 'anonymous', cookie: undefined, wsse: undefined };
+const caller = (authorization: string, tokens: { cookie?: string; wsse?: string } = {}): Speaker =>
+  ({ kind: 'caller', authorization, cookie: tokens.cookie, wsse: tokens.wsse });
 
 describe('identity digests', () => {
   describe('the store key', () => {
@@ -57,7 +59,7 @@ describe('identity digests', () => {
       const base = { get: (k: string) => { gets++; return down ? Promise.reject(new Error('down')) : store.get(k); }, set: (k: string, v: Buffer) => store.set(k, v) };
       const view = () => ({ get: (k: string) => base.get(k), set: (k: string, v: Buffer) => base.set(k, v), shared: base });
       const digests = new IdentityDigests();
-      const bearer = { ...anonymous, authorization: 'Bearer t' };
+      const bearer = caller('Bearer t');
       await digests.identify(bearer, view());
       await new Promise((resolve) => setImmediate(resolve));
       expect(gets).to.equal(1);
@@ -78,17 +80,18 @@ describe('identity digests', () => {
     it('names each part by a digest, never by its value; the same input gives the same identity', async () => {
       const store = new Store();
       const digests = new IdentityDigests();
-      const input = { ...anonymous, authorization: 'Bearer t0k3n', cookie: 'sid=abc', wsse: 'UsernameToken x' };
+      const input = caller('Bearer t0k3n', { cookie: 'sid=s3ss10n', wsse: 'UsernameToken x' });
       const identity = await digests.identify(input, store);
       expect(identity).to.match(/^authorization:[0-9a-f]{32} x-wsse:[0-9a-f]{32} cookie:[0-9a-f]{32}$/);
-      expect(identity).not.to.match(/t0k3n|abc|UsernameToken/);
+      expect(identity).not.to.match(/t0k3n|s3ss10n|UsernameToken/);
       expect(await new IdentityDigests().identify(input, store)).to.equal(identity);
-      expect(await digests.identify({ ...input, cookie: 'sid=abd' }, store)).not.to.equal(identity);
-      const user = await digests.identify({ ...anonymous, credential: { name: 'joe smith', password: 'pw' } }, store);
+      expect(await digests.identify({ ...input, cookie: 'sid=s3ss10m' }, store)).not.to.equal(identity);
+      const joe = { name: 'joe smith', password: 'pw', domain: '' };
+      const user = await digests.identify({ ...anonymous, kind: 'registered', candidates: [joe], key: joe }, store);
       expect(user).to.match(/^user:joe%20smith:[0-9a-f]{32}$/);
     });
     it('gives another store other digests', async () => {
-      const input = { ...anonymous, authorization: 'Bearer t0k3n' };
+      const input = caller('Bearer t0k3n');
       const digests = new IdentityDigests();
       expect(await digests.identify(input, new Store())).not.to.equal(await digests.identify(input, new Store()));
     });

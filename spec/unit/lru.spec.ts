@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LruMap } from '../../lib/lru.js';
+import { LruMap } from '../../lib/transport/lru.js';
 
 describe('LruMap', () => {
   it('keeps the most recently used entries and hands the oldest to onEvict', () => {

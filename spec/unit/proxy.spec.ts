@@ -9,7 +9,7 @@ import {
   proxyForUrl,
   proxyFromEnvironment,
   readProxyEnvironment,
-} from '../../lib/proxy.js';
+} from '../../lib/transport/proxy.js';
 
 const u = (s: string) => new URL(s);
 const chosen = (env: Record<string, string>, url: string) => {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { ConnectionError, failureStage } from '../../lib/errors.js';
-import { shouldRetry } from '../../lib/retry.js';
+import { ConnectionError } from '../../lib/errors.js';
+import { failureStage } from '../../lib/transport/classify.js';
+import { shouldRetry } from '../../lib/transport/retry.js';
 
 function undiciError(code: string, message = 'x'): Error {
   return Object.assign(new Error(message), { code });

@@ -42,6 +42,13 @@ describe('safename (cache file names)', () => {
     expect(safename('console')).to.match(/^console,/);
   });
 
+  it("leaves a store key's identity (after the first space: a user name, digests) out of the readable prefix", () => {
+    const key = 'http://example.com/private user:ann:0123456789abcdef cookie:fedcba9876543210';
+    const hash = createHash('sha256').update(key).digest('hex');
+    expect(safename(key)).to.equal(`example.com,private,${hash}`);
+    expect(safename(key)).to.not.equal(safename('http://example.com/private'));
+  });
+
   it('drops the scheme and leading dots from the readable prefix', () => {
     expect(safename('https://h.test/')).to.match(/^h\.test,[0-9a-f]{64}$/);
     expect(safename('../../etc/passwd')).to.match(/^etc,passwd,[0-9a-f]{64}$/);

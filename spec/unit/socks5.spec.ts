@@ -7,7 +7,7 @@ import {
   readAuthReply,
   readConnectReply,
   readMethodChoice,
-} from '../../lib/socks5.js';
+} from '../../lib/transport/socks5.js';
 
 const hex = (b: Buffer) => b.toString('hex');
 

@@ -6,7 +6,7 @@
  */
 import * as net from 'node:net';
 import type { buildConnector } from 'undici';
-import { HttpLib2Error, ProxyError } from './errors.js';
+import { HttpLib2Error, ProxyError } from '../errors.js';
 import type { ProxyInfo } from './proxy.js';
 import {
   authRequest,
@@ -49,7 +49,7 @@ export function socks5Connector(proxy: ProxyInfo, endpoint: buildConnector.conne
   if (problem) throw new ProxyError(`The socks5 proxy ${proxy.host}:${proxy.port} cannot be used: ${problem}`);
   return (opts, callback) => {
     const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
-    openTunnel(proxy, credentials, { host: opts.hostname, port }, limits).then(
+    openTunnel({ proxy, credentials, target: { host: opts.hostname, port } }, limits).then(
       (socket) => {
         if (opts.protocol !== 'https:') return callback(null, socket);
         // TLS setup can throw at once (a client key that does not load): see proxy-hop.ts.
@@ -66,10 +66,11 @@ export function socks5Connector(proxy: ProxyInfo, endpoint: buildConnector.conne
 }
 
 /** Connects to the proxy and runs greeting, authentication and CONNECT; resolves to the tunnel. */
-function openTunnel(proxy: ProxyInfo, credentials: SocksCredentials | null, target: Target, limits: TunnelLimits): Promise<net.Socket> {
+function openTunnel(plan: TunnelPlan, limits: TunnelLimits): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    const { proxy } = plan;
     const socket = net.connect({ host: proxy.host.replace(/^\[|\]$/g, ''), port: proxy.port });
-    new Handshake(socket, proxy, credentials, target, limits, (error) => {
+    new Handshake(socket, plan, limits, (error) => {
       if (error) reject(error);
       else resolve(socket);
     });
@@ -81,6 +82,13 @@ interface Target {
   readonly port: number;
 }
 
+/** One tunnel: through which proxy, with which credentials (RFC 1929), to which target. */
+interface TunnelPlan {
+  readonly proxy: ProxyInfo;
+  readonly credentials: SocksCredentials | null;
+  readonly target: Target;
+}
+
 /** One handshake on `socket`, from the TCP connection to the CONNECT reply; `done` is called once. */
 class Handshake {
   #stage: Stage = 'method';
@@ -90,14 +98,17 @@ class Handshake {
   readonly #where: string;
   readonly #authority: string;
 
+  readonly credentials: SocksCredentials | null;
+  readonly target: Target;
+
   constructor(
     readonly socket: net.Socket,
-    proxy: ProxyInfo,
-    readonly credentials: SocksCredentials | null,
-    readonly target: Target,
+    { proxy, credentials, target }: TunnelPlan,
     readonly limits: TunnelLimits,
     readonly done: (error: HttpLib2Error | null) => void,
   ) {
+    this.credentials = credentials;
+    this.target = target;
     this.#where = `socks5 proxy ${proxy.host}:${proxy.port}`;
     this.#authority = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
     this.#timer = setTimeout(() => this.#fail(`did not complete the SOCKS5 handshake for ${this.#authority} in ${limits.timeoutMs} ms`), limits.timeoutMs);

@@ -5,12 +5,13 @@
  * touches the network.
  */
 import * as zlib from 'node:zlib';
-import { FailedToDecompressContent } from './errors.js';
-import { withHeaders } from './headers.js';
+import { FailedToDecompressContent } from '../errors.js';
+import { withHeaders } from '../headers.js';
 import { hasNoContent } from './message-body.js';
 import { outputLimit, type OutputLimit } from './decode-limit.js';
-import { nextHop } from './redirect.js';
-import type { Exchange, Send } from './types.js';
+import { nextHop } from '../redirect.js';
+import { withHead } from '../response.js';
+import type { Exchange, Send } from '../types.js';
 
 const MAX_CODINGS = 5;
 
@@ -92,8 +93,9 @@ export function decodeBody(content: Buffer, codings: readonly string[], limit: n
 
 /**
  * The decoding layer: asks for what this Node can decode, undoes Content-Encoding within the size
- * and ratio limits, fixes the headers. The encoded body of a redirect that will be followed is
- * dropped undecoded: nobody reads it, and a bomb there must cost nothing.
+ * and ratio limits, and answers with a response of its own whose headers say so (the one it received
+ * is never changed). The encoded body of a redirect that will be followed is dropped undecoded:
+ * nobody reads it, and a bomb there must cost nothing.
  */
 export function decoding(next: Send): Send {
   return async (req, ctx) => {
@@ -115,10 +117,11 @@ export function decoding(next: Send): Send {
  * permanent redirect as it stores any answer whose body it has whole.
  */
 function withoutContent({ response }: Exchange): Exchange {
-  response.set('-content-encoding', response.get('content-encoding')!);
-  response.delete('content-encoding');
-  response.set('content-length', '0');
-  return { response, content: Buffer.alloc(0) };
+  const head = withHead(response, {
+    remove: ['content-encoding'],
+    set: { '-content-encoding': response.get('content-encoding')!, 'content-length': '0' },
+  });
+  return { response: head, content: Buffer.alloc(0) };
 }
 
 function decodeExchange(exchange: Exchange, method: string, limitFor: (encodedSize: number) => OutputLimit): Exchange {
@@ -135,8 +138,10 @@ function decodeExchange(exchange: Exchange, method: string, limitFor: (encodedSi
     throw new FailedToDecompressContent(e.message, { cause: e.cause, response, content: exchange.content });
   }
   if (content === null) return exchange;
-  response.delete('content-encoding');
-  response.set('-content-encoding', encoding);
-  response.set('content-length', String(content.length));
-  return { response, content };
+  // A response of its own: the transport's stays as it was received (the wire view reads it).
+  const head = withHead(response, {
+    remove: ['content-encoding'],
+    set: { '-content-encoding': encoding, 'content-length': String(content.length) },
+  });
+  return { response: head, content };
 }

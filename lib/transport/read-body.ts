@@ -5,10 +5,10 @@
  * is copied at most once on its way to the returned Buffer, and no chunk is held once it is copied.
  */
 import type { Dispatcher } from 'undici';
-import { ConnectionError, HttpLib2Error } from './errors.js';
+import { ConnectionError, HttpLib2Error } from '../errors.js';
 import { hasNoContent } from './message-body.js';
-import type { Response } from './response.js';
-import type { HopRequest } from './types.js';
+import type { Response } from '../response.js';
+import type { HopRequest } from '../types.js';
 
 type Body = Dispatcher.ResponseData['body'];
 

@@ -1,9 +1,9 @@
 /**
  * Whether a failed attempt may be sent again: a pure decision on the method, the error and the
  * attempt number. Only failures before any byte of the answer was read reach here; the error table
- * (errors.ts) says how far the attempt got. Never retries an error of our own tree.
+ * (classify.ts) says how far the attempt got. Never retries an error of our own tree.
  */
-import { failureStage } from './errors.js';
+import { failureStage } from './classify.js';
 
 // RFC 9110 §9.2.2: replaying these cannot change the outcome.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);

@@ -4,7 +4,7 @@
  * no sockets, no undici. Credentials never become part of a URL: they travel to the proxy hop only.
  */
 import { createHash } from 'node:crypto';
-import { HttpLib2Error } from './errors.js';
+import { HttpLib2Error } from '../errors.js';
 
 /** What a proxy password is printed as, wherever a proxy URL or a ProxyInfo is shown. */
 const MASK = '****';
