@@ -58,9 +58,13 @@ async function hitRows({ lib, base, opts, quick, log, scratch, closers, counts, 
       },
       before: async () => {
         await resetCounts();
+        // Every stored URL read once first, as a program that has been running a while has: the
+        // FileCaches were filled by another process, so this one's memo starts empty, and a row of
+        // a few thousand hits would otherwise time mostly first reads (the MemoryCaches are warm).
+        if (label === 'FileCache') for (let i = 0; i < n; i++) await http.request(urls[i]);
         for (let i = 0; i < 20; i++) await http.request(urls[Math.floor(Math.random() * n)]);
         const reached = (await counts())['/scale'];
-        return reached > 0 ? `n/a: ${reached} of 20 'hits' reached the server` : null;
+        return reached > 0 ? `n/a: ${reached} 'hits' reached the server while warming up` : null;
       },
       beforeBatch: resetCounts,
       verify: async () => {
@@ -139,7 +143,8 @@ export async function runScale(context) {
     if (client === 'Http.request') {
       targets.push({
         what: 'Http.request: memory per extra 1 MiB download in flight (100→200 at once) <= 1.25 MiB',
-        value: (1.25 * 2 ** 20) / marginal,
+        // A growth that did not rise from 100 to 200 at once (collections between waves) is within the target.
+        value: marginal > 0 ? (1.25 * 2 ** 20) / marginal : Number.MAX_VALUE,
         goal: 1,
         detail: `${mib(marginal)} MiB per request (${mib(a.growth / 100)} MiB per request of the peak with 100 at once)`,
       });
