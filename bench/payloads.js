@@ -47,7 +47,13 @@ export function jsonLikeBody(size, seed = 7) {
 }
 
 export const SIZES = { '1k': 1024, '100k': 100 * 1024 };
-export const GZIP_SIZES = { 'gzip-32k': 32 * 1024, 'gzip-1m': 1024 * 1024 };
+/** Large opaque bodies, measured one request at a time (and 1 MiB 100 in flight, for memory). */
+export const LARGE_SIZES = { '1m': 1024 * 1024, '10m': 10 * 1024 * 1024 };
+/** The cacheable answer a cache is filled with for the scale rows (`/scale/<n>`), and its headers. */
+export const SCALE_BODY_SIZE = 512;
+export const SCALE_HEADERS = ['Content-Type: application/octet-stream', 'Cache-Control: max-age=3600'];
+
+export const GZIP_SIZES = { 'gzip-32k': 32 * 1024, 'gzip-100k': 100 * 1024, 'gzip-1m': 1024 * 1024 };
 
 /** The compressed bodies, by route name. */
 export function gzipBodies() {

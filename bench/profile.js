@@ -8,7 +8,7 @@
 // --client: http (Http.request, no cache), undici (undici.request + Agent), agent (Agent#request),
 //           decode (decodeBody from dist/transport/decode.js on the gzip body, no network),
 //           memory / file (Http with a MemoryCache / FileCache: fresh hits on /cached)
-// --path:   /1k, /100k, /gzip-32k, /gzip-1m, /cached
+// --path:   /1k, /100k, /1m, /10m, /gzip-32k, /gzip-100k, /gzip-1m, /cached
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -8,21 +8,25 @@
 //
 // Routes:
 //   /1k, /100k            opaque bodies of 1 KiB and 100 KiB, no caching headers
-//   /gzip-32k, /gzip-1m   JSON-like text sent with Content-Encoding: gzip (whatever Accept-Encoding says)
+//   /1m, /10m             opaque bodies of 1 MiB and 10 MiB, no caching headers
+//   /gzip-32k, /gzip-100k, /gzip-1m  JSON-like text sent with Content-Encoding: gzip (whatever Accept-Encoding says)
 //   /cached               1 KiB, Cache-Control: max-age=3600, an ETag; If-None-Match → 304
+//   /scale/<n>            512 bytes, Cache-Control: max-age=3600 (any n; all counted as /scale): the
+//                         answers a cache is filled with to measure hits as it grows
 //   /__stats              JSON { path: count } of the requests above (itself not counted)
 //   /__reset              zeroes the counters
 //
 // Stops when the parent disconnects, and after MAX_LIFETIME_MS whatever happens.
 import { createServer } from 'node:net';
-import { SIZES, gzipBodies, opaqueBody } from './payloads.js';
+import { LARGE_SIZES, SCALE_BODY_SIZE, SCALE_HEADERS, SIZES, gzipBodies, opaqueBody } from './payloads.js';
 
 const MAX_LIFETIME_MS = 15 * 60 * 1000;
 const ETAG = '"bench-v1"';
 const LAST_MODIFIED = 'Mon, 01 Jan 2024 00:00:00 GMT';
+const LARGE = 1024 * 1024;
 
 const routes = new Map();
-for (const [name, size] of Object.entries(SIZES)) {
+for (const [name, size] of Object.entries({ ...SIZES, ...LARGE_SIZES })) {
   routes.set(`/${name}`, { body: opaqueBody(size, size), headers: ['Content-Type: application/octet-stream'] });
 }
 for (const [name, { gzipped }] of Object.entries(gzipBodies())) {
@@ -41,6 +45,8 @@ routes.set('/cached', {
   ],
 });
 
+routes.set('/scale', { body: opaqueBody(SCALE_BODY_SIZE, 5), headers: SCALE_HEADERS });
+
 const counts = Object.create(null);
 for (const path of routes.keys()) counts[path] = 0;
 
@@ -56,7 +62,8 @@ function rebuild() {
       ['HTTP/1.1 200 OK', `Date: ${date}`, ...headers, `Content-Length: ${body.length}`, 'Connection: keep-alive', '', ''].join('\r\n'),
       'latin1',
     );
-    next.set(path, { full: Buffer.concat([head, body]), head });
+    // Large bodies go out as head + body (not copied into one buffer every second).
+    next.set(path, { full: body.length < LARGE ? Buffer.concat([head, body]) : null, head, body });
   }
   built = next;
   notModified = Buffer.from(
@@ -89,7 +96,8 @@ function answer(socket, head) {
     return -1;
   }
   const q = target.indexOf('?');
-  const path = q === -1 ? target : target.slice(0, q);
+  const whole = q === -1 ? target : target.slice(0, q);
+  const path = whole.startsWith('/scale/') ? '/scale' : whole;
   const length = Number(header(head, 'content-length') ?? 0) || 0;
   if (path === '/__stats') {
     socket.write(simple('200 OK', 'application/json', Buffer.from(JSON.stringify(counts))));
@@ -103,7 +111,14 @@ function answer(socket, head) {
     } else {
       counts[path]++;
       if (path === '/cached' && header(head, 'if-none-match') === ETAG) socket.write(notModified);
-      else socket.write(method === 'HEAD' ? r.head : r.full);
+      else if (method === 'HEAD') socket.write(r.head);
+      else if (r.full) socket.write(r.full);
+      else {
+        socket.cork();
+        socket.write(r.head);
+        socket.write(r.body);
+        socket.uncork();
+      }
     }
   }
   if (/^close$/i.test(header(head, 'connection') ?? '')) {

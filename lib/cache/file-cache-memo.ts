@@ -1,7 +1,7 @@
 /**
  * What a FileCache remembers between reads: the values of often read files with the identity of the
- * file each came from (so one lstat tells whether it is still the file at that path), how often keys
- * were read lately, and the file name of recently seen keys. All bounded; data only, no I/O.
+ * file each came from (so one lstat tells whether it is still the file at that path), and how often
+ * keys were read lately. All bounded; data only, no I/O.
  */
 
 /** A value read from a file, and which file it was (inode, size, mtime, ctime). */
@@ -37,17 +37,27 @@ const OVERHEAD_BYTES = 1024;
 
 /**
  * Values of read files, within a count and a byte budget (values, keys and an estimate of what each
- * one keeps alive). Least recently used first out; and once full, a value is taken in only if its
- * key was read more often lately than the key it would push out (TinyLFU's admission, as in
- * Caffeine): a working set larger than the memo then keeps the most read part of it instead of
- * replacing every value before it is read again, which would only add a stat and a copy to each read.
+ * one keeps alive). Recently read values stay, as with least recently used first out, but by a clock
+ * (second chance): a read only marks its value used, and the hand that looks for a value to push out
+ * gives a used one another round. And once full, a value is taken in only if its key was read more
+ * often lately than the key it would push out (TinyLFU's admission, as in Caffeine): a working set
+ * larger than the memo then keeps the most read part of it instead of replacing every value before it
+ * is read again, which would only add a stat and a copy to each read.
+ *
+ * The clock rather than a Map kept in recency order (#15): moving an entry to the end on every read
+ * leaves a hole in the Map each time, and finding its oldest entry then skipped over thousands of
+ * them; each read also stored the caller's new key string in the long-lived Map.
  */
 export class RecentValues {
-  readonly #entries = new Map<string, Remembered>();
+  readonly #entries = new Map<string, Slot>();
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   readonly #reads: ReadCounts;
   #bytes = 0;
+  // The clock's hand: a live iterator over the entries (a Map's iterator carries on past deletions
+  // and sees entries added later), and the entry it points at, not yet passed.
+  #hand: Iterator<Slot> = this.#entries.values();
+  #pointed: Slot | undefined;
 
   constructor(maxEntries: number, maxBytes: number) {
     this.#maxEntries = maxEntries;
@@ -55,16 +65,13 @@ export class RecentValues {
     this.#reads = new ReadCounts(maxEntries);
   }
 
-  /** Counts a read of `key`; its remembered value, if any, becomes the most recent. */
+  /** Counts a read of `key`; its remembered value, if any, is marked used. */
   get(key: string): Remembered | undefined {
     this.#reads.add(key);
     const found = this.#entries.get(key);
-    if (found !== undefined) {
-      // A Map iterates in insertion order: re-inserting moves the key to the most recent end.
-      this.#entries.delete(key);
-      this.#entries.set(key, found);
-    }
-    return found;
+    if (found === undefined) return undefined;
+    found.used = true;
+    return found.remembered;
   }
 
   /**
@@ -75,26 +82,49 @@ export class RecentValues {
   wants(key: string, length: number): boolean {
     if (this.#maxEntries === 0 || length > this.#maxBytes / 64) return false; // one value must not push out hundreds of others
     if (this.#entries.size < this.#maxEntries && this.#bytes + length + OVERHEAD_BYTES <= this.#maxBytes) return true;
-    const victim = this.#entries.keys().next().value;
-    return victim === undefined || this.#reads.estimate(key) > this.#reads.estimate(victim);
+    const victim = this.#victim();
+    return victim === undefined || this.#reads.estimate(key) > this.#reads.estimate(victim.key);
   }
 
   remember(key: string, remembered: Remembered): void {
     this.forget(key);
-    this.#entries.set(key, remembered);
+    const slot: Slot = { key, remembered, used: false };
+    this.#entries.set(key, slot);
     this.#bytes += costOf(key, remembered);
-    for (const [oldest, r] of this.#entries) {
-      if (this.#entries.size <= this.#maxEntries && this.#bytes <= this.#maxBytes) break;
-      this.#entries.delete(oldest);
-      this.#bytes -= costOf(oldest, r);
+    while (this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
+      const victim = this.#victim();
+      if (victim === undefined || victim === slot) break;
+      this.forget(victim.key);
     }
   }
 
   forget(key: string): void {
-    const r = this.#entries.get(key);
-    if (r === undefined) return;
+    const slot = this.#entries.get(key);
+    if (slot === undefined) return;
     this.#entries.delete(key);
-    this.#bytes -= costOf(key, r);
+    this.#bytes -= costOf(key, slot.remembered);
+  }
+
+  // The next entry at the hand not used since the hand last passed it; used ones lose their mark and
+  // are passed. Two turns of the clock at most; undefined when the memo is empty.
+  #victim(): Slot | undefined {
+    for (let steps = 2 * this.#entries.size + 2; steps > 0; steps--) {
+      let slot = this.#pointed;
+      if (slot === undefined || this.#entries.get(slot.key) !== slot) {
+        const next = this.#hand.next();
+        if (next.done === true) {
+          this.#hand = this.#entries.values();
+          this.#pointed = undefined;
+          continue;
+        }
+        slot = next.value;
+      }
+      this.#pointed = slot;
+      if (!slot.used) return slot;
+      slot.used = false;
+      this.#pointed = undefined;
+    }
+    return undefined;
   }
 }
 
@@ -155,41 +185,16 @@ class ReadCounts {
   }
 }
 
+interface Slot {
+  readonly key: string;
+  readonly remembered: Remembered;
+  /** Read since the clock's hand last passed it. */
+  used: boolean;
+}
+
 const ROWS = 4;
 const MAX_COUNT = 15;
 
 function costOf(key: string, r: Remembered): number {
   return r.value.length + 2 * (key.length + r.path.length) + OVERHEAD_BYTES;
-}
-
-/**
- * Key → file name for recently seen keys (hashing a key is a good part of a read's cost), within a
- * count and a length budget; emptied at once when full, which costs one hash per key afterwards.
- * Being here also tells that a key was asked for recently: a second read is worth remembering.
- */
-export class RecentNames {
-  readonly #names = new Map<string, string | null>();
-  readonly #maxEntries: number;
-  readonly #maxChars: number;
-  #chars = 0;
-
-  constructor(maxEntries: number, maxChars: number) {
-    this.#maxEntries = maxEntries;
-    this.#maxChars = maxChars;
-  }
-
-  get(key: string): string | null | undefined {
-    return this.#names.get(key);
-  }
-
-  set(key: string, path: string | null): void {
-    if (this.#names.has(key)) return;
-    const chars = key.length + (path?.length ?? 0);
-    if (this.#names.size >= this.#maxEntries || this.#chars + chars > this.#maxChars) {
-      this.#names.clear();
-      this.#chars = 0;
-    }
-    this.#names.set(key, path);
-    this.#chars += chars;
-  }
 }

@@ -16,7 +16,7 @@ import { acquireLease, releaseLease, removeIfOver } from './file-cache-lease.js'
 import { readValue, removeEntry, replaceWith } from './file-cache-io.js';
 import { isFileRef, listFiles, removeListed } from './file-cache-list.js';
 import { BoundKeeper, forgetUsage } from './file-cache-bounds.js';
-import { isSameFile, RecentNames, RecentValues, type Remembered } from './file-cache-memo.js';
+import { isSameFile, RecentValues, type Remembered } from './file-cache-memo.js';
 import { assertPrivateDirectory, makeDirectory } from './private-directory.js';
 import { safename } from './safename.js';
 import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
@@ -32,8 +32,6 @@ const ORPHAN_AGE_MS = 60 * 60 * 1000;
 // open/read/close, a checksum and the cache layer's parse (#15). 64 MiB, as a MemoryCache's default,
 // holds ~37,000 entries of 512-byte bodies (each costs ~1.7 KiB with what it keeps alive).
 const DEFAULT_MEMO_BYTES = 64 * 1024 * 1024;
-const NAME_MEMO_ENTRIES = 32 * 1024;
-const NAME_MEMO_CHARS = 8 * 1024 * 1024;
 
 /** Turns a cache key into a file name; it must return a single, non-empty path segment. */
 export type SafeName = (key: string) => string;
@@ -77,7 +75,6 @@ export class FileCache implements CacheStore, ListableStore {
   readonly #safe: SafeName;
   #swept: Promise<void> | null = null;
   readonly #recent: RecentValues;
-  readonly #names = new RecentNames(NAME_MEMO_ENTRIES, NAME_MEMO_CHARS);
   readonly #bounds: BoundKeeper | null;
 
   /**
@@ -294,19 +291,16 @@ export class FileCache implements CacheStore, ListableStore {
     }
   }
 
+  // Computed for each read past the memo (a remembered value carries its path). Not memoised: with
+  // more keys than a memo of names holds, its churn of short-lived strings into a long-lived map cost
+  // more in garbage collection than hashing the key again (#15).
   #pathOf(key: string): string | null {
-    const known = this.#names.get(key);
-    if (known !== undefined) return known;
-    let path: string | null;
     try {
       const name = this.#safe(key);
-      path = isSafeSegment(name) ? join(this.directory, name) : null;
+      return isSafeSegment(name) ? join(this.directory, name) : null;
     } catch {
       return null;
     }
-    // Hashing the key is a good part of a read's cost; the mapping never changes for an instance.
-    this.#names.set(key, path);
-    return path;
   }
 
   #requirePath(key: string): string {
