@@ -332,4 +332,14 @@ describe('public surface (DESIGN.md)', () => {
     const design = readFileSync(new URL('../DESIGN.md', import.meta.url), 'utf8');
     expect(RUNTIME_EXPORTS.filter((name) => !design.includes(`\`${name}`))).to.deep.equal([]);
   });
+
+  it('DESIGN.md names every exported type', () => {
+    const design = readFileSync(new URL('../DESIGN.md', import.meta.url), 'utf8');
+    const index = readFileSync(new URL('../lib/index.ts', import.meta.url), 'utf8');
+    const typeOnly = [...index.matchAll(/export type \{([^}]*)\}/g)].flatMap((m) => m[1]!.split(','));
+    const inline = [...index.matchAll(/\btype (\w+)/g)].map((m) => m[1]!);
+    const names = [...typeOnly.map((n) => n.trim()).filter(Boolean), ...inline];
+    expect(names.length).to.be.above(20);
+    expect(names.filter((name) => !design.includes(`\`${name}\``))).to.deep.equal([]);
+  });
 });
