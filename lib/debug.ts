@@ -27,6 +27,11 @@ export interface SentHead {
   readonly headers: ReadonlyArray<readonly [string, string]>;
   /** Bytes of request body, or null when there is none. */
   readonly bodyLength: number | null;
+  /**
+   * The HTTP version the request went out on, times ten as {@link Response.version}: 20 once the
+   * connection it was put on negotiated HTTP/2, else 11 (a caller's own dispatcher does not say).
+   */
+  readonly version: number;
 }
 
 /** A hop's response head as it came from the connection, before decoding, with the body size. */
@@ -54,7 +59,10 @@ export interface ReceivedHead {
  * that throws is ignored: it never fails the request.
  */
 export interface WireObserver {
-  /** Called just before a hop's request is handed to the connection. */
+  /**
+   * Called once per hop, when the request is put on a connection (its protocol known then), or, for
+   * a request that never reached one (or went through a caller's dispatcher), when it ended.
+   */
   sent?(head: SentHead): void;
   /** Called once a hop's response head and body have been received, before decoding. */
   received?(head: ReceivedHead): void;
@@ -151,9 +159,12 @@ export function debugging(next: Send, sink: DebugSink | null, observer: WireObse
   };
   return async (req: HopRequest, ctx: RequestContext): Promise<Exchange> => {
     emit('>', requestHead(req));
-    if (observer?.sent) tell(() => observer.sent!(sentHead(req)));
+    const sent = observer?.sent ? once((version: number) => tell(() => observer.sent!(sentHead(req, version)))) : null;
     try {
-      const exchange = await next(req, ctx);
+      // The request line's protocol is the connection's (ALPN, RFC 7301): the observer hears of the
+      // request once the transport has put it on one, which is before anything of it is written.
+      const exchange = await next(req, sent ? Object.freeze({ ...ctx, connected: sent }) : ctx);
+      sent?.(11);
       emit('<', responseHead(exchange.response, exchange.content.length));
       if (observer?.received) {
         const head = receivedHead(req, exchange);
@@ -161,9 +172,20 @@ export function debugging(next: Send, sink: DebugSink | null, observer: WireObse
       }
       return exchange;
     } catch (error) {
+      sent?.(11);
       emit('!', [`${req.method} ${shownUrl(req.url)} failed: ${describe(error)}`]);
       throw error;
     }
+  };
+}
+
+// `report` for the first call only: a retry on another connection is the same hop.
+function once(report: (version: number) => void): (version: number) => void {
+  let told = false;
+  return (version) => {
+    if (told) return;
+    told = true;
+    report(version);
   };
 }
 
@@ -176,9 +198,9 @@ function tell(call: () => void): void {
   }
 }
 
-function sentHead(req: HopRequest): SentHead {
+function sentHead(req: HopRequest, version: number): SentHead {
   const headers = Object.keys(req.headers).map((name) => [name, shownValue(name, req.headers[name]!)] as const);
-  return { method: req.method, url: shownUrl(req.url), headers, bodyLength: req.body === null ? null : req.body.length };
+  return { method: req.method, url: shownUrl(req.url), headers, bodyLength: req.body === null ? null : req.body.length, version };
 }
 
 // The head as the transport received it: no layer above changes that Response (each answers with its own).
@@ -202,9 +224,25 @@ export function requestHead(req: HopRequest): string[] {
   return lines;
 }
 
+/** `1.1`, `1.0`, `2`: the protocol version as curl names it, from httplib2's version-times-ten (11, 10, 20). */
+export function versionName(version: number): string {
+  const major = Math.floor(version / 10);
+  const minor = version % 10;
+  return major >= 2 && minor === 0 ? String(major) : `${major}.${minor}`;
+}
+
+/**
+ * `HTTP/1.1 200 OK`; `HTTP/2 200` as curl shows it, since HTTP/2 carries no reason phrase (RFC 9113
+ * §8.3.2: the one a Response holds is the standard one).
+ */
+export function statusLine(head: { readonly version: number; readonly status: number; readonly reason: string }): string {
+  const reason = head.version >= 20 ? '' : head.reason;
+  return `HTTP/${versionName(head.version)} ${head.status}${reason ? ` ${reason}` : ''}`;
+}
+
 /** The status line and headers of a response as it came back (before decoding), secrets redacted. */
 export function responseHead(response: Response, bodyLength: number): string[] {
-  const lines = [`HTTP/${Math.floor(response.version / 10)}.${response.version % 10} ${response.status} ${response.reason}`.trimEnd()];
+  const lines = [statusLine(response)];
   for (const [name, value] of response) lines.push(`${name}: ${shownValue(name, value)}`);
   lines.push(`[body: ${bodyLength} bytes received]`);
   return lines;

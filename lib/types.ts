@@ -118,4 +118,9 @@ export interface RequestContext {
   readonly onProgress: ProgressListener | null;
   /** Where the wire side counts body bytes received, while someone subscribes to the request events; else absent or null. */
   readonly meter?: WireMeter | null;
+  /**
+   * Told the HTTP version (times ten) of the connection the transport's own pools put a hop on, when
+   * they put it there (each try: a retry is told again); absent or null when nobody listens.
+   */
+  readonly connected?: ((version: number) => void) | null;
 }

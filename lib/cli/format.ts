@@ -5,18 +5,10 @@
  * about HTTP.
  */
 import type { ReceivedHead, Response, SentHead, Timings } from '../index.js';
+import { statusLine, versionName } from '../debug.js';
 
-/**
- * `HTTP/1.1 200 OK`, from httplib2's version-times-ten (11, 10, 20); `HTTP/2 200` as curl shows it,
- * since HTTP/2 carries no reason phrase (RFC 9113 §8.3.2: the one a Response holds is the standard one).
- */
-export function statusLine(head: { readonly version: number; readonly status: number; readonly reason: string }): string {
-  const major = Math.floor(head.version / 10);
-  const minor = head.version % 10;
-  const version = major >= 2 && minor === 0 ? String(major) : `${major}.${minor}`;
-  const reason = major >= 2 ? '' : head.reason;
-  return `HTTP/${version} ${head.status}${reason ? ` ${reason}` : ''}`;
-}
+// The library's debug output and the CLI write the status line alike (curl's shape).
+export { statusLine };
 
 /** The status line and `name: value` lines of a response, without a trailing blank line. */
 export function responseHead(response: Response): string[] {
@@ -24,13 +16,13 @@ export function responseHead(response: Response): string[] {
 }
 
 /**
- * A request head as it went to the connection, in curl's -v shape: the request line in origin form,
- * `host`, the headers (secrets already redacted by the library) and the `content-length` the
+ * A request head as it went to the connection, in curl's -v shape: the request line in origin form
+ * with the protocol it went out on (`HTTP/2` as curl writes it), `host`, the headers (secrets already redacted by the library) and the `content-length` the
  * connection adds for a body.
  */
 export function sentLines(head: SentHead): string[] {
   const url = new URL(head.url);
-  const lines = [`${head.method} ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
+  const lines = [`${head.method} ${url.pathname}${url.search} HTTP/${versionName(head.version)}`, `host: ${url.host}`];
   for (const [name, value] of head.headers) lines.push(`${name}: ${value}`);
   if (head.bodyLength !== null && !head.headers.some(([name]) => name === 'content-length' || name === 'transfer-encoding')) {
     lines.push(`content-length: ${head.bodyLength}`);

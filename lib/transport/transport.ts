@@ -71,7 +71,7 @@ export class Transport {
   async #attempt(req: HopRequest, ctx: RequestContext): Promise<Attempt> {
     let route: Route | undefined;
     let data: Dispatcher.ResponseData<WireClock>;
-    const clock = new WireClock(performance.now());
+    const clock = new WireClock(performance.now(), ctx.connected ?? null);
     try {
       route = this.#routes.routeFor(req, ctx);
       data = await this.#dispatch(route, req, ctx, clock);

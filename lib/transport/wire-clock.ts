@@ -62,9 +62,15 @@ export class WireClock {
   onConnection: number | null = null;
   /** The request was written whole. */
   sent: number | null = null;
+  readonly #connected: ((version: number) => void) | null;
 
-  /** @param start when the transport handed the exchange to its dispatcher. */
-  constructor(readonly start: number) {}
+  /**
+   * @param start when the transport handed the exchange to its dispatcher.
+   * @param connected told the HTTP version (times ten) of each connection the exchange is given.
+   */
+  constructor(readonly start: number, connected: ((version: number) => void) | null = null) {
+    this.#connected = connected;
+  }
 
   /**
    * The exchange was given `socket`, made for it when `dial` is not null (a retry or a 407 round trip
@@ -75,6 +81,7 @@ export class WireClock {
     this.onConnection = performance.now();
     this.dial = dial;
     this.sent = null;
+    this.#connected?.(this.h2 ? 20 : 11);
   }
 
   requestSent(): void {

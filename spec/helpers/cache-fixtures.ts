@@ -3,7 +3,7 @@
  * routed loopback server whose answers are dated by that clock (Node would otherwise add a real Date).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CacheStore } from '../../lib/index.js';
+import { Http, type CacheStore } from '../../lib/index.js';
 import { startServer, type Recorded, type TestServer } from './server.js';
 
 /** A plain Map store; `sets`/`deletes` count calls. */
@@ -76,4 +76,39 @@ export function reply(res: ServerResponse, clock: TestClock, status: number, hea
   if (h['date'] === '') delete h['date'];
   res.writeHead(status, h);
   res.end(body);
+}
+
+/** What a cache spec works with in one test: made afresh before it by {@link cacheSuite}. */
+export interface CacheFixture {
+  /** The suite's routed server, started once for the whole suite. */
+  readonly server: RoutedServer;
+  /** A clock at {@link T0}. */
+  readonly clock: TestClock;
+  /** An empty store. */
+  readonly store: MapStore;
+  /** An Http on `store` and `clock`, closed after the test. */
+  readonly http: Http;
+}
+
+/**
+ * The setup the cache specs share, as hooks of the enclosing `describe`: a routed server started
+ * before its first test, and before each test a new {@link CacheFixture} handed to `use` (which keeps
+ * what it needs in the suite's own variables); the fixture's Http is closed after the test. Returns
+ * `path(name)`: `/<name>-<n>`, a path no other test of the suite has used, so tests never share a route.
+ */
+export function cacheSuite(use: (fixture: CacheFixture) => void): { path(name: string): string } {
+  let server: RoutedServer;
+  let http: Http | null = null;
+  let n = 0;
+  before(async () => {
+    server = await startRoutedServer();
+  });
+  beforeEach(() => {
+    const clock = aClock();
+    const store = new MapStore();
+    http = new Http(store, { clock });
+    use({ server, clock, store, http });
+  });
+  afterEach(() => http?.close());
+  return { path: (name) => `/${name}-${++n}` };
 }

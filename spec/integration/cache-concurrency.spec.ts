@@ -4,26 +4,17 @@
  */
 import { expect } from 'chai';
 import { Http } from '../../lib/index.js';
-import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+import { cacheSuite, reply, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
 
 describe('cache request coalescing', () => {
   let server: RoutedServer;
   let clock: TestClock;
   let http: Http;
-  let n = 0;
-
-  before(async () => {
-    server = await startRoutedServer();
-  });
-  beforeEach(() => {
-    clock = aClock();
-    http = new Http(new MapStore(), { clock });
-  });
-  afterEach(() => http.close());
+  const { path } = cacheSuite((f) => ({ server, clock, http } = f));
 
   // A route whose answers wait until `release()`: every caller is in flight before the first answer.
   function gated(headers: Record<string, string>, status304 = false) {
-    const p = `/gated-${++n}`;
+    const p = path('gated');
     let open!: () => void;
     let gate = new Promise<void>((resolve) => (open = resolve));
     const url = server.route(p, async (req, res) => {
@@ -80,7 +71,7 @@ describe('cache request coalescing', () => {
   });
 
   it('shares an error with every caller', async () => {
-    const p = `/broken-${++n}`;
+    const p = path('broken');
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     const url = server.route(p, async (_q, res) => {

@@ -5,23 +5,13 @@
  */
 import { expect } from 'chai';
 import { Http, type CacheOutcome } from '../../lib/index.js';
-import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+import { cacheSuite, reply, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
 
 describe('response.cache, the outcome of each answer (#12)', () => {
   let server: RoutedServer;
   let clock: TestClock;
   let http: Http;
-  let n = 0;
-  const path = (name: string) => `/${name}-${++n}`;
-
-  before(async () => {
-    server = await startRoutedServer();
-  });
-  beforeEach(() => {
-    clock = aClock();
-    http = new Http(new MapStore(), { clock });
-  });
-  afterEach(() => http.close());
+  const { path } = cacheSuite((f) => ({ server, clock, http } = f));
 
   /** A resource whose answers the test sets: `headers` and `body` of a 200, answering 304 to If-None-Match "v1" when `notModified`. */
   function resource(name: string, headers: Record<string, string>) {

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { Http } from '../../lib/index.js';
-import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+import { MapStore, aClock, cacheSuite, reply, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
 import { startRawServer } from '../helpers/server.js';
 
 describe('the polite poller (#11)', () => {
@@ -13,18 +13,7 @@ describe('the polite poller (#11)', () => {
   let clock: TestClock;
   let store: MapStore;
   let http: Http;
-  let n = 0;
-  const path = (name: string) => `/${name}-${++n}`;
-
-  before(async () => {
-    server = await startRoutedServer();
-  });
-  beforeEach(() => {
-    clock = aClock();
-    store = new MapStore();
-    http = new Http(store, { clock });
-  });
-  afterEach(() => http.close());
+  const { path } = cacheSuite((f) => ({ server, clock, store, http } = f));
 
   /**
    * A feed with ETag "v1" (fresh 60 s) that answers 304 to it; while `trouble` is set, every request
@@ -217,11 +206,15 @@ describe('the polite poller (#11)', () => {
       f.state.trouble = { status: 503, headers: { 'retry-after': '1800' } };
       await http.request(f.url);
       await http.close();
-      http = new Http(store, { clock });
+      const restarted = new Http(store, { clock });
       clock.advance(900);
-      const [held] = await http.request(f.url);
-      expect([held.status, held.fromcache]).to.deep.equal([200, true]);
-      expect(f.hits().length).to.equal(2);
+      try {
+        const [held] = await restarted.request(f.url);
+        expect([held.status, held.fromcache]).to.deep.equal([200, true]);
+        expect(f.hits().length).to.equal(2);
+      } finally {
+        await restarted.close();
+      }
     });
 
     it('caps a Retry-After past maxRetryAfter (default a day); 0 remembers none', async () => {

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { Http } from '../../lib/index.js';
-import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+import { MapStore, cacheSuite, reply, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
 import type { Recorded } from '../helpers/server.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -16,18 +16,7 @@ describe('QUERY in the cache (RFC 10008 §2.7)', () => {
   let clock: TestClock;
   let store: MapStore;
   let http: Http;
-  let n = 0;
-  const path = (name: string) => `/${name}-${++n}`;
-
-  before(async () => {
-    server = await startRoutedServer();
-  });
-  beforeEach(() => {
-    clock = aClock();
-    store = new MapStore();
-    http = new Http(store, { clock });
-  });
-  afterEach(() => http.close());
+  const { path } = cacheSuite((f) => ({ server, clock, store, http } = f));
 
   // A search resource: the answer names the query it ran; ETag "r1" for every query, 304 to it.
   function search(name: string, headers: Record<string, string> = { 'cache-control': 'max-age=60' }) {

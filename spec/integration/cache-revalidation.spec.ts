@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { Http } from '../../lib/index.js';
-import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+import { MapStore, aClock, cacheSuite, reply, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
 import { startRawServer } from '../helpers/server.js';
 
 describe('cache revalidation (RFC 9111 §4.3, RFC 5861)', () => {
@@ -13,18 +13,7 @@ describe('cache revalidation (RFC 9111 §4.3, RFC 5861)', () => {
   let clock: TestClock;
   let store: MapStore;
   let http: Http;
-  let n = 0;
-  const path = (name: string) => `/${name}-${++n}`;
-
-  before(async () => {
-    server = await startRoutedServer();
-  });
-  beforeEach(() => {
-    clock = aClock();
-    store = new MapStore();
-    http = new Http(store, { clock });
-  });
-  afterEach(() => http.close());
+  const { path } = cacheSuite((f) => ({ server, clock, store, http } = f));
 
   // A resource with ETag "v1" that answers 304 to a matching If-None-Match.
   function versioned(name: string, extra: Record<string, string> = {}, on304: Record<string, string> = {}) {

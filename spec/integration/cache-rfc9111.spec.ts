@@ -6,27 +6,17 @@
  */
 import { expect } from 'chai';
 import { Http } from '../../lib/index.js';
-import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+import { MapStore, cacheSuite, reply, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
 
 describe('cache: RFC 9111 required points', () => {
   let server: RoutedServer;
   let clock: TestClock;
   let store: MapStore;
   let http: Http;
-  let n = 0;
-
-  before(async () => {
-    server = await startRoutedServer();
-  });
-  beforeEach(() => {
-    clock = aClock();
-    store = new MapStore();
-    http = new Http(store, { clock });
-  });
-  afterEach(() => http.close());
+  const { path } = cacheSuite((f) => ({ server, clock, store, http } = f));
 
   function serve(name: string, status: number, headers: Record<string, string>, body: string | Buffer = 'hello'): { url: string; path: string; hits: () => number } {
-    const p = `/${name}-${++n}`;
+    const p = path(name);
     const url = server.route(p, (_req, res) => reply(res, clock, status, headers, body));
     return { url, path: p, hits: () => server.hits(p).length };
   }
@@ -54,7 +44,7 @@ describe('cache: RFC 9111 required points', () => {
     });
 
     it('starts again from the 304 that freshened the entry', async () => {
-      const p = `/age-304-${++n}`;
+      const p = path('age-304');
       const url = server.route(p, (req, res) => (req.headers['if-none-match'] === '"v1"'
         ? reply(res, clock, 304, { 'cache-control': 'max-age=60', etag: '"v1"' })
         : reply(res, clock, 200, { 'cache-control': 'max-age=60', etag: '"v1"' }, 'body')));
@@ -69,7 +59,7 @@ describe('cache: RFC 9111 required points', () => {
     });
 
     it('answers HEAD and a stale-if-error fallback with their age too', async () => {
-      const p = `/age-sie-${++n}`;
+      const p = path('age-sie');
       let down = false;
       const url = server.route(p, (_req, res) => (down
         ? reply(res, clock, 503, {}, 'down')
@@ -181,7 +171,7 @@ describe('cache: RFC 9111 required points', () => {
     });
 
     it('revalidates a stale entry first, then answers the range from it', async () => {
-      const p = `/range-stale-${++n}`;
+      const p = path('range-stale');
       const url = server.route(p, (req, res) => (req.headers['if-none-match'] === '"s1"'
         ? reply(res, clock, 304, { 'cache-control': 'max-age=60', etag: '"s1"' })
         : reply(res, clock, 200, { 'cache-control': 'max-age=60', etag: '"s1"' }, BODY)));
@@ -200,7 +190,7 @@ describe('cache: RFC 9111 required points', () => {
 
     it('sends a range of a body stored decoded to the origin: its bytes are counted in the coded form', async () => {
       const { gzipSync } = await import('node:zlib');
-      const p = `/range-gzip-${++n}`;
+      const p = path('range-gzip');
       const url = server.route(p, (req, res) => (req.headers.range
         ? reply(res, clock, 206, { 'content-range': 'bytes 0-1/30' }, 'xy')
         : reply(res, clock, 200, { 'cache-control': 'max-age=60', 'content-encoding': 'gzip' }, gzipSync(BODY))));

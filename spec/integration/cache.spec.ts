@@ -8,25 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Http, MemoryCache } from '../../lib/index.js';
 import { startRawServer } from '../helpers/server.js';
-import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+import { MapStore, aClock, cacheSuite, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
 
 describe('cache (RFC 9111)', () => {
   let server: RoutedServer;
   let clock: TestClock;
   let store: MapStore;
   let http: Http;
-  let n = 0;
-  const path = (name: string) => `/${name}-${++n}`;
-
-  before(async () => {
-    server = await startRoutedServer();
-  });
-  beforeEach(() => {
-    clock = aClock();
-    store = new MapStore();
-    http = new Http(store, { clock });
-  });
-  afterEach(() => http.close());
+  const { path } = cacheSuite((f) => ({ server, clock, store, http } = f));
 
   function serve(name: string, headers: Record<string, string>, body = 'hello'): { url: string; hits: () => number; path: string } {
     const p = path(name);

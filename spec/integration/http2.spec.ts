@@ -180,8 +180,32 @@ describe('HTTP/2 (http2 option)', () => {
     expect(r.stdout.toString()).to.match(/^HTTP\/2 200\n/);
     expect(r.stdout.toString().endsWith('\n\nbody')).to.equal(true);
     expect(r.stderr).to.match(/^< HTTP\/2 200$/m);
+    // The request line names the protocol the request went out on, as curl's `> GET / HTTP/2`.
+    expect(r.stderr).to.match(/^> GET \/ HTTP\/2$/m);
+    expect(r.stderr).not.to.match(/^> GET \/ HTTP\/1\.1$/m);
     // The closing line's timings: a new TLS connection to 127.0.0.1 (no name to look up).
     expect(r.stderr).to.match(/; timings \(ms\): queued [\d.]+, connect [\d.]+, tls [\d.]+, sent [\d.]+, first byte [\d.]+, body [\d.]+, total [\d.]+$/m);
+  });
+
+  it('writes `HTTP/2 200` (no reason phrase, RFC 9113 §8.3.2) in the debug output and tells the observer the request went out on HTTP/2', async () => {
+    const h2 = await startH2Server((_req, res) => res.end('two'), certs.server);
+    const h1 = await startServer((_req, res) => res.end('one'), certs.server);
+    const lines: string[] = [];
+    const sent: number[] = [];
+    h2Http({ debug: (line: string) => lines.push(line), wireObserver: { sent: (head: { version: number }) => sent.push(head.version) } });
+    await http.request(h2.url('/'));
+    await http.request(h1.url('/'));
+    expect(lines.filter((l) => l.startsWith('httplib2-ts < HTTP/'))).to.deep.equal(['httplib2-ts < HTTP/2 200', 'httplib2-ts < HTTP/1.1 200 OK']);
+    expect(sent).to.deep.equal([20, 11]);
+  });
+
+  it('keeps `> GET / HTTP/1.1` in the CLI -v output for an origin that speaks HTTP/1.1 with --http2', async function () {
+    this.timeout(120_000);
+    const server = await startServer((_req, res) => res.end('body'), certs.server);
+    const r = await runCli(['--http2', '-k', '-v', server.url('/')]);
+    expect(r.code).to.equal(0);
+    expect(r.stderr).to.match(/^> GET \/ HTTP\/1\.1$/m);
+    expect(r.stderr).to.match(/^< HTTP\/1\.1 200 OK$/m);
   });
 });
 
