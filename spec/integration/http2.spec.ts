@@ -103,6 +103,25 @@ describe('HTTP/2 (http2 option)', () => {
     expect(server.sessions()).to.equal(1);
   });
 
+  it('answers a WSSE challenge over HTTP/2: X-WSSE whose PasswordDigest the server recomputes', async () => {
+    const server = await startH2Server((req, res) => {
+      const token = String(req.headers['x-wsse'] ?? '');
+      const field = (name: string) => new RegExp(`${name}="([^"]*)"`, 'i').exec(token)?.[1] ?? '';
+      const digest = createHash('sha1').update(`${field('Nonce')}${field('Created')}secret`).digest('base64');
+      if (req.headers.authorization === 'WSSE profile="UsernameToken"' && field('Username') === 'joe' && field('PasswordDigest') === digest) {
+        return res.end('hello joe');
+      }
+      res.writeHead(401, { 'www-authenticate': 'WSSE realm="atom", profile="UsernameToken"' });
+      return res.end();
+    }, certs.server);
+    h2Http();
+    http.addCredentials('joe', 'secret');
+    const [response, content] = await http.request(server.url('/feed'));
+    expect([response.status, response.version, content.toString()]).to.deep.equal([200, 20, 'hello joe']);
+    expect(server.requests.map((r) => r.headers['x-wsse'] !== undefined)).to.deep.equal([false, true]);
+    expect(server.sessions()).to.equal(1);
+  });
+
   it('answers Basic, follows a redirect, decodes gzip and sends If-Match over HTTP/2', async () => {
     const auth = `Basic ${Buffer.from('ann:pw').toString('base64')}`;
     const server = await startH2Server((req, res) => {
