@@ -126,6 +126,28 @@ describe('httplib2-ts cache (#12)', function () {
     }
   });
 
+  it('ls marks an answer to QUERY (RFC 10008) with its method, beside the unmarked GET of the same URI; --json gives every method', async () => {
+    const dir = join(root, `cache-${++n}`);
+    const url = origin.url('/fresh/search');
+    const http = new Http(dir);
+    try {
+      await http.request(url);
+      await http.request(url, 'QUERY', '{"q":"cats"}', { 'content-type': 'application/json' });
+    } finally {
+      await http.close();
+    }
+    const ls = await runCli(['cache', 'ls', '--cache', dir]);
+    expect(ls.code, ls.stderr.toString()).to.equal(0);
+    const lines = ls.stdout.toString().trimEnd().split('\n');
+    expect(lines).to.have.length(2);
+    expect(lines.filter((l) => l.endsWith(`  QUERY ${url}`))).to.have.length(1);
+    expect(lines.filter((l) => l.endsWith(`  ${url}`))).to.have.length(1);
+    expect(ls.stdout.toString()).to.not.include('GET');
+
+    const json = JSON.parse((await runCli(['cache', 'ls', '--json', '--cache', dir])).stdout.toString()) as Array<{ uri: string; method: string }>;
+    expect(json.map((i) => [i.uri, i.method]).sort()).to.deep.equal([[url, 'GET'], [url, 'QUERY']]);
+  });
+
   it('purge --prefix removes the entries under it, and --json says what was removed', async () => {
     const dir = await filledCache(['/fresh/a', '/fresh/b', '/stale/c']);
     const purge = await runCli(['cache', 'purge', '--prefix', origin.url('/fresh/'), '--json', '--cache', dir]);

@@ -23,6 +23,11 @@ export interface EntryInfo {
   readonly kind: 'entry';
   /** The normalised URI it answers. */
   readonly uri: string;
+  /**
+   * The method whose answer it is, as its key says: `QUERY` for a QUERY answer (RFC 10008; one per
+   * request content, all under the same URI), else `GET`.
+   */
+  readonly method: 'GET' | 'QUERY';
   /** Its status code. */
   readonly status: number;
   /** When the response was received. */
@@ -206,6 +211,7 @@ export function describeRecord(record: StoredRecord, now: number): CacheItem | n
   return {
     kind: 'entry',
     uri: uriOf(entry.key),
+    method: methodOf(entry.key),
     status: entry.status,
     storedAt: new Date(entry.responseTime),
     size,
@@ -224,6 +230,10 @@ export function describeRecord(record: StoredRecord, now: number): CacheItem | n
 function uriOf(key: string): string {
   const words = key.split(' ', 2);
   return words[0] === 'QUERY' && words.length === 2 ? words[1]! : words[0]!;
+}
+
+function methodOf(key: string): 'GET' | 'QUERY' {
+  return key.startsWith('QUERY ') ? 'QUERY' : 'GET';
 }
 
 function purgeFilter(options: PurgeOptions): (item: CacheItem) => boolean {

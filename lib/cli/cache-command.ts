@@ -36,7 +36,8 @@ Looks at and cleans an HTTP cache directory (a FileCache), as the library's insp
 
 Commands:
   ls       one line per stored answer: status, size, when stored, fresh until (or stale since),
-           [identity] for an answer kept for one identity (credentials, a cookie; never whose), URI
+           [identity] for an answer kept for one identity (credentials, a cookie; never whose),
+           QUERY for an answer to a QUERY (one per request content; GET is not marked), URI
   stats    how many entries and bytes, how many fresh, stale, for an identity, unreadable
   purge    remove entries; say which:
              --stale        those whose freshness has passed

@@ -16,7 +16,7 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 }
 
-/** One `ls` line: status, size, when stored, freshness, identity marker, URI. */
+/** One `ls` line: status, size, when stored, freshness, identity marker, method when not GET, URI. */
 export function itemLine(item: CacheItem): string {
   const size = formatBytes(item.size).padStart(9);
   if (item.kind === 'unreadable') {
@@ -24,7 +24,7 @@ export function itemLine(item: CacheItem): string {
     return `--- ${size}  unreadable: ${item.problem}  ${printable(where)}${item.uri !== null && item.location !== null ? `  (${printable(item.uri)})` : ''}`;
   }
   const freshness = item.freshUntil === null ? 'never stale' : `${item.stale ? 'stale since' : 'fresh until'} ${when(item.freshUntil)}`;
-  return `${item.status} ${size}  stored ${when(item.storedAt)}  ${freshness.padEnd(32)}  ${item.identified ? '[identity] ' : ''}${printable(item.uri)}`;
+  return `${item.status} ${size}  stored ${when(item.storedAt)}  ${freshness.padEnd(32)}  ${item.identified ? '[identity] ' : ''}${item.method === 'GET' ? '' : `${item.method} `}${printable(item.uri)}`;
 }
 
 /** An item as JSON: dates as ISO strings. */

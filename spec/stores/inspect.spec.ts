@@ -93,12 +93,12 @@ function inspectionContract(makeSubject: () => Promise<Subject>): void {
   it('lists every stored answer: URI, status, size, when stored, fresh until, identity present or not', async () => {
     const before = Date.now();
     const items = entries(await listed(subject.inspector));
-    expect(items.map((i) => [i.uri, i.status, i.stale, i.identified])).to.deep.equal([
-      [origin.url('/fresh/a'), 200, false, false],
-      [origin.url('/fresh/b'), 200, false, false],
-      [origin.url('/moved'), 301, false, false],
-      [origin.url('/private'), 200, false, true],
-      [origin.url('/stale'), 200, true, false],
+    expect(items.map((i) => [i.uri, i.method, i.status, i.stale, i.identified])).to.deep.equal([
+      [origin.url('/fresh/a'), 'GET', 200, false, false],
+      [origin.url('/fresh/b'), 'GET', 200, false, false],
+      [origin.url('/moved'), 'GET', 301, false, false],
+      [origin.url('/private'), 'GET', 200, false, true],
+      [origin.url('/stale'), 'GET', 200, true, false],
     ]);
     for (const item of items) {
       expect(item.size, item.uri).to.be.greaterThan(0);
@@ -336,5 +336,27 @@ describe('inspectCache: QUERY entries (RFC 10008)', () => {
     expect(JSON.stringify(items)).to.not.include('cats');
     expect((await inspector.purge({ prefix: origin.url('/search') })).removed).to.equal(1);
     expect(entries(await listed(inspector)).map((i) => i.uri)).to.deep.equal([origin.url('/other')]);
+  });
+
+  it('tells the answers to QUERY from the answer to GET of the same URI: method QUERY or GET, as the key says', async () => {
+    const origin = await startServer((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=3600' });
+      res.end('results');
+    });
+    const dir = join(tempDir(), 'cache');
+    const http = new Http(new FileCache(dir));
+    try {
+      await http.request(origin.url('/search'));
+      await http.request(origin.url('/search'), 'QUERY', '{"q":"cats"}', { 'content-type': 'application/json' });
+      await http.request(origin.url('/search'), 'QUERY', '{"q":"dogs"}', { 'content-type': 'application/json' });
+    } finally {
+      await http.close();
+    }
+    const items = entries(await listed(inspectCache(dir)));
+    expect(items.map((i) => [i.uri, i.method]).sort()).to.deep.equal([
+      [origin.url('/search'), 'GET'],
+      [origin.url('/search'), 'QUERY'],
+      [origin.url('/search'), 'QUERY'],
+    ]);
   });
 });
