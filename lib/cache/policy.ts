@@ -566,7 +566,7 @@ export function afterResponse(visit: VisitFacts, ask: Ask, answer: Answer): Afte
     // httplib2 drops a stored entry whose new answer may not be stored (no-store, Vary: *...); after
     // a reload too, or the older answer would be served again once the newer one was seen.
     const { detail } = refusal;
-    if (stored !== null || ask.replaces) return { kind: 'invalidate', reason: `not stored: ${refusal.text}; stored entry dropped`, keys: keysOf([req.url], visit.identity), detail };
+    if (stored !== null || ask.replaces) return { kind: 'invalidate', reason: `not stored: ${refusal.text}; stored entry dropped`, keys: ownKeys(req, visit.identity), detail };
     return { kind: 'pass', reason: `not stored: ${refusal.text}`, detail };
   }
   // §3.1: the fields Connection lists and the hop-by-hop set describe this connection, not the response.
@@ -594,6 +594,13 @@ function standInFor(visit: VisitFacts, answer: Answer, notBefore: NotBefore): Af
 // A refusal to answer now (429, RFC 6585 §4) or a server error (5xx, RFC 9110 §15.6).
 function isErrorStatus(status: number): boolean {
   return status === 429 || (status >= 500 && status <= 599);
+}
+
+// The keys of the entry this request would store, anonymous and this identity's: for a QUERY its own
+// query's entries, never the GET entries of its URI (a QUERY is safe: RFC 9111 §4.4 is for unsafe ones).
+function ownKeys(req: HopRequest, identity: string | null): string[] {
+  if (req.method !== QUERY) return keysOf([req.url], identity);
+  return [...new Set([requestKey(req, null), requestKey(req, identity)])];
 }
 
 // The store keys of these URIs: the anonymous one and this identity's (DESIGN.md, Identity).

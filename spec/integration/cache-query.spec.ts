@@ -142,6 +142,26 @@ describe('QUERY in the cache (RFC 10008 §2.7)', () => {
     expect(server.hits(target).map((h) => h.method)).to.deep.equal(['GET', 'QUERY']);
   });
 
+  it('drops only its own entry when a new answer to it may not be stored: the GET of its URI keeps answering', async () => {
+    const p = path('turns-private');
+    let queries = 0;
+    const url = server.route(p, (req, res, body) => {
+      if (req.method === 'GET') return reply(res, clock, 200, { 'cache-control': 'max-age=600' }, 'the page');
+      queries += 1;
+      return reply(res, clock, 200, { 'cache-control': queries === 1 ? 'max-age=60' : 'no-store' }, `results ${queries} for ${body.toString()}`);
+    });
+    await http.request(url);
+    await http.request(url, 'QUERY', 'q', JSON_TYPE);
+    // A reload of the query answered no-store: the stored query answer goes, the GET stays.
+    const [reloaded] = await http.request(url, 'QUERY', 'q', { ...JSON_TYPE, 'cache-control': 'no-cache' });
+    expect(reloaded.cacheStatus.join('\n')).to.include('stored entry dropped');
+    const [page, pageBody] = await http.request(url);
+    expect([page.fromcache, pageBody.toString()]).to.deep.equal([true, 'the page']);
+    const [again, againBody] = await http.request(url, 'QUERY', 'q', JSON_TYPE);
+    expect([again.fromcache, againBody.toString()]).to.deep.equal([false, 'results 3 for q']);
+    expect(server.hits(p).map((h) => h.method)).to.deep.equal(['GET', 'QUERY', 'QUERY', 'QUERY']);
+  });
+
   it('stores nothing under its Content-Location: a GET of it goes to the server', async () => {
     const target = path('target');
     const results = path('results');
