@@ -83,7 +83,11 @@ export class GuardedStore implements CacheStore {
     this.#writes = new Side('writes', report);
     const leases = leasesOf(store);
     this.leases = leases === null ? null : {
-      acquire: (key, ttlMs) => Promise.resolve(this.#call('acquire', () => leases.acquire(key, ttlMs))),
+      acquire: (key, ttlMs) => {
+        let taken: Promise<string | null> | null = null;
+        return Promise.resolve(this.#call('acquire', () => (taken = leases.acquire(key, ttlMs))))
+          .catch((error: unknown) => giveBackLate(taken, leases, key, error));
+      },
       // A lease is given back once the writes under way have landed, even those the guard stopped
       // waiting for: a follower that takes the lease must find the leader's answer stored.
       release: (key, token) => Promise.resolve(this.#call('release', () => afterWrites(this.#writing, () => leases.release(key, token)))),
@@ -123,7 +127,9 @@ export class GuardedStore implements CacheStore {
   // (an answer, an error, the budget) is told to the side's breaker once.
   #call<T>(operation: StoreOperation, run: () => MaybePromise<T>): MaybePromise<T> {
     const side = operation === 'get' ? this.#reads : this.#writes;
-    const admission = side.admit();
+    // A release is always tried, breaker or not: skipping it would hold the other processes back
+    // until the lease's time runs out, for a leader that is done.
+    const admission = operation === 'release' ? null : side.admit();
     if (admission !== null) return Promise.reject(admission);
     const probe = side.probing;
     let result: MaybePromise<T>;
@@ -208,6 +214,16 @@ class Side {
   }
 }
 
+/**
+ * The caller stopped waiting for an acquire (the store budget ran out, the request ended) that may
+ * still take the lease: whatever token it later returns is given back, so no lease is held by no one
+ * until its time runs out. Rethrows `error` for the caller.
+ */
+function giveBackLate(taken: Promise<string | null> | null, leases: LeaseStore, key: string, error: unknown): never {
+  void taken?.then((token) => (token === null ? undefined : leases.release(key, token))).catch(() => undefined);
+  throw error;
+}
+
 /** A {@link GuardedStore} bound to one request's signal. */
 class RequestStore implements CacheStore {
   readonly #guard: GuardedStore;
@@ -222,7 +238,10 @@ class RequestStore implements CacheStore {
     this.shared = guard;
     const leases = guard.leases;
     this.leases = leases === null ? null : {
-      acquire: (key, ttlMs) => untilAborted(leases.acquire(key, ttlMs), signal),
+      acquire: (key, ttlMs) => {
+        const taken = leases.acquire(key, ttlMs);
+        return untilAborted(taken, signal).catch((error: unknown) => giveBackLate(taken, leases, key, error));
+      },
       release: (key, token) => untilAborted(leases.release(key, token), signal),
     };
   }

@@ -120,6 +120,20 @@ describe('single flight between Http instances on one store (#12)', function () 
     expect(response.cacheStatus).to.deep.equal(['miss: nothing stored', 'stored: max-age=60']);
   });
 
+  it('gives back a lease that a late acquire takes after the budget ran out', async () => {
+    const origin = await slowOrigin();
+    const released: string[] = [];
+    const late = Object.assign(new MapStore(), {
+      // Takes the lease 300 ms in, long after the 100 ms budget: no request holds that token.
+      acquire: () => new Promise<string | null>((resolve) => setTimeout(() => resolve('late-token'), 300)),
+      release: (_key: string, token: string) => (released.push(token), Promise.resolve()),
+    });
+    const [response] = await anHttp(late, { storeTimeout: 100, timeout: 3000 }).request(origin.url('/late'));
+    expect([response.status, origin.count()]).to.deep.equal([200, 1]);
+    for (let waited = 0; released.length === 0 && waited < 2000; waited += 25) await new Promise((r) => setTimeout(r, 25));
+    expect(released).to.deep.equal(['late-token']);
+  });
+
   it('a store that fails at acquire costs nothing but the flight', async () => {
     const origin = await slowOrigin();
     const failing = Object.assign(new MapStore(), {
