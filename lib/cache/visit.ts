@@ -17,14 +17,9 @@ import { hasUnstorable, requestKey, scheduleOf, storableHeaders, type Part, type
 
 const EMPTY = Buffer.alloc(0);
 const NO_FIELDS: Readonly<HeaderRecord> = Object.freeze(Object.create(null) as HeaderRecord);
-// A store may hand back the very same bytes while they are unchanged (FileCache and MemoryCache do):
-// the parses of the last few are reused. Only a few (#15): a parse kept for as long as the store kept
-// its bytes cost ~1 KiB of objects per stored entry, more than a small entry's own bytes, and a
-// parse is ~3 µs, a small part of a hit.
-const PARSED_MAX = 256;
-const PARSED = new Map<object, CacheEntry | null>();
-const parsedOrder: object[] = [];
-let parsedNext = 0;
+// A store may hand back the very same bytes while they are unchanged (FileCache does): their parse is
+// then reused. Keyed weakly by the store's buffer, so it lives exactly as long as the store keeps it.
+const PARSED = new WeakMap<object, CacheEntry | null>();
 const STORED = 'stored: ';
 
 /** A visit that goes on behind an answer already given, and what ends its deadline. */
@@ -292,11 +287,6 @@ function parsedEntry(raw: unknown): CacheEntry | null {
   let entry = PARSED.get(raw);
   if (entry === undefined) {
     entry = parseEntry(raw);
-    // First in, first out, through a ring of the keys: the oldest parse makes room for this one.
-    const oldest = parsedOrder[parsedNext];
-    if (oldest !== undefined) PARSED.delete(oldest);
-    parsedOrder[parsedNext] = raw;
-    parsedNext = (parsedNext + 1) % PARSED_MAX;
     PARSED.set(raw, entry);
   }
   return entry;
