@@ -8,7 +8,7 @@
 //   node bench/cache-scale.js [--sizes=10,20000,100000] [--stores=file,memory] [--rounds=5] [--ms=400]
 //                             [--memo-bytes=N] [--json=FILE]
 //
-// --memo-bytes sets the FileCache's memoBytes (its default, 64 MiB, holds ~37,000 of these entries).
+// --memo-bytes sets the FileCache's memoBytes (its default, 64 MiB, holds ~25,000 of these entries).
 // Filling reads every URL once after storing it, as a program would, so the memo is as full as it gets.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';

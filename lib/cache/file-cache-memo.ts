@@ -31,13 +31,19 @@ export function isSameFile(a: FileIdentity, b: FileIdentity): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
-// What one remembered value costs beyond its bytes: the record, the map slot, and the parse of the
-// entry the cache layer keeps for as long as this exact buffer lives (its head as objects).
-const OVERHEAD_BYTES = 1024;
+// What one remembered value costs beyond its bytes and its two strings (#15), measured with
+// process.memoryUsage() over 100,000 values of ~900 bytes: ~390 bytes of heap for its slot with the
+// file's identity, the Map's entry and the Buffer's two objects, ~190 for the record and header of the
+// Buffer's own allocation, and 1,064 for the parse of the entry the cache layer keeps for as long as
+// this exact buffer lives (its head as objects; kept because a parse on every hit of a large working
+// set cost a MemoryCache 15-20% of its hit rate).
+const OVERHEAD_BYTES = 1640;
+/** The least one remembered value costs: a budget of bytes holds at most this many times fewer values. */
+export const LEAST_COST_BYTES = OVERHEAD_BYTES + 32;
 
 /**
- * Values of read files, within a count and a byte budget (values, keys and an estimate of what each
- * one keeps alive). Recently read values stay, as with least recently used first out, but by a clock
+ * Values of read files, within a count and a byte budget: each counts its bytes, its key and path as
+ * V8 keeps them, and what its slot, its Buffer and its parse cost beside (measured, OVERHEAD_BYTES). Recently read values stay, as with least recently used first out, but by a clock
  * (second chance): a read only marks its value used, and the hand that looks for a value to push out
  * gives a used one another round. And once full, a value is taken in only if its key was read more
  * often lately than the key it would push out (TinyLFU's admission, as in Caffeine): a working set
@@ -71,26 +77,26 @@ export class RecentValues {
     const found = this.#entries.get(key);
     if (found === undefined) return undefined;
     found.used = true;
-    return found.remembered;
+    return found;
   }
 
   /**
-   * Whether a value of `length` bytes just read for `key` (after {@link get}) is worth remembering:
+   * Whether a value of `length` bytes just read for `key` from `path` (after {@link get}) is worth remembering:
    * not too large, and either there is room, or its key was read more often lately than the one
    * whose value it would push out.
    */
-  wants(key: string, length: number): boolean {
+  wants(key: string, length: number, path: string): boolean {
     if (this.#maxEntries === 0 || length > this.#maxBytes / 64) return false; // one value must not push out hundreds of others
-    if (this.#entries.size < this.#maxEntries && this.#bytes + length + OVERHEAD_BYTES <= this.#maxBytes) return true;
+    if (this.#entries.size < this.#maxEntries && this.#bytes + costOf(key, path, length) <= this.#maxBytes) return true;
     const victim = this.#victim();
     return victim === undefined || this.#reads.estimate(key) > this.#reads.estimate(victim.key);
   }
 
   remember(key: string, remembered: Remembered): void {
     this.forget(key);
-    const slot: Slot = { key, remembered, used: false };
+    const slot = new Slot(key, remembered);
     this.#entries.set(key, slot);
-    this.#bytes += costOf(key, remembered);
+    this.#bytes += slot.cost;
     while (this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
       const victim = this.#victim();
       if (victim === undefined || victim === slot) break;
@@ -102,7 +108,7 @@ export class RecentValues {
     const slot = this.#entries.get(key);
     if (slot === undefined) return;
     this.#entries.delete(key);
-    this.#bytes -= costOf(key, slot.remembered);
+    this.#bytes -= slot.cost;
   }
 
   // The next entry at the hand not used since the hand last passed it; used ones lose their mark and
@@ -185,16 +191,40 @@ class ReadCounts {
   }
 }
 
-interface Slot {
+// One object per remembered value (#15): the file's identity beside its value, not a record inside
+// a slot, and its cost computed once.
+class Slot implements Remembered {
   readonly key: string;
-  readonly remembered: Remembered;
+  readonly path: string;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly value: Buffer;
+  readonly cost: number;
   /** Read since the clock's hand last passed it. */
-  used: boolean;
+  used = false;
+
+  constructor(key: string, r: Remembered) {
+    this.key = key;
+    this.path = r.path;
+    this.ino = r.ino;
+    this.size = r.size;
+    this.mtimeMs = r.mtimeMs;
+    this.ctimeMs = r.ctimeMs;
+    this.value = r.value;
+    this.cost = costOf(key, r.path, r.value.length);
+  }
 }
 
 const ROWS = 4;
 const MAX_COUNT = 15;
 
-function costOf(key: string, r: Remembered): number {
-  return r.value.length + 2 * (key.length + r.path.length) + OVERHEAD_BYTES;
+function costOf(key: string, path: string, length: number): number {
+  return length + stringBytes(key) + stringBytes(path) + OVERHEAD_BYTES;
+}
+
+// V8 keeps a string of Latin-1 characters one byte each, any other two; plus its header.
+function stringBytes(text: string): number {
+  return 16 + (/[^\u0000-\u00ff]/.test(text) ? 2 : 1) * text.length;
 }

@@ -16,7 +16,7 @@ import { acquireLease, releaseLease, removeIfOver } from './file-cache-lease.js'
 import { readValue, removeEntry, replaceWith } from './file-cache-io.js';
 import { isFileRef, listFiles, removeListed } from './file-cache-list.js';
 import { BoundKeeper, forgetUsage } from './file-cache-bounds.js';
-import { isSameFile, RecentValues, type Remembered } from './file-cache-memo.js';
+import { isSameFile, LEAST_COST_BYTES, RecentValues, type Remembered } from './file-cache-memo.js';
 import { assertPrivateDirectory, makeDirectory } from './private-directory.js';
 import { safename } from './safename.js';
 import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
@@ -30,7 +30,8 @@ const FILE_MODE = 0o600;
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
 // Often read values are kept while their file is unchanged: a hit then costs one lstat instead of
 // open/read/close, a checksum and the cache layer's parse (#15). 64 MiB, as a MemoryCache's default,
-// holds ~37,000 entries of 512-byte bodies (each costs ~1.7 KiB with what it keeps alive).
+// holds ~25,000 entries of 512-byte bodies (each ~885 bytes stored, ~2.7 KiB with its key, its path,
+// its slot and its parse, as measured).
 const DEFAULT_MEMO_BYTES = 64 * 1024 * 1024;
 
 /** Turns a cache key into a file name; it must return a single, non-empty path segment. */
@@ -55,7 +56,8 @@ export interface FileCacheOptions {
   /** Most entry files the directory may hold, as `maxBytes`. @default Infinity */
   maxEntries?: number;
   /**
-   * Bytes of often read values kept in memory (counting ~1 KiB per value for what it keeps alive),
+   * Bytes of often read values kept in memory (each counted with its key, its file's path and ~1.6 KiB
+   * for its slot and the parse it keeps alive),
    * served after one lstat shows their file unchanged; 0 keeps none. A working set larger than this
    * keeps its most read part. @default 64 MiB
    */
@@ -93,7 +95,7 @@ export class FileCache implements CacheStore, ListableStore {
     if (typeof memoBytes !== 'number' || !(memoBytes >= 0) || memoBytes === Infinity) {
       throw new HttpLib2Error(`FileCache option memoBytes must be a number of bytes (0 or more); received ${String(memoBytes)}`, { code: 'ERR_INVALID_REQUEST' });
     }
-    this.#recent = new RecentValues(Math.ceil(memoBytes / 1024), memoBytes);
+    this.#recent = new RecentValues(Math.ceil(memoBytes / LEAST_COST_BYTES), memoBytes);
     this.directory = resolve(dir);
     this.#safe = safe;
     const bounded = maxBytes !== Infinity || maxEntries !== Infinity;
@@ -146,7 +148,7 @@ export class FileCache implements CacheStore, ListableStore {
     try {
       // A value to remember gets a buffer of its own, so the memo's byte count is what it holds.
       let keep = false;
-      const owned = await readValue(fd, key, (length) => (keep = this.#recent.wants(key, length)));
+      const owned = await readValue(fd, key, (length) => (keep = this.#recent.wants(key, length, path)));
       if (owned === null) return null;
       // A bounded cache learns when the file was last used, to mark this use (LRU across processes).
       let stat = keep || this.#bounds !== null ? fstatSync(fd) : null;
