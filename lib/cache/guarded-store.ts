@@ -230,20 +230,28 @@ class RequestStore implements CacheStore {
   readonly #signal: AbortSignal;
   /** The store this view bounds: what is kept per store (the identity key) is kept for it. */
   readonly shared: GuardedStore;
-  /** The guard's lease, also ending at the request's signal; null without one. */
-  readonly leases: LeaseStore | null;
+  #leases: LeaseStore | null | undefined;
   constructor(guard: GuardedStore, signal: AbortSignal) {
     this.#guard = guard;
     this.#signal = signal;
     this.shared = guard;
-    const leases = guard.leases;
-    this.leases = leases === null ? null : {
+  }
+  /**
+   * The guard's lease, also ending at the request's signal; null without one. Made on first use:
+   * most requests (hits, unsafe methods) never take a lease, and this view is made for every one.
+   */
+  get leases(): LeaseStore | null {
+    if (this.#leases !== undefined) return this.#leases;
+    const leases = this.#guard.leases;
+    const signal = this.#signal;
+    this.#leases = leases === null ? null : {
       acquire: (key, ttlMs) => {
         const taken = leases.acquire(key, ttlMs);
         return untilAborted(taken, signal).catch((error: unknown) => giveBackLate(taken, leases, key, error));
       },
       release: (key, token) => untilAborted(leases.release(key, token), signal),
     };
+    return this.#leases;
   }
   get(key: string): ReturnType<CacheStore['get']> {
     return this.#bound(this.#guard.get(key));
