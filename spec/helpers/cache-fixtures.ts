@@ -69,6 +69,20 @@ export async function startRoutedServer(): Promise<RoutedServer> {
   });
 }
 
+/**
+ * Three identical GETs of `p` sent while its answer (200, max-age=60, 'one') is held back until the
+ * first has reached the server, so the other two join it in flight.
+ */
+export async function threeInOneFlight(server: RoutedServer, clock: TestClock, http: Http, p: string): Promise<Awaited<ReturnType<Http['request']>>[]> {
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const url = server.route(p, (_req, res) => void held.then(() => reply(res, clock, 200, { 'cache-control': 'max-age=60' }, 'one')));
+  const asked = [http.request(url), http.request(url), http.request(url)];
+  while (server.hits(p).length === 0) await new Promise((resolve) => setImmediate(resolve));
+  release();
+  return Promise.all(asked);
+}
+
 /** Writes a whole answer dated by `clock` (pass `date: ''` to send none). */
 export function reply(res: ServerResponse, clock: TestClock, status: number, headers: Record<string, string> = {}, body: string | Buffer = ''): void {
   res.sendDate = false;

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { Http, type CacheOutcome } from '../../lib/index.js';
-import { cacheSuite, reply, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+import { cacheSuite, reply, threeInOneFlight, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
 
 describe('response.cache, the outcome of each answer (#12)', () => {
   let server: RoutedServer;
@@ -185,13 +185,7 @@ describe('response.cache, the outcome of each answer (#12)', () => {
 
   it('says collapsed for the identical requests that joined one in flight', async () => {
     const p = path('collapsed');
-    let release = (): void => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const url = server.route(p, (_req, res) => void held.then(() => reply(res, clock, 200, { 'cache-control': 'max-age=60' }, 'one')));
-    const asked = [http.request(url), http.request(url), http.request(url)];
-    while (server.hits(p).length === 0) await new Promise((resolve) => setImmediate(resolve));
-    release();
-    const answers = await Promise.all(asked);
+    const answers = await threeInOneFlight(server, clock, http, p);
     expect(answers.map(([res]) => [res.cache.outcome, res.cache.collapsed])).to.deep.equal([['miss', false], ['miss', true], ['miss', true]]);
     expect(server.hits(p).length).to.equal(1);
   });

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import diagnostics from 'node:diagnostics_channel';
 import { gzipSync } from 'node:zlib';
 import { ConnectionError, Http, type RequestEndMessage, type RequestErrorMessage, type RequestStartMessage } from '../../lib/index.js';
-import { MapStore, aClock, reply, startRoutedServer, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
+import { MapStore, aClock, reply, startRoutedServer, threeInOneFlight, type RoutedServer, type TestClock } from '../helpers/cache-fixtures.js';
 import { startServer } from '../helpers/server.js';
 
 const START = 'httplib2-ts:request:start';
@@ -139,13 +139,7 @@ describe('request events on node:diagnostics_channel (#12)', () => {
 
   it('gives the joiners of one flight their own start and end, the origin asked once', async () => {
     const p = path('collapsed');
-    let release = (): void => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const url = server.route(p, (_req, res) => void held.then(() => reply(res, clock, 200, { 'cache-control': 'max-age=60' }, 'one')));
-    const asked = [http.request(url), http.request(url), http.request(url)];
-    while (server.hits(p).length === 0) await new Promise((resolve) => setImmediate(resolve));
-    release();
-    await Promise.all(asked);
+    await threeInOneFlight(server, clock, http, p);
     expect(ends().map((m) => [m.cache.outcome, m.cache.collapsed, m.wireBytes])).to.deep.equal([['miss', false, 3], ['miss', true, 0], ['miss', true, 0]]);
     expect(server.hits(p).length).to.equal(1);
   });
