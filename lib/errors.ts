@@ -21,7 +21,13 @@
  * (`ERR_INTERNAL`: a bug, never a network condition) are the base class with their own `code`.
  * This module never performs I/O.
  */
-import type { Response } from './response.js';
+
+/**
+ * The response an error carries. It is `Response` (response.ts adds `Response`'s members to this
+ * interface by declaration merging): the response module refuses a bad status with an
+ * {@link HttpLib2Error}, so this module names no other module and the two make no import circle.
+ */
+export interface CarriedResponse {}
 
 /** The stable `code` of every {@link HttpLib2Error}: branch on it (or `instanceof`), never on message text. */
 export type ErrorCode =
@@ -49,7 +55,7 @@ export type ErrorCode =
 export interface ErrorDetails {
   code?: ErrorCode;
   cause?: unknown;
-  response?: Response | null;
+  response?: CarriedResponse | null;
   content?: Buffer | null;
 }
 
@@ -64,7 +70,7 @@ export class HttpLib2Error extends Error {
   /** Stable machine-readable identifier. */
   readonly code: ErrorCode;
   /** The response in hand when the error was raised, if any. */
-  readonly response: Response | null;
+  readonly response: CarriedResponse | null;
   /** The body of {@link HttpLib2Error.response}, if any. */
   readonly content: Buffer | null;
 

@@ -46,4 +46,5 @@ export {
   TlsError,
   AbortError,
   type ErrorCode,
+  type CarriedResponse,
 } from './errors.js';

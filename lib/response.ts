@@ -5,6 +5,12 @@
  */
 import { HttpLib2Error } from './errors.js';
 
+// An error's `response` is a Response: declared here, by merging into the interface errors.ts
+// exports, so that errors.ts needs no import of this module (there is no import circle).
+declare module './errors.js' {
+  interface CarriedResponse extends Response {}
+}
+
 // httplib2's Response is a dict whose 'status' item is the status code as a string, written over any
 // header a server sent by that name. Here it is a view of `status`: read through get/has, never a
 // stored header, so iteration, `size` and toHeaders() list only the headers the server sent.
