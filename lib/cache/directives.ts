@@ -113,10 +113,29 @@ const FLAG_DIRECTIVES: Record<string, keyof Directives> = {
 export function parseDirectives(cacheControl: string | undefined, pragma?: string): Directives {
   if (cacheControl === undefined || cacheControl.trim() === '') {
     if (pragma !== undefined && splitDirectives(pragma).some(([name]) => name === 'no-cache')) {
-      return { ...EMPTY, noCache: true };
+      return PRAGMA_NO_CACHE;
     }
     return EMPTY;
   }
+  let parsed = PARSED.get(cacheControl);
+  if (parsed === undefined) {
+    parsed = Object.freeze(directivesOf(cacheControl));
+    if (PARSED.size >= PARSED_LIMIT) PARSED.clear();
+    PARSED.set(cacheControl, parsed);
+  }
+  return parsed;
+}
+
+const PRAGMA_NO_CACHE: Directives = Object.freeze({ ...EMPTY, noCache: true });
+
+// A cache hit reads its stored Cache-Control on every serve, and a program sees few distinct values
+// ("max-age=3600", "no-cache"...): each is parsed once. The memo holds at most PARSED_LIMIT values
+// (a server sending a new value each time only refills it); the records are frozen, so one caller
+// cannot change what another reads.
+const PARSED = new Map<string, Directives>();
+const PARSED_LIMIT = 256;
+
+function directivesOf(cacheControl: string): Directives {
   const d: Mutable<Directives> = { ...EMPTY };
   for (const [name, arg] of splitDirectives(cacheControl)) {
     const flag = FLAG_DIRECTIVES[name];

@@ -57,6 +57,15 @@ export interface Lifetime {
  * `goneLifetime` is the heuristic lifetime of a 410 in seconds (0: none of its own).
  */
 export function freshnessLifetime(stored: StoredResponse, goneLifetime = DEFAULT_GONE_LIFETIME): Lifetime {
+  const facts = factsOf(stored);
+  if (facts.lifetime === null || facts.lifetimeGone !== goneLifetime) {
+    facts.lifetime = lifetimeOf(stored, facts.date, goneLifetime);
+    facts.lifetimeGone = goneLifetime;
+  }
+  return facts.lifetime;
+}
+
+function lifetimeOf(stored: StoredResponse, date: number, goneLifetime: number): Lifetime {
   const h = stored.headers;
   const cc = parseDirectives(h['cache-control']);
   if (cc.maxAge !== undefined) {
@@ -68,7 +77,7 @@ export function freshnessLifetime(stored: StoredResponse, goneLifetime = DEFAULT
     const expires = parseHttpDate(expiresHeader, stored.responseTime);
     // §5.3: an invalid Expires, such as "0", means already expired.
     if (expires === null) return { seconds: 0, source: 'invalid Expires' };
-    const seconds = Math.max(0, Math.floor((expires - dateValue(stored)) / 1000));
+    const seconds = Math.max(0, Math.floor((expires - date) / 1000));
     return { seconds, source: `Expires (${seconds}s after Date)` };
   }
   if (PERMANENT_REDIRECTS.has(stored.status)) return { seconds: Infinity, source: `permanent redirect ${stored.status}` };
@@ -77,16 +86,43 @@ export function freshnessLifetime(stored: StoredResponse, goneLifetime = DEFAULT
   if (stored.status === 410 && goneLifetime > 0) return { seconds: goneLifetime, source: `heuristic ${goneLifetime}s for 410 Gone` };
   const lastModified = parseHttpDate(h['last-modified'], stored.responseTime);
   if (lastModified !== null && HEURISTIC_STATUSES.has(stored.status)) {
-    const since = Math.max(0, (dateValue(stored) - lastModified) / 1000);
+    const since = Math.max(0, (date - lastModified) / 1000);
     const seconds = Math.floor(Math.min(since * HEURISTIC_FRACTION, HEURISTIC_CAP_SECONDS));
     return { seconds, source: `heuristic ${seconds}s (10% of Date - Last-Modified)` };
   }
   return { seconds: 0, source: 'no explicit freshness' };
 }
 
-// RFC 9110 §6.6.1: a response without a valid Date is dated when it was received.
-function dateValue(stored: StoredResponse): number {
-  return parseHttpDate(stored.headers['date'], stored.responseTime) ?? stored.responseTime;
+// What a stored head says about its own age and lifetime, worked out once per head: a cache hit
+// reads the same head again and again (the stores hand back the parse they remember), and the Date,
+// Age and Cache-Control of a stored head never change (a 304 makes a new head).
+interface HeadFacts {
+  /** RFC 9110 §6.6.1: the Date, or when the response was received when it has no valid Date. */
+  readonly date: number;
+  /** RFC 9111 §4.2.3 corrected_initial_age, in seconds. */
+  readonly initialAge: number;
+  lifetime: Lifetime | null;
+  lifetimeGone: number;
+}
+
+const FACTS = new WeakMap<StoredResponse, HeadFacts>();
+
+function factsOf(stored: StoredResponse): HeadFacts {
+  let facts = FACTS.get(stored);
+  if (facts === undefined) {
+    const date = parseHttpDate(stored.headers['date'], stored.responseTime) ?? stored.responseTime;
+    facts = { date, initialAge: initialAgeOf(stored, date), lifetime: null, lifetimeGone: 0 };
+    FACTS.set(stored, facts);
+  }
+  return facts;
+}
+
+// RFC 9111 §4.2.3: corrected_initial_age = max(apparent_age, age_value + response_delay).
+function initialAgeOf(stored: StoredResponse, date: number): number {
+  const ageValue = parseAge(stored.headers['age']) ?? 0;
+  const apparentAge = Math.max(0, (stored.responseTime - date) / 1000);
+  const responseDelay = Math.max(0, (stored.responseTime - stored.requestTime) / 1000);
+  return Math.max(apparentAge, ageValue + responseDelay);
 }
 
 /**
@@ -110,15 +146,10 @@ export function parseAge(value: string | undefined): number | null {
   return Math.min(Number(first), 2147483648);
 }
 
-/** RFC 9111 §4.2.3 current_age, in seconds. */
+/** RFC 9111 §4.2.3 current_age, in seconds: the corrected initial age plus the resident time. */
 export function currentAge(stored: StoredResponse, now: number): number {
-  const ageValue = parseAge(stored.headers['age']) ?? 0;
-  const apparentAge = Math.max(0, (stored.responseTime - dateValue(stored)) / 1000);
-  const responseDelay = Math.max(0, (stored.responseTime - stored.requestTime) / 1000);
-  const correctedAgeValue = ageValue + responseDelay;
-  const correctedInitialAge = Math.max(apparentAge, correctedAgeValue);
   const residentTime = Math.max(0, (now - stored.responseTime) / 1000);
-  return correctedInitialAge + residentTime;
+  return factsOf(stored).initialAge + residentTime;
 }
 
 /**

@@ -12,7 +12,7 @@ import { DEBUG_NAMESPACE } from '../debug.js';
 import { HttpLib2Error } from '../errors.js';
 import { admit, afterCall, CLOSED, type Breaker } from './breaker.js';
 import { leasesOf, type LeaseStore } from './lease.js';
-import type { CacheStore } from './store.js';
+import { readerOf, type CacheStore } from './store.js';
 
 /**
  * The default store budget in ms: a local store answers in well under a millisecond and Redis on a
@@ -73,9 +73,11 @@ export class GuardedStore implements CacheStore {
   readonly leases: LeaseStore | null;
   // The writes and deletes under way in the store (for leases only: kept when the store has none).
   readonly #writing = new Set<Promise<unknown>>();
+  readonly #read: (key: string) => ReturnType<CacheStore['get']>;
 
   constructor(store: CacheStore, options: GuardOptions) {
     this.store = store;
+    this.#read = readerOf(store);
     this.timeout = options.timeout;
     this.#deadlines = new Deadlines(options.timeout);
     const report = options.report ?? null;
@@ -95,7 +97,7 @@ export class GuardedStore implements CacheStore {
   }
 
   get(key: string): ReturnType<CacheStore['get']> {
-    return this.#call('get', () => this.store.get(key));
+    return this.#call('get', () => this.#read(key));
   }
 
   set(key: string, value: Buffer): MaybePromise<unknown> {

@@ -6,7 +6,7 @@
 import { HttpLib2Error } from '../errors.js';
 import { newLeaseToken } from './lease.js';
 import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
-import type { CacheStore } from './store.js';
+import { READ_SHARED, type CacheStore } from './store.js';
 
 /** Bounds of a {@link MemoryCache}. */
 export interface MemoryCacheOptions {
@@ -52,11 +52,21 @@ export class MemoryCache implements CacheStore, ListableStore {
 
   /** A copy of the value for `key`, or `null`; marks it most recently used. */
   get(key: string): Promise<Buffer | null> {
+    const value = this.#use(key);
+    return Promise.resolve(value === null ? null : Buffer.from(value));
+  }
+
+  /** The cache layer's read (store.ts): the value held, not a copy; marks it most recently used. */
+  [READ_SHARED](key: string): Promise<Buffer | null> {
+    return Promise.resolve(this.#use(key));
+  }
+
+  #use(key: string): Buffer | null {
     const value = this.#entries.get(key);
-    if (value === undefined) return Promise.resolve(null);
+    if (value === undefined) return null;
     this.#entries.delete(key);
     this.#entries.set(key, value);
-    return Promise.resolve(Buffer.from(value));
+    return value;
   }
 
   /** Stores a copy of `value`, evicting the least recently used entries past the bounds. */

@@ -19,3 +19,22 @@ export function assertCacheStore(store: unknown): asserts store is CacheStore {
     }
   }
 }
+
+/**
+ * A store that can hand the cache layer the bytes it holds without copying them implements a method
+ * under this symbol (MemoryCache does; `get` copies, so no caller can change what another reads).
+ * The cache layer never writes into what a store returns (it copies each body it serves), and the
+ * very same bytes on every hit let it reuse what it parsed from them.
+ */
+export const READ_SHARED = Symbol('httplib2-ts.readShared');
+
+/** A store with a {@link READ_SHARED} read. */
+export interface SharedReader {
+  [READ_SHARED](key: string): Promise<Buffer | null>;
+}
+
+/** The store's read without a copy, bound to it, or its `get`. */
+export function readerOf(store: CacheStore): (key: string) => ReturnType<CacheStore['get']> {
+  const shared = (store as Partial<SharedReader>)[READ_SHARED];
+  return typeof shared === 'function' ? shared.bind(store) : store.get.bind(store);
+}
