@@ -3,12 +3,9 @@
 // take. bench/run.js calls runScale(); see bench/README.md for what each row means.
 import { execFile } from 'node:child_process';
 import { join, dirname } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Agent, request } from 'undici';
-import { compare, median, paired, printTable, columns } from './measure.js';
-import { fillCache, scaleUrl } from './cache-fill.js';
+import { median, paired, printTable, columns } from './measure.js';
 import { SCALE_BODY_SIZE } from './payloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -17,76 +14,33 @@ const fmtN = (n) => n.toLocaleString('en-US');
 
 /**
  * Cache hits on random stored URLs with N entries in a MemoryCache and in a FileCache, each filled
- * through Http (bench/cache-fill.js): the MemoryCache in this process, the FileCaches in a child
- * process running at the same time.
+ * through Http (bench/cache-fill.js; the FileCaches in a child process). The rows of each store run
+ * in a process of their own (bench/scale-hits.js) with the two baselines measured beside them there.
  */
-async function hitRows({ lib, base, opts, quick, log, scratch, closers, counts, resetCounts }) {
+async function hitRows({ base, opts, quick, log, scratch }) {
   const sizes = quick ? [10, 1_000, 10_000] : [10, 10_000, 100_000];
   const largest = sizes.at(-1);
-  log(`scale: filling caches with ${sizes.map(fmtN).join(', ')} entries of ${SCALE_BODY_SIZE} bytes (FileCache in a child process)`);
+  log(`scale: filling FileCaches with ${sizes.map(fmtN).join(', ')} entries of ${SCALE_BODY_SIZE} bytes (in a child process)`);
   const dirs = sizes.map((n) => join(scratch, `scale-file-${n}`));
-  const child = run(process.execPath, [join(here, 'cache-fill.js'), base, ...sizes.map((n, i) => `${n}:${dirs[i]}`)], {
-    maxBuffer: 1 << 20,
-  });
-  const memories = [];
-  for (const n of sizes) {
-    const cache = new lib.MemoryCache({ maxEntries: 2 * largest, maxBytes: 2 ** 31 - 1 });
-    const t0 = performance.now();
-    await fillCache(lib.Http, cache, base, n);
-    log(`  MemoryCache ${fmtN(n)}: ${cache.size} entries in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    memories.push(cache);
-  }
-  const { filled } = JSON.parse((await child).stdout);
+  const fill = await run(process.execPath, [join(here, 'cache-fill.js'), base, ...sizes.map((n, i) => `${n}:${dirs[i]}`)], { maxBuffer: 1 << 20 });
+  const { filled } = JSON.parse(fill.stdout);
   for (const f of filled) log(`  FileCache ${fmtN(f.n)}: ${f.files} files in ${(f.ms / 1000).toFixed(1)} s`);
-
-  const urls = Array.from({ length: largest }, (_, i) => scaleUrl(base, i));
-  const agent = new Agent({ keepAliveTimeout: 60_000 });
-  closers.unshift(() => agent.close());
-  const plain = new lib.Http();
-  closers.unshift(() => plain.close());
-  const hit = (label, store, n) => {
-    const http = new lib.Http(store);
-    closers.unshift(() => http.close());
-    return {
-      name: `${label}, ${fmtN(n)} entries`,
-      store: label,
-      entries: n,
-      fn: async () => {
-        const [response, content] = await http.request(urls[Math.floor(Math.random() * n)]);
-        if (content.length !== SCALE_BODY_SIZE) throw new Error(`status ${response.status}, ${content.length} bytes`);
-        return content;
-      },
-      before: async () => {
-        await resetCounts();
-        // Every stored URL read once first, as a program that has been running a while has: the
-        // FileCaches were filled by another process, so this one's memo starts empty, and a row of
-        // a few thousand hits would otherwise time mostly first reads (the MemoryCaches are warm).
-        if (label === 'FileCache') for (let i = 0; i < n; i++) await http.request(urls[i]);
-        for (let i = 0; i < 20; i++) await http.request(urls[Math.floor(Math.random() * n)]);
-        const reached = (await counts())['/scale'];
-        return reached > 0 ? `n/a: ${reached} 'hits' reached the server while warming up` : null;
-      },
-      beforeBatch: resetCounts,
-      verify: async () => {
-        const reached = (await counts())['/scale'];
-        return reached > 0 ? `n/a: ${reached} 'hits' reached the server during the run` : null;
-      },
-    };
-  };
-  const rows = [
-    { name: 'undici.request (no cache)', fn: async () => Buffer.from(await (await request(urls[0], { dispatcher: agent })).body.arrayBuffer()) },
-    { name: 'Http.request (no cache)', kind: 'uncached', fn: async () => (await plain.request(urls[0]))[1] },
-    ...sizes.map((n, i) => hit('MemoryCache', memories[i], n)),
-    ...sizes.map((n, i) => hit('FileCache', dirs[i], n)),
-  ].map((r) => ({ body: '512 B', concurrency: 1, ...r }));
-
-  log('scale: fresh hits on random stored URLs');
-  const results = await compare(rows, { ...opts, concurrency: 1, log });
-  const uncached = results.find((r) => r.kind === 'uncached');
-  for (const r of results) {
-    r.vsUncached = paired(r, uncached).ratio;
-    const smallest = results.find((s) => s.store !== undefined && s.store === r.store && s.entries === sizes[0]);
-    if (smallest) ({ ratio: r.vsSmallest, cpu: r.cpuVsSmallest } = paired(r, smallest));
+  const measured = [];
+  for (const [store, jobs] of [['memory', sizes.map(String)], ['file', sizes.map((n, i) => `${n}:${dirs[i]}`)]]) {
+    log(`scale: fresh hits on random stored URLs, ${store === 'memory' ? 'MemoryCache' : 'FileCache'} (a process of its own)`);
+    const child = run(process.execPath, [join(here, 'scale-hits.js'), base, store, JSON.stringify(opts), ...jobs], { maxBuffer: 64 << 20 });
+    child.child.stderr.on('data', (chunk) => process.stderr.write(chunk));
+    measured.push(JSON.parse((await child).stdout).results);
+  }
+  const results = [];
+  for (const group of measured) {
+    const uncached = group.find((r) => r.kind === 'uncached');
+    for (const r of group) {
+      r.vsUncached = paired(r, uncached).ratio;
+      const smallest = group.find((s) => s.store !== undefined && s.store === r.store && s.entries === sizes[0]);
+      if (smallest) ({ ratio: r.vsSmallest, cpu: r.cpuVsSmallest } = paired(r, smallest));
+      results.push({ ...r, name: r.store === undefined ? `${r.name}, beside ${group.find((g) => g.store)?.store}` : r.name });
+    }
   }
   printTable(`Cache hits as the cache grows: ${SCALE_BODY_SIZE}-byte answers (max-age=3600), sequential hits on random stored URLs ` +
     `(ratio = to undici.request; vs GET = to an uncached Http.request; vs ${sizes[0]} = to the same store holding ${sizes[0]} entries)`,
