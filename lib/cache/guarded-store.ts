@@ -12,7 +12,7 @@ import { DEBUG_NAMESPACE } from '../debug.js';
 import { HttpLib2Error } from '../errors.js';
 import { admit, afterCall, CLOSED, type Breaker } from './breaker.js';
 import { leasesOf, type LeaseStore } from './lease.js';
-import { readerOf, type CacheStore } from './store.js';
+import { readerOf, sharesValues, type CacheStore } from './store.js';
 
 /**
  * The default store budget in ms: a local store answers in well under a millisecond and Redis on a
@@ -74,10 +74,13 @@ export class GuardedStore implements CacheStore {
   // The writes and deletes under way in the store (for leases only: kept when the store has none).
   readonly #writing = new Set<Promise<unknown>>();
   readonly #read: (key: string) => ReturnType<CacheStore['get']>;
+  /** Whether the wrapped store hands over the very bytes it holds (store.ts, READ_SHARED). */
+  readonly sharesValues: boolean;
 
   constructor(store: CacheStore, options: GuardOptions) {
     this.store = store;
     this.#read = readerOf(store);
+    this.sharesValues = sharesValues(store);
     this.timeout = options.timeout;
     this.#deadlines = new Deadlines(options.timeout);
     const report = options.report ?? null;
@@ -254,6 +257,10 @@ class RequestStore implements CacheStore {
       release: (key, token) => untilAborted(leases.release(key, token), signal),
     };
     return this.#leases;
+  }
+  /** Whether the store hands over the very bytes it holds (store.ts, READ_SHARED). */
+  get sharesValues(): boolean {
+    return this.#guard.sharesValues;
   }
   get(key: string): ReturnType<CacheStore['get']> {
     return this.#bound(this.#guard.get(key));

@@ -22,13 +22,13 @@ export function assertCacheStore(store: unknown): asserts store is CacheStore {
 
 /**
  * A store that can hand the cache layer the bytes it holds without copying them implements a method
- * under this symbol (MemoryCache does; `get` copies, so no caller can change what another reads).
- * The cache layer never writes into what a store returns (it copies each body it serves), and the
- * very same bytes on every hit let it reuse what it parsed from them.
+ * under this symbol (MemoryCache does; its `get` copies, so no caller can change what another
+ * reads). The cache layer never writes into what a store returns (it copies each body it serves), and
+ * the very same bytes on every hit let it reuse what it parsed from them.
  */
 export const READ_SHARED = Symbol('httplib2-ts.readShared');
 
-/** A store with a {@link READ_SHARED} read. */
+/** A store with a read that does not copy. */
 export interface SharedReader {
   [READ_SHARED](key: string): Promise<Buffer | null>;
 }
@@ -37,4 +37,13 @@ export interface SharedReader {
 export function readerOf(store: CacheStore): (key: string) => ReturnType<CacheStore['get']> {
   const shared = (store as Partial<SharedReader>)[READ_SHARED];
   return typeof shared === 'function' ? shared.bind(store) : store.get.bind(store);
+}
+
+/**
+ * True when `store` hands the cache layer the very bytes it holds: it has a {@link READ_SHARED}
+ * read, or it is a guard (guarded-store.ts) around such a store, which says so in `sharesValues`.
+ */
+export function sharesValues(store: CacheStore): boolean {
+  const s = store as Partial<SharedReader> & { readonly sharesValues?: unknown };
+  return s.sharesValues === true || typeof s[READ_SHARED] === 'function';
 }

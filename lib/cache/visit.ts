@@ -12,6 +12,7 @@ import type { CacheStore, Exchange, HopRequest, RequestContext } from '../types.
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
 import { ageValue, type StoredResponse } from './freshness.js';
 import { StoreUnavailable, type StoreOperation } from './guarded-store.js';
+import { sharesValues } from './store.js';
 import { cacheOutcome, outcomeOf, passed, SET_OUT, type Path, type PlanStep } from './outcome.js';
 import { hasUnstorable, requestKey, scheduleOf, storableHeaders, type Part, type PolicySettings, type Serving, type VisitFacts } from './policy.js';
 
@@ -116,13 +117,28 @@ export class Visit implements VisitFacts {
    */
   async write(stored: StoredResponse, body: Buffer): Promise<void> {
     try {
-      await this.store.set(this.key, serialiseEntry({ ...stored, body }));
+      const bytes = serialiseEntry({ ...stored, body });
+      await this.store.set(this.key, bytes);
       this.#path = { ...this.#path, kept: true };
+      if (sharesValues(this.store)) await this.#parseHeld(bytes);
     } catch (error) {
       this.#path = { ...this.#path, kept: false };
       if (goesOn(error)) this.#notKept('not kept yet', `${trouble('set', error)}; it goes on in the background`);
       else this.#notKept('not kept', trouble('set', error));
     }
+  }
+
+  // A store that hands over the bytes it holds (MemoryCache) answers every hit with the same buffer:
+  // what it now holds is parsed once, here, rather than on the first hit. Best effort: a read that
+  // fails or finds other bytes (another writer came between) leaves it to that hit.
+  async #parseHeld(written: Buffer): Promise<void> {
+    let held: unknown;
+    try {
+      held = await this.store.get(this.key);
+    } catch {
+      return;
+    }
+    if (Buffer.isBuffer(held) && !PARSED.has(held) && held.equals(written)) PARSED.set(held, parseEntry(held));
   }
 
   /** Writes a freshened head over the body read (RFC 9111 §4.3.4: a 304 has none of its own). */
