@@ -20,7 +20,7 @@ import { isSameFile, LEAST_COST_BYTES, RecentValues, type Remembered } from './f
 import { assertPrivateDirectory, makeDirectory } from './private-directory.js';
 import { safename } from './safename.js';
 import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
-import type { CacheStore } from './store.js';
+import { READ_SHARED, type CacheStore } from './store.js';
 
 // O_NOFOLLOW: a symlink planted at an entry's path is a miss, never read through.
 // O_NONBLOCK: a FIFO planted there must not block the process in open().
@@ -115,6 +115,19 @@ export class FileCache implements CacheStore, ListableStore {
    * The same Buffer may be returned again while the file is unchanged: callers must not modify it.
    */
   async get(key: string): Promise<Buffer | null> {
+    return this.#get(key);
+  }
+
+  /** The cache layer's read (store.ts): a value it remembers at once, anything else as {@link get}. */
+  [READ_SHARED](key: string): Buffer | null | Promise<Buffer | null> {
+    try {
+      return this.#get(key);
+    } catch (error) {
+      return Promise.reject(error as Error); // as get would
+    }
+  }
+
+  #get(key: string): Buffer | null | Promise<Buffer | null> {
     const known = this.#recent.get(key);
     if (known !== undefined) {
       // The one stat a remembered value needs: is it still the file at that path?

@@ -22,15 +22,18 @@ export function assertCacheStore(store: unknown): asserts store is CacheStore {
 
 /**
  * A store that can hand the cache layer the bytes it holds without copying them implements a method
- * under this symbol (MemoryCache does; its `get` copies, so no caller can change what another
- * reads). The cache layer never writes into what a store returns (it copies each body it serves), and
+ * under this symbol (MemoryCache does, whose `get` copies so that no caller can change what another
+ * reads; FileCache does, answering a value it remembers at once rather than through a Promise, which
+ * spares the guard's budget and the request's abort their per-call work: a synchronous answer needs
+ * neither). The cache layer never writes into what a store returns (it copies each body it serves), and
  * the very same bytes on every hit let it reuse what it parsed from them.
  */
 export const READ_SHARED = Symbol('httplib2-ts.readShared');
 
 /** A store with a read that does not copy. */
 export interface SharedReader {
-  [READ_SHARED](key: string): Promise<Buffer | null>;
+  /** The bytes held, at once when the store has them in memory, else a Promise of them. */
+  [READ_SHARED](key: string): Buffer | null | Promise<Buffer | null>;
 }
 
 /** The store's read without a copy, bound to it, or its `get`. */
