@@ -128,9 +128,10 @@ export class Visit implements VisitFacts {
     }
   }
 
-  // A store that hands over the bytes it holds (MemoryCache) answers every hit with the same buffer:
-  // what it now holds is parsed once, here, rather than on the first hit. Best effort: a read that
-  // fails or finds other bytes (another writer came between) leaves it to that hit.
+  // A store that hands over the bytes it holds (MemoryCache; FileCache, which then remembers the
+  // file it reads back) answers every hit with the same buffer: what it now holds is parsed once,
+  // here, rather than on the first hit. Best effort: a read that fails or finds other bytes (another
+  // writer came between) leaves it to that hit.
   async #parseHeld(written: Buffer): Promise<void> {
     let held: unknown;
     try {
