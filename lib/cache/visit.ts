@@ -139,7 +139,7 @@ export class Visit implements VisitFacts {
     } catch {
       return;
     }
-    if (Buffer.isBuffer(held) && !PARSED.has(held) && held.equals(written)) PARSED.set(held, parseEntry(held));
+    if (Buffer.isBuffer(held) && held.equals(written)) parsedEntry(held);
   }
 
   /** Writes a freshened head over the body read (RFC 9111 §4.3.4: a 304 has none of its own). */
