@@ -28,7 +28,7 @@ const TIERS: readonly (readonly string[])[] = [
   [
     'redirect.ts',
     'cache/directives.ts', 'cache/range.ts', 'cache/policy.ts', 'cache/freshness.ts', 'cache/entry.ts', 'cache/safename.ts', 'cache/breaker.ts',
-    'cache/retry-after.ts', 'cache/query.ts', 'cache/outcome.ts', 'cache/flight.ts',
+    'cache/retry-after.ts', 'cache/query.ts', 'cache/outcome.ts', 'cache/flight.ts', 'cache/clock.ts',
     'auth/challenge.ts', 'auth/realm.ts', 'auth/session.ts', 'auth/credentials.ts', 'auth/basic.ts', 'auth/digest.ts',
     'auth/wsse.ts', 'auth/hmac-digest.ts', 'auth/registry.ts', 'auth/dialogue.ts',
     'transport/message-body.ts', 'transport/proxy.ts', 'transport/retry.ts', 'transport/classify.ts', 'transport/socks5.ts',

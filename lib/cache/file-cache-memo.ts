@@ -1,3 +1,5 @@
+import { ClockHand } from './clock.js';
+
 /**
  * What a FileCache remembers between reads: the values of often read files with the identity of the
  * file each came from (so one lstat tells whether it is still the file at that path), and how often
@@ -43,9 +45,10 @@ export const LEAST_COST_BYTES = OVERHEAD_BYTES + 32;
 
 /**
  * Values of read files, within a count and a byte budget: each counts its bytes, its key and path as
- * V8 keeps them, and what its slot, its Buffer and its parse cost beside (measured, OVERHEAD_BYTES). Recently read values stay, as with least recently used first out, but by a clock
- * (second chance): a read only marks its value used, and the hand that looks for a value to push out
- * gives a used one another round. And once full, a value is taken in only if its key was read more
+ * V8 keeps them, and what its slot, its Buffer and its parse cost beside (measured, OVERHEAD_BYTES).
+ * Recently read values stay, as with least recently used first out, but by a clock (clock.ts): a read
+ * only marks its value used, and the hand that looks for a value to push out gives a used one another
+ * round. And once full, a value is taken in only if its key was read more
  * often lately than the key it would push out (TinyLFU's admission, as in Caffeine): a working set
  * larger than the memo then keeps the most read part of it instead of replacing every value before it
  * is read again, which would only add a stat and a copy to each read.
@@ -60,10 +63,7 @@ export class RecentValues {
   readonly #maxBytes: number;
   readonly #reads: ReadCounts;
   #bytes = 0;
-  // The clock's hand: a live iterator over the entries (a Map's iterator carries on past deletions
-  // and sees entries added later), and the entry it points at, not yet passed.
-  #hand: Iterator<Slot> = this.#entries.values();
-  #pointed: Slot | undefined;
+  readonly #clock = new ClockHand(this.#entries);
 
   constructor(maxEntries: number, maxBytes: number) {
     this.#maxEntries = maxEntries;
@@ -98,9 +98,9 @@ export class RecentValues {
     this.#entries.set(key, slot);
     this.#bytes += slot.cost;
     while (this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
-      const victim = this.#victim();
-      if (victim === undefined || victim === slot) break;
-      this.forget(victim.key);
+      const victim = this.#clock.victim(key);
+      if (victim === undefined) break;
+      this.forget(victim);
     }
   }
 
@@ -111,26 +111,10 @@ export class RecentValues {
     this.#bytes -= slot.cost;
   }
 
-  // The next entry at the hand not used since the hand last passed it; used ones lose their mark and
-  // are passed. Two turns of the clock at most; undefined when the memo is empty.
+  // The slot the clock (clock.ts) would push out next; undefined when the memo is empty.
   #victim(): Slot | undefined {
-    for (let steps = 2 * this.#entries.size + 2; steps > 0; steps--) {
-      let slot = this.#pointed;
-      if (slot === undefined || this.#entries.get(slot.key) !== slot) {
-        const next = this.#hand.next();
-        if (next.done === true) {
-          this.#hand = this.#entries.values();
-          this.#pointed = undefined;
-          continue;
-        }
-        slot = next.value;
-      }
-      this.#pointed = slot;
-      if (!slot.used) return slot;
-      slot.used = false;
-      this.#pointed = undefined;
-    }
-    return undefined;
+    const key = this.#clock.victim();
+    return key === undefined ? undefined : this.#entries.get(key);
   }
 }
 

@@ -1,9 +1,10 @@
 /**
  * MemoryCache: a bounded in-process store for tests and short-lived programs, evicting the least
- * recently used entries past a count or byte budget. It copies bytes in and out so no caller can
+ * recently used entries (approximately: a clock, clock.ts) past a count or byte budget. It copies bytes in and out so no caller can
  * change what another one reads, and it must never grow past its bounds.
  */
 import { HttpLib2Error } from '../errors.js';
+import { ClockHand, type ClockSlot } from './clock.js';
 import { newLeaseToken } from './lease.js';
 import type { ListableStore, RecordRef, StoredRecord } from './listing.js';
 import { READ_SHARED, type CacheStore } from './store.js';
@@ -20,16 +21,19 @@ const DEFAULT_MAX_ENTRIES = 1000;
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
- * An in-memory LRU store. `get` resolves to `null` for a missing key. A value larger than `maxBytes`
- * is not kept (and removes any older value under its key).
+ * An in-memory store evicting the least recently used entries first, approximately: a read marks its
+ * entry used, and eviction passes over (and unmarks) the entries used since it last looked, taking the
+ * oldest one not read meanwhile (a clock, or second chance). `get` resolves to `null` for a missing
+ * key. A value larger than `maxBytes` is not kept (and removes any older value under its key).
  */
 export class MemoryCache implements CacheStore, ListableStore {
   /** Most entries kept. */
   readonly maxEntries: number;
   /** Most bytes kept. */
   readonly maxBytes: number;
-  // A Map iterates in insertion order: re-inserting on every hit keeps the least recent first.
-  readonly #entries = new Map<string, Buffer>();
+  // In the order they were stored; a hit marks its entry used instead of moving it (#15).
+  readonly #entries = new Map<string, Held>();
+  readonly #clock = new ClockHand(this.#entries);
   #bytes = 0;
   // Single-flight leases of the Http instances sharing this cache: a token and when it runs out.
   readonly #leases = new Map<string, { readonly token: string; readonly expires: number }>();
@@ -50,33 +54,32 @@ export class MemoryCache implements CacheStore, ListableStore {
     return this.#bytes;
   }
 
-  /** A copy of the value for `key`, or `null`; marks it most recently used. */
+  /** A copy of the value for `key`, or `null`; marks it used. */
   get(key: string): Promise<Buffer | null> {
     const value = this.#use(key);
     return Promise.resolve(value === null ? null : Buffer.from(value));
   }
 
-  /** The cache layer's read (store.ts): the value held, not a copy; marks it most recently used. */
+  /** The cache layer's read (store.ts): the value held, not a copy; marks it used. */
   [READ_SHARED](key: string): Promise<Buffer | null> {
     return Promise.resolve(this.#use(key));
   }
 
   #use(key: string): Buffer | null {
-    const value = this.#entries.get(key);
-    if (value === undefined) return null;
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    return value;
+    const held = this.#entries.get(key);
+    if (held === undefined) return null;
+    held.used = true;
+    return held.value;
   }
 
-  /** Stores a copy of `value`, evicting the least recently used entries past the bounds. */
+  /** Stores a copy of `value`, evicting the least recently used entries (by the clock) past the bounds. */
   set(key: string, value: Uint8Array): Promise<void> {
     this.#remove(key);
     const cost = costOf(key, value);
     if (cost <= this.maxBytes) {
-      this.#entries.set(key, Buffer.from(value));
+      this.#entries.set(key, new Held(Buffer.from(value)));
       this.#bytes += cost;
-      this.#evict();
+      this.#evict(key);
     }
     return Promise.resolve();
   }
@@ -108,7 +111,7 @@ export class MemoryCache implements CacheStore, ListableStore {
    * stored ones, not copies: read them, never change them.
    */
   async *records(): AsyncGenerator<StoredRecord> {
-    for (const [key, value] of [...this.#entries]) {
+    for (const [key, { value }] of [...this.#entries]) {
       const ref: MemoryRef = { location: null, key, value };
       yield { ref, value, problem: null, size: costOf(key, value) };
     }
@@ -117,7 +120,7 @@ export class MemoryCache implements CacheStore, ListableStore {
   /** Removes a listed entry unless it was replaced since it was listed. */
   async removeRecord(ref: RecordRef): Promise<boolean> {
     const { key, value } = ref as MemoryRef;
-    if (key === null || this.#entries.get(key) !== value) return false;
+    if (key === null || this.#entries.get(key)?.value !== value) return false;
     this.#remove(key);
     return true;
   }
@@ -125,6 +128,7 @@ export class MemoryCache implements CacheStore, ListableStore {
   /** Removes every entry. */
   clear(): void {
     this.#entries.clear();
+    this.#clock.reset();
     this.#bytes = 0;
   }
 
@@ -132,14 +136,26 @@ export class MemoryCache implements CacheStore, ListableStore {
     const old = this.#entries.get(key);
     if (old === undefined) return;
     this.#entries.delete(key);
-    this.#bytes -= costOf(key, old);
+    this.#bytes -= costOf(key, old.value);
   }
 
-  #evict(): void {
-    for (const key of this.#entries.keys()) {
-      if (this.#entries.size <= this.maxEntries && this.#bytes <= this.maxBytes) return;
+  // Past the bounds, the clock's victims go; never the entry just stored (`kept`), which fits alone.
+  #evict(kept: string): void {
+    while (this.#entries.size > this.maxEntries || this.#bytes > this.maxBytes) {
+      const key = this.#clock.victim(kept);
+      if (key === undefined) return;
       this.#remove(key);
     }
+  }
+}
+
+/** A stored value, and whether it was read since the clock's hand last passed it. */
+class Held implements ClockSlot {
+  readonly value: Buffer;
+  used = false;
+
+  constructor(value: Buffer) {
+    this.value = value;
   }
 }
 

@@ -19,6 +19,23 @@ describe('MemoryCache', () => {
     expect(c.size).to.equal(2);
   });
 
+  it('keeps an entry read since eviction last looked over entries stored after it, but never the one just stored', async () => {
+    const c = new MemoryCache({ maxEntries: 3 });
+    for (const k of ['a', 'b', 'c']) await c.set(k, Buffer.from(k.toUpperCase()));
+    await c.get('a');
+    await c.set('d', Buffer.from('D')); // b is the oldest entry not read: it goes
+    await c.set('e', Buffer.from('E')); // then c
+    expect(bytesOf(await c.get('b'))).to.equal(null);
+    expect(bytesOf(await c.get('c'))).to.equal(null);
+    expect(bytesOf(await c.get('a'))?.toString()).to.equal('A');
+    // Every entry read (a just now): one of them goes, not the one being stored.
+    await c.get('d');
+    await c.get('e');
+    await c.set('f', Buffer.from('F'));
+    expect(c.size).to.equal(3);
+    expect(bytesOf(await c.get('f'))?.toString()).to.equal('F');
+  });
+
   it('evicts past maxBytes and never holds more', async () => {
     const c = new MemoryCache({ maxBytes: 1000 });
     for (let i = 0; i < 10; i++) await c.set(`k${i}`, Buffer.alloc(300, i));
