@@ -22,7 +22,7 @@ import {
 } from './errors.js';
 import { CallbackFailure } from './transport/classify.js';
 import type { HeadersInput } from './headers.js';
-import { checkCache, resolveOptions, resolveSettings, type HttpOptions, type ResolvedOptions } from './options.js';
+import { checkCache, resolveOptions, SettingsMemo, type HttpOptions, type ResolvedOptions } from './options.js';
 import { checkRequest, requestArguments, shownMethod, type RequestOptions } from './request.js';
 import { DEFAULT_REDIRECT_CODES, nextHop } from './redirect.js';
 import { Response, reasonFor, withHead } from './response.js';
@@ -93,6 +93,8 @@ export class Http {
   readonly #send: Send;
   // The constructor's options, resolved once (options.ts).
   readonly #options: ResolvedOptions;
+  // The attributes as the last request checked them, reused while unchanged (options.ts).
+  readonly #settings = new SettingsMemo();
   readonly #debug: DebugSink | null;
   // Whether the debug output has said that the cache cannot keep answers (once per Http).
   #troubleTold = false;
@@ -235,7 +237,7 @@ export class Http {
     const started = performance.now();
     if (this.#transport.closed) throw new HttpLib2Error('This Http has been closed', { code: 'ERR_CLOSED' });
     const checked = checkRequest(uri, args);
-    const settings = resolveSettings(this, this.#options);
+    const settings = this.#settings.settingsFor(this, this.#options);
     const deadline = this.#deadline(checked.signal);
     const ctx: RequestContext = Object.freeze({
       settings,

@@ -355,6 +355,57 @@ export function resolveSettings(a: Attributes, o: ResolvedOptions): Settings {
   });
 }
 
+/**
+ * The settings of the last request of one Http, reused while its attributes are what they were: the
+ * same values, and the same members, in the same order, in `redirectCodes` and
+ * `optimisticConcurrencyMethods` (a Set or an array can be changed in place). Most programs never
+ * change an attribute, and checking every one again cost a cache hit ~5% of its CPU (#15); any change
+ * is checked as {@link resolveSettings} checks it, at the next request.
+ */
+export class SettingsMemo {
+  #from: Attributes | null = null;
+  #codes: readonly unknown[] = [];
+  #methods: readonly unknown[] = [];
+  #settings: Settings | null = null;
+
+  settingsFor(a: Attributes, o: ResolvedOptions): Settings {
+    if (this.#settings !== null && this.#unchanged(a)) return this.#settings;
+    const settings = resolveSettings(a, o);
+    this.#from = {
+      followRedirects: a.followRedirects, followAllRedirects: a.followAllRedirects, redirectCodes: a.redirectCodes,
+      forwardAuthorizationHeaders: a.forwardAuthorizationHeaders, forceExceptionToStatusCode: a.forceExceptionToStatusCode,
+      optimisticConcurrencyMethods: a.optimisticConcurrencyMethods, ignoreEtag: a.ignoreEtag, retries: a.retries,
+    };
+    this.#codes = [...a.redirectCodes];
+    this.#methods = [...a.optimisticConcurrencyMethods];
+    this.#settings = settings;
+    return settings;
+  }
+
+  #unchanged(a: Attributes): boolean {
+    const f = this.#from!;
+    return a.followRedirects === f.followRedirects && a.followAllRedirects === f.followAllRedirects &&
+      a.forwardAuthorizationHeaders === f.forwardAuthorizationHeaders &&
+      a.forceExceptionToStatusCode === f.forceExceptionToStatusCode && a.ignoreEtag === f.ignoreEtag &&
+      a.retries === f.retries && a.redirectCodes === f.redirectCodes &&
+      a.optimisticConcurrencyMethods === f.optimisticConcurrencyMethods &&
+      sameMembers(a.redirectCodes, this.#codes) && sameMembers(a.optimisticConcurrencyMethods, this.#methods);
+  }
+}
+
+// The members of a Set or an array, in order, are `then`'s.
+function sameMembers(now: unknown, then: readonly unknown[]): boolean {
+  if (now instanceof Set) {
+    if (now.size !== then.length) return false;
+    let i = 0;
+    for (const member of now) if (member !== then[i++]) return false;
+    return true;
+  }
+  if (!Array.isArray(now) || now.length !== then.length) return false;
+  for (let i = 0; i < then.length; i++) if (now[i] !== then[i]) return false;
+  return true;
+}
+
 function flag(name: keyof Attributes, value: unknown): boolean {
   if (typeof value !== 'boolean') throw bad(name, value, 'true or false');
   return value;

@@ -314,16 +314,21 @@ function addHeaders(
   target: Response,
   headers: Iterable<readonly [string, string]> | Record<string, string | string[] | undefined>,
 ): void {
-  const entries: Iterable<readonly [string, string | string[] | undefined]> =
-    Symbol.iterator in headers
-      ? (headers as Iterable<readonly [string, string]>)
-      : Object.entries(headers as Record<string, string | string[] | undefined>);
-  for (const [rawName, rawValue] of entries) {
-    if (rawValue === undefined) continue;
-    const name = rawName.toLowerCase();
-    if (name === STATUS) continue; // a server's Status header never stands for the status (httplib2 overwrites it)
-    const value = Array.isArray(rawValue) ? rawValue.join(', ') : rawValue;
-    const prior = Map.prototype.get.call(target, name) as string | undefined;
-    Map.prototype.set.call(target, name, prior === undefined ? value : `${prior}, ${value}`);
+  if (Symbol.iterator in headers) {
+    for (const [name, value] of headers as Iterable<readonly [string, string]>) addHeader(target, name, value);
+    return;
   }
+  // A record (every cache hit builds its answer from the stored one): its own keys, without the
+  // array of entries Object.entries would make for each answer.
+  const record = headers as Record<string, string | string[] | undefined>;
+  for (const name in record) if (Object.hasOwn(record, name)) addHeader(target, name, record[name]);
+}
+
+function addHeader(target: Response, rawName: string, rawValue: string | string[] | undefined): void {
+  if (rawValue === undefined) return;
+  const name = rawName.toLowerCase();
+  if (name === STATUS) return; // a server's Status header never stands for the status (httplib2 overwrites it)
+  const value = Array.isArray(rawValue) ? rawValue.join(', ') : rawValue;
+  const prior = Map.prototype.get.call(target, name) as string | undefined;
+  Map.prototype.set.call(target, name, prior === undefined ? value : `${prior}, ${value}`);
 }

@@ -87,6 +87,23 @@ describe('httplib2 parity', () => {
       expect(server.requests.at(-1)!.headers['if-match']).to.equal(undefined);
     });
 
+    it('sees the list changed in place between requests (push, then pop)', async () => {
+      const methods = ['PUT'];
+      http.optimisticConcurrencyMethods = methods;
+      const url = server.url('/doc-in-place?etag=%22v1%22');
+      await http.request(url);
+      await http.request(url, 'POST', 'x');
+      expect(server.requests.at(-1)!.headers['if-match']).to.equal(undefined);
+      methods.push('POST');
+      await http.request(url);
+      await http.request(url, 'POST', 'x');
+      expect(server.requests.at(-1)!.headers['if-match']).to.equal('"v1"');
+      methods.pop();
+      await http.request(url);
+      await http.request(url, 'POST', 'x');
+      expect(server.requests.at(-1)!.headers['if-match']).to.equal(undefined);
+    });
+
     it('a POST or DELETE carries no If-Match', async () => {
       const url = server.url('/doc-post?etag=%22v1%22');
       for (const method of ['POST', 'DELETE']) {

@@ -123,6 +123,25 @@ describe('redirects (RFC 9110 §15.4, httplib2)', () => {
     expect(a.count() - before).to.equal(4);
   });
 
+  it('sees redirectCodes changed in place between requests, as httplib2 reads redirect_codes at each one', async () => {
+    const codes = new Set([301, 302]);
+    client.redirectCodes = codes;
+    const before = a.count();
+    const [followed] = await client.request(to(a, '/final', 301));
+    expect(followed.status).to.equal(200);
+    codes.delete(301);
+    const [kept] = await client.request(to(a, '/final', 301));
+    expect(kept.status).to.equal(301);
+    codes.add(301);
+    const [again] = await client.request(to(a, '/final', 301));
+    expect(again.status).to.equal(200);
+    codes.add(200); // not a 3xx: refused before anything is sent
+    const e = (await rejection(client.request(to(a, '/final', 301)))) as HttpLib2Error;
+    expect(e.code).to.equal('ERR_INVALID_REQUEST');
+    expect(e.message).to.match(/redirectCodes/);
+    expect(a.count() - before).to.equal(5);
+  });
+
   for (const bad of [['308'], [3.5], [200], new Set([308, NaN]), '308', null]) {
     it(`refuses redirectCodes = ${JSON.stringify(bad instanceof Set ? [...bad] : bad)} before anything is sent`, async () => {
       const before = a.count();
