@@ -87,8 +87,9 @@ export class Transport {
       version: clock.h2 ? 20 : 11,
       // undici's record of the head: lower-cased names, a repeated field as an array of its values
       // (joined with ', ' as the Response joins them). Asking for the raw list made undici parse the
-      // head twice, once into the list and once more for its own use (#15).
-      headers: data.headers,
+      // head twice, once into the list and once more for its own use (#15). A caller's dispatcher
+      // that answers with the raw list anyway is still read.
+      headers: Array.isArray(data.headers) ? pairs(data.headers as unknown[]) : data.headers,
     });
     try {
       if (ctx.onProgress) reportProgress(data.body, response, callerCallback(ctx.onProgress));
@@ -162,6 +163,13 @@ function callerCallback(onProgress: ProgressListener): ProgressListener {
       throw new CallbackFailure(error);
     }
   };
+}
+
+// A raw header list, [name, value, name, value...], as pairs.
+function pairs(raw: readonly unknown[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([String(raw[i]), String(raw[i + 1])]);
+  return out;
 }
 
 // A server may send 1xx answers before the final one (RFC 9110 §15.2); more than this is a stall.

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { MockAgent } from 'undici';
 import { ConnectionError, Http, type HttpLib2Error } from '../../lib/index.js';
 import { startRawServer } from '../helpers/server.js';
@@ -76,6 +77,28 @@ describe('response bodies and their Content-Length (RFC 9112 §6.3)', () => {
     const e = (await rejection(http.request(server.url('/short')))) as HttpLib2Error;
     expect(e).to.be.instanceOf(ConnectionError);
     expect(e.code).to.equal('ERR_CONNECTION');
+  });
+
+  describe("with a caller's own dispatcher answering in either of undici's header forms", () => {
+    // What undici's request() resolves to, from a dispatcher of the caller's that answers at once.
+    const answering = (headers: unknown) => ({
+      request: async () => ({ statusCode: 200, statusText: 'OK', headers, body: Readable.from([Buffer.from('hello')]), trailers: {} }),
+      close: async () => undefined,
+      destroy: async () => undefined,
+    });
+
+    for (const [form, headers] of [
+      ['the parsed record (undici by default)', { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], 'content-length': '5' }],
+      ['the raw list (responseHeaders: raw)', ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Content-Length', '5']],
+    ] as const) {
+      it(`reads ${form}: names lower-cased, a repeated field joined with ", "`, async () => {
+        const own = new Http(null, { dispatcher: answering(headers) as never });
+        const [response, content] = await own.request('http://own.test/');
+        expect(content.toString()).to.equal('hello');
+        expect([...response.entries()]).to.deep.include.members([['content-type', 'text/plain'], ['set-cookie', 'a=1, b=2'], ['content-length', '5']]);
+        await own.close();
+      });
+    }
   });
 
   describe('with a dispatcher that does not frame bodies itself (undici MockAgent)', () => {
