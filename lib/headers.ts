@@ -1,12 +1,23 @@
 /**
  * Pure header helpers: validation of what we are about to send (so CR/LF injection never reaches
- * the wire), normalisation of caller headers into a null-prototype record, and hop-by-hop rules.
+ * the wire), normalisation of caller headers into a record that inherits nothing, and hop-by-hop rules.
  * No I/O, no clock.
  */
 import { HttpLib2Error, describeValue } from './errors.js';
 
-/** Lower-cased header name → value; null prototype so `__proto__` is plain data. */
+/** Lower-cased header name → value; it inherits nothing (see {@link emptyRecord}), so `__proto__` is plain data. */
 export type HeaderRecord = Record<string, string>;
+
+// The prototype of every record of header fields: an empty, frozen object with no prototype. As
+// with a null-prototype record nothing is inherited (no `toString`, no `__proto__` accessor: a field
+// of that name is plain data), but V8 keeps such records in its compact form, where Object.create(null)
+// makes a hash table: filled and read in about a quarter of the time, in half the memory (#15).
+const NO_NAMES: object = Object.freeze(Object.create(null) as object);
+
+/** A new, empty record that inherits nothing: header fields, Vary selections, options. */
+export function emptyRecord<T = string>(): Record<string, T> {
+  return Object.create(NO_NAMES) as Record<string, T>;
+}
 
 // RFC 9110 §5.6.2: token = 1*tchar
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -45,10 +56,10 @@ export type HeadersInput =
 /**
  * Copies caller headers (a record's own enumerable properties only, so a polluted Object.prototype
  * never reaches the wire; a `Headers` or `Map`; `[name, value]` pairs) into a lower-cased, validated,
- * null-prototype record. Anything else is refused, naming `headers`.
+ * record that inherits nothing. Anything else is refused, naming `headers`.
  */
 export function normaliseHeaders(input: unknown): HeaderRecord {
-  const out: HeaderRecord = Object.create(null);
+  const out: HeaderRecord = emptyRecord();
   if (input === undefined || input === null) return out;
   for (const [name, raw] of headerEntries(input)) {
     if (raw === undefined || raw === null) continue;
@@ -114,7 +125,7 @@ export function assertBodyFraming(headers: Readonly<HeaderRecord>, bodyLength: n
 
 /** A shallow copy of a header record with some names removed and others set. */
 export function withHeaders(headers: HeaderRecord, set: HeaderRecord = {}, remove: readonly string[] = []): HeaderRecord {
-  const out: HeaderRecord = Object.create(null);
+  const out: HeaderRecord = emptyRecord();
   for (const k of Object.keys(headers)) if (!remove.includes(k)) out[k] = headers[k]!;
   for (const k of Object.keys(set)) out[k.toLowerCase()] = set[k]!;
   return out;
@@ -144,7 +155,7 @@ export function hopByHopNames(connection: string | undefined): Set<string> {
  */
 export function endToEnd(headers: Readonly<HeaderRecord>): HeaderRecord {
   const hop = hopByHopNames(headers['connection']);
-  const out: HeaderRecord = Object.create(null);
+  const out: HeaderRecord = emptyRecord();
   for (const name of Object.keys(headers)) if (!hop.has(name)) out[name] = headers[name]!;
   return out;
 }

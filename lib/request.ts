@@ -9,7 +9,7 @@ import { assertSafeCredential } from './auth/credentials.js';
 import { basicAuthorization } from './auth/basic.js';
 import { HttpLib2Error } from './errors.js';
 import {
-  assertBodyFraming, assertValidMethod, normaliseHeaders, normaliseMethod, type HeaderRecord, type HeadersInput,
+  assertBodyFraming, assertValidMethod, emptyRecord, normaliseHeaders, normaliseMethod, type HeaderRecord, type HeadersInput,
 } from './headers.js';
 import { bad, unknownKey, validateRedirections } from './options.js';
 import type { HopRequest, ProgressListener } from './types.js';
@@ -61,11 +61,15 @@ const REQUEST_KEYS: readonly (keyof RequestOptions)[] = ['method', 'body', 'head
 export function requestArguments(
   methodOrOptions: unknown, body: unknown, headers: unknown, redirections: unknown,
 ): RequestOptions {
+  // A record that inherits nothing (headers.ts), so an option the caller did not give reads undefined.
+  const record = emptyRecord<unknown>();
   if (typeof methodOrOptions !== 'object' || methodOrOptions === null) {
-    // A literal with a null prototype: one allocation, where Object.create and Object.assign made two.
-    return { __proto__: null, method: methodOrOptions, body, headers, redirections } as RequestOptions;
+    record['method'] = methodOrOptions;
+    record['body'] = body;
+    record['headers'] = headers;
+    record['redirections'] = redirections;
+    return record as RequestOptions;
   }
-  const record = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(methodOrOptions)) {
     const value = (methodOrOptions as Record<string, unknown>)[key];
     if (!(REQUEST_KEYS as readonly string[]).includes(key)) throw unknownKey('request option', key, value, REQUEST_KEYS);

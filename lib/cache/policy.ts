@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
-import { endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
+import { emptyRecord, endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
 import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, staleAt, type Lifetime, type StoredResponse } from './freshness.js';
 import { rangeNeedsOrigin, selectRange, type RangeSelection } from './range.js';
@@ -89,7 +89,7 @@ function varyValue(name: string, value: string | undefined): string | null {
 export function selectVaryHeaders(responseHeaders: Readonly<HeaderRecord>, requestHeaders: Readonly<HeaderRecord>): Record<string, string | null> | null {
   const names = varyNames(responseHeaders['vary']);
   if (names === '*') return null;
-  const out: Record<string, string | null> = Object.create(null);
+  const out = emptyRecord<string | null>();
   for (const name of names) out[name] = varyValue(name, requestHeaders[name]);
   return out;
 }
@@ -144,7 +144,7 @@ function fieldValue(value: string | undefined): string | undefined {
 
 /** The conditional headers that revalidate `stored` (RFC 9111 §4.3.1) and how they are named in the trace. */
 export function validatorsFor(stored: StoredResponse, req: HopRequest, settings: PolicySettings): { headers: HeaderRecord; via: string } {
-  const headers: HeaderRecord = Object.create(null);
+  const headers: HeaderRecord = emptyRecord();
   const via: string[] = [];
   // Sent exactly as received (W/, quotes, obs-text and all): an origin compares them byte for byte,
   // and feed publishers count a validator they never sent as misbehaviour. Only the whitespace
@@ -681,7 +681,7 @@ function unstored(headers: Readonly<HeaderRecord>): Readonly<HeaderRecord> {
   let out: HeaderRecord | null = null;
   for (const name of NEVER_STORED) {
     const value = headers[name];
-    if (value !== undefined) (out ??= Object.create(null) as HeaderRecord)[name] = value;
+    if (value !== undefined) (out ??= emptyRecord())[name] = value;
   }
   return out ?? NO_FIELDS;
 }
@@ -737,7 +737,7 @@ function storedFrom(visit: VisitFacts, answer: Answer, headers: Readonly<HeaderR
     reason: answer.reasonPhrase,
     version: answer.version,
     headers,
-    vary: selectVaryHeaders(headers, visit.req.headers) ?? Object.create(null),
+    vary: selectVaryHeaders(headers, visit.req.headers) ?? emptyRecord<string | null>(),
     identity: visit.identity,
     requestTime: answer.requestTime,
     responseTime: answer.responseTime,
