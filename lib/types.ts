@@ -11,7 +11,7 @@ export interface HopRequest {
   readonly url: URL;
   /** A standard method upper-cased; an extension method exactly as given (case-sensitive, RFC 9110 §9.1). */
   readonly method: string;
-  /** Lower-cased names, null prototype. */
+  /** Lower-cased names; inherits nothing (headers.ts, emptyRecord). */
   readonly headers: Readonly<HeaderRecord>;
   readonly body: Buffer | null;
   /**
