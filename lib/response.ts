@@ -314,14 +314,25 @@ function addHeaders(
   target: Response,
   headers: Iterable<readonly [string, string]> | Record<string, string | string[] | undefined>,
 ): void {
-  if (Symbol.iterator in headers) {
-    for (const [name, value] of headers as Iterable<readonly [string, string]>) addHeader(target, name, value);
+  if (isIterable(headers)) {
+    for (const [name, value] of headers) addHeader(target, name, value);
     return;
   }
   // A record (every cache hit builds its answer from the stored one): its own keys, without the
   // array of entries Object.entries would make for each answer.
   const record = headers as Record<string, string | string[] | undefined>;
   for (const name in record) if (Object.hasOwn(record, name)) addHeader(target, name, record[name]);
+}
+
+// Pairs when the object is iterable of itself or by its class (a Map, a Headers, an array, a
+// generator); a plain record (undici's parsed head inherits from Object.prototype) is read as a record
+// even when a polluted Object.prototype gives it an iterator.
+function isIterable(
+  headers: Iterable<readonly [string, string]> | Record<string, string | string[] | undefined>,
+): headers is Iterable<readonly [string, string]> {
+  if (typeof (headers as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function') return false;
+  const proto = Object.getPrototypeOf(headers) as object | null;
+  return Object.hasOwn(headers, Symbol.iterator) || (proto !== Object.prototype && proto !== null);
 }
 
 function addHeader(target: Response, rawName: string, rawValue: string | string[] | undefined): void {

@@ -36,11 +36,13 @@ export function isSameFile(a: FileIdentity, b: FileIdentity): boolean {
 // What one remembered value costs beyond its bytes and its two strings (#15), measured with
 // process.memoryUsage() over 100,000 values of ~900 bytes: ~390 bytes of heap for its slot with the
 // file's identity, the Map's entry and the Buffer's two objects, ~190 for the record and header of the
-// Buffer's own allocation, and ~650 for the parse of the entry the cache layer keeps for as long as
+// Buffer's own allocation, and 1,064 for the parse of the entry the cache layer keeps for as long as
 // this exact buffer lives (its head as objects; kept because a parse on every hit of a large working
-// set cost a MemoryCache 15-20% of its hit rate). The parse was 1,064 until its records took V8's
-// compact form (entry.ts): 411 bytes less per value, measured over 40,000 values read through Http.
-const OVERHEAD_BYTES = 1230;
+// set cost a MemoryCache 15-20% of its hit rate). Since the parse's records take V8's compact form
+// (entry.ts) a head of up to ~19 fields costs ~400 bytes less (measured over 40,000 values read
+// through Http), but one of 20 and more only ~185 less and more than 1,064 in all: the count stays,
+// nearer the cost of a large head.
+const OVERHEAD_BYTES = 1640;
 /** The least one remembered value costs: a budget of bytes holds at most this many times fewer values. */
 export const LEAST_COST_BYTES = OVERHEAD_BYTES + 32;
 

@@ -30,8 +30,8 @@ const FILE_MODE = 0o600;
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
 // Often read values are kept while their file is unchanged: a hit then costs one lstat instead of
 // open/read/close, a checksum and the cache layer's parse (#15). 64 MiB, as a MemoryCache's default,
-// holds ~29,000 entries of 512-byte bodies (each ~885 bytes stored, ~2.3 KiB with its key, its path,
-// its slot and its parse, as measured).
+// holds ~25,000 entries of 512-byte bodies (each ~885 bytes stored, ~2.7 KiB with its key, its path,
+// its slot and its parse, as counted).
 const DEFAULT_MEMO_BYTES = 64 * 1024 * 1024;
 
 /** Turns a cache key into a file name; it must return a single, non-empty path segment. */
@@ -56,7 +56,7 @@ export interface FileCacheOptions {
   /** Most entry files the directory may hold, as `maxBytes`. @default Infinity */
   maxEntries?: number;
   /**
-   * Bytes of often read values kept in memory (each counted with its key, its file's path and ~1.2 KiB
+   * Bytes of often read values kept in memory (each counted with its key, its file's path and ~1.6 KiB
    * for its slot and the parse it keeps alive),
    * served after one lstat shows their file unchanged; 0 keeps none. A working set larger than this
    * keeps its most read part. @default 64 MiB

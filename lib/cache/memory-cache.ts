@@ -139,12 +139,11 @@ export class MemoryCache implements CacheStore, ListableStore {
     this.#bytes -= costOf(key, old.value);
   }
 
-  // Past the bounds, the clock's victims go; never the entry just stored (`kept`), which fits alone.
+  // Past the bounds, the clock's victims go, the entry just stored (`kept`) last: only a maxEntries
+  // below one leaves no room for it.
   #evict(kept: string): void {
     while (this.#entries.size > this.maxEntries || this.#bytes > this.maxBytes) {
-      const key = this.#clock.victim(kept);
-      if (key === undefined) return;
-      this.#remove(key);
+      this.#remove(this.#clock.victim(kept) ?? kept);
     }
   }
 }

@@ -245,7 +245,9 @@ function header(headers: unknown, name: string): string | undefined {
     for (let i = 0; i + 1 < headers.length; i += 2) {
       if (String(headers[i]).toLowerCase() === name) values.push(String(headers[i + 1]));
     }
-  } else if (headers && typeof headers === 'object') {
+  } else if (headers && typeof headers === 'object' && Object.hasOwn(headers, name)) {
+    // Own fields only: undici's record inherits from Object.prototype, which a polluted program may
+    // have given a `proxy-authenticate` of its own.
     const v = (headers as Record<string, string | string[] | undefined>)[name];
     if (v !== undefined) values.push(...(Array.isArray(v) ? v : [v]));
   }

@@ -330,6 +330,26 @@ describe('errors (DESIGN.md, Errors)', () => {
         expect(names).to.not.include('upgrade');
       }
     });
+
+    it("a polluted Object.prototype adds nothing to a response's fields, an inherited iterator included", async () => {
+      const proto = Object.prototype as Record<string | symbol, unknown>;
+      const injected = function* (): Generator<[string, string]> {
+        yield ['x-injected', 'evil'];
+      };
+      let fields: string[];
+      try {
+        Object.defineProperty(proto, Symbol.iterator, { configurable: true, writable: true, value: injected });
+        proto['x-planted'] = 'evil';
+        const [response] = await client.request(server.url('/clean'));
+        fields = [...response.keys()];
+      } finally {
+        delete proto[Symbol.iterator];
+        delete proto['x-planted'];
+      }
+      expect(fields).to.include('content-length');
+      expect(fields).to.not.include('x-injected');
+      expect(fields).to.not.include('x-planted');
+    });
   });
 
   describe('a failure inside the library is ERR_INTERNAL, never a network error (#10)', () => {

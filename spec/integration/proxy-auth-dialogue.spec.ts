@@ -40,6 +40,22 @@ describe('proxy authentication: what the hop remembers between requests', () => 
     ]);
   });
 
+  it('reads only the fields the proxy sent: a polluted Object.prototype adds no challenge to a bare 407', async () => {
+    const proxy = await startServer((_req, res) => res.writeHead(407, { 'content-length': '0' }).end());
+    const http = through(proxy);
+    const polluted = Object.prototype as Record<string, unknown>;
+    polluted['proxy-authenticate'] = 'Digest realm="evil", nonce="n1", qop="auth"';
+    try {
+      const e = await rejection<Error>(http.request('http://origin.test/bare'));
+      expect(e).to.be.instanceOf(ProxyError);
+      expect(e.message).to.contain('asks for authentication without a challenge (407)');
+    } finally {
+      delete polluted['proxy-authenticate'];
+    }
+    // The first try's Basic only: no Digest answer to a challenge nobody sent.
+    expect(sent(proxy).map((a) => a?.split(' ')[0])).to.deep.equal(['Basic']);
+  });
+
   it('after a wrong password, the next request sends Digest up front again, never Basic', async () => {
     let nonces = 0;
     const proxy = await startServer((_req, res) => {

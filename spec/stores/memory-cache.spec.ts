@@ -36,6 +36,13 @@ describe('MemoryCache', () => {
     expect(bytesOf(await c.get('f'))?.toString()).to.equal('F');
   });
 
+  it('holds nothing when maxEntries is below one, as its bound says', async () => {
+    const c = new MemoryCache({ maxEntries: 0.5 });
+    await c.set('a', Buffer.from('A'));
+    expect(c.size).to.equal(0);
+    expect(bytesOf(await c.get('a'))).to.equal(null);
+  });
+
   it('evicts past maxBytes and never holds more', async () => {
     const c = new MemoryCache({ maxBytes: 1000 });
     for (let i = 0; i < 10; i++) await c.set(`k${i}`, Buffer.alloc(300, i));
