@@ -19,6 +19,9 @@ export function emptyRecord<T = string>(): Record<string, T> {
   return Object.create(NO_NAMES) as Record<string, T>;
 }
 
+/** The one empty record that is never filled (frozen): no fields to add, no Vary selection. */
+export const NO_FIELDS: Readonly<Record<string, never>> = Object.freeze(emptyRecord<never>());
+
 // RFC 9110 §5.6.2: token = 1*tchar
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // RFC 9110 §5.5: field values never carry CR, LF or NUL; other controls except HTAB are refused too.

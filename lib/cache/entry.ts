@@ -7,7 +7,7 @@
  */
 import { crc32 } from 'node:zlib';
 import type { StoredResponse } from './freshness.js';
-import { emptyRecord } from '../headers.js';
+import { emptyRecord, NO_FIELDS } from '../headers.js';
 
 /** A stored response with its decoded body. */
 export interface CacheEntry extends StoredResponse {
@@ -116,11 +116,10 @@ function toBuffer(value: unknown): Buffer | null {
 // The records of a parsed entry inherit nothing (headers.ts, emptyRecord): kept for as long as its
 // stored value (MemoryCache, the FileCache memo), a parse took half the memory once its records were
 // no longer null-prototype hash tables (881 → 473 bytes for a 4-field head); an entry without Vary
-// shares one empty record (#15).
-const EMPTY_RECORD: Readonly<Record<string, never>> = Object.freeze(emptyRecord<never>());
+// shares the one empty record (#15).
 
 function toRecord<T>(pairs: Array<[string, T]>): Record<string, T> {
-  if (pairs.length === 0) return EMPTY_RECORD;
+  if (pairs.length === 0) return NO_FIELDS;
   const out = emptyRecord<T>();
   for (const [k, v] of pairs) out[k] = v;
   return out;

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseDirectives, type DeltaSeconds, type Directives } from './directives.js';
-import { emptyRecord, endToEnd, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
+import { emptyRecord, endToEnd, NO_FIELDS, hasHopByHop, hopByHopNames, type HeaderRecord } from '../headers.js';
 import { parseHttpDate } from '../http-date.js';
 import { currentAge, freshnessLifetime, HEURISTIC_STATUSES, staleAt, type Lifetime, type StoredResponse } from './freshness.js';
 import { rangeNeedsOrigin, selectRange, type RangeSelection } from './range.js';
@@ -244,7 +244,6 @@ export interface Serving {
   readonly part: Part;
 }
 
-const NO_FIELDS: Readonly<HeaderRecord> = Object.freeze(Object.create(null) as HeaderRecord);
 const WHOLE: Part = Object.freeze({ kind: 'whole', reason: null });
 const NONE: Part = Object.freeze({ kind: 'none', reason: null });
 

@@ -6,7 +6,7 @@
  * the trouble becomes a line of the trace.
  */
 import { AbortError, RequestTimeout } from '../errors.js';
-import { withHeaders, type HeaderRecord } from '../headers.js';
+import { NO_FIELDS, withHeaders, type HeaderRecord } from '../headers.js';
 import { Response, withHead, type CacheOutcome } from '../response.js';
 import type { CacheStore, Exchange, HopRequest, RequestContext } from '../types.js';
 import { parseEntry, serialiseEntry, type CacheEntry } from './entry.js';
@@ -17,7 +17,6 @@ import { cacheOutcome, outcomeOf, passed, SET_OUT, type Path, type PlanStep } fr
 import { hasUnstorable, requestKey, scheduleOf, storableHeaders, type Part, type PolicySettings, type Serving, type VisitFacts } from './policy.js';
 
 const EMPTY = Buffer.alloc(0);
-const NO_FIELDS: Readonly<HeaderRecord> = Object.freeze(Object.create(null) as HeaderRecord);
 // A store may hand back the very same bytes while they are unchanged (FileCache does): their parse is
 // then reused. Keyed weakly by the store's buffer, so it lives exactly as long as the store keeps it.
 const PARSED = new WeakMap<object, CacheEntry | null>();
